@@ -1,0 +1,312 @@
+/**
+ * Configuration: flags > environment > config file > defaults, validated once into a typed object.
+ * Unknown keys are errors that name the key (like Vector's deny_unknown_fields); every error says where the
+ * bad value came from (flag, env var or file) and what form is expected.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { TweetpipeError } from './errors.ts';
+
+// Leaves accept the native type or its string form, so env vars and flags go through the same validation.
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
+    z.number().int().min(min).max(max),
+  );
+const num = (min: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
+    z.number().min(min),
+  );
+const bool = () =>
+  z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  );
+const url = () => z.string().regex(/^https?:\/\/[^\s/]+/, 'expected an http(s) URL such as http://localhost:9870');
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, for example localhost:9092');
+const hdfsPath = z.string().regex(/^\/[^\s]*$/, 'expected an absolute HDFS path such as /twitter_data');
+const port = () => int(0, 65535);
+
+const ruleSchema = z.strictObject({
+  value: z.string().min(1),
+  tag: z.string().min(1),
+});
+
+export const configSchema = z.strictObject({
+  kafka: z
+    .strictObject({
+      brokers: list(hostPort).pipe(z.array(z.string()).min(1)).default(['localhost:9092']),
+      clientId: z.string().min(1).default('tweetpipe'),
+      /** SASL for external clusters; the password is a secret. */
+      sasl: z
+        .strictObject({
+          mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']),
+          username: z.string().min(1),
+          password: z.string().min(1),
+        })
+        .optional(),
+      tls: bool().default(false),
+    })
+    .prefault({}),
+  topic: z
+    .strictObject({
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name: letters, digits, . _ -')
+        .default('twitter_data'),
+      partitions: int(1, 10000).default(3),
+      replication: int(1, 32).default(1),
+      /** -1 keeps records forever. */
+      retentionMs: int(-1).default(7 * 24 * 3600 * 1000),
+    })
+    .prefault({}),
+  hdfs: z
+    .strictObject({
+      /** One WebHDFS URL, or several for an HA pair (the active one is found and remembered). */
+      webhdfs: list(url()).pipe(z.array(z.string()).min(1)).default(['http://localhost:9870']),
+      user: z.string().min(1).default('tweetpipe'),
+      dir: hdfsPath.default('/twitter_data'),
+      timeoutMs: int(100).default(60_000),
+    })
+    .prefault({}),
+  stack: z
+    .strictObject({
+      /** Where the servers keep their data and logs. */
+      home: z.string().min(1).default('.tweetpipe/stack'),
+      /** Where the Maven-fetched jars are cached (shared across checkouts). */
+      cacheDir: z.string().min(1).default('~/.cache/tweetpipe'),
+      kafkaPort: port().default(9092),
+      controllerPort: port().default(9093),
+      namenodeRpcPort: port().default(9000),
+      webhdfsPort: port().default(9870),
+      datanodeHttpPort: port().default(9864),
+      datanodePort: port().default(9866),
+      datanodeIpcPort: port().default(9867),
+      kafkaHeapMb: int(128).default(1024),
+      hdfsHeapMb: int(128).default(768),
+      startTimeoutS: int(5).default(120),
+    })
+    .prefault({}),
+  x: z
+    .strictObject({
+      apiUrl: url().default('https://api.x.com'),
+      bearerToken: z.string().min(1).optional(),
+      rules: z.array(ruleSchema).default([{ value: 'music lang:en -is:retweet', tag: 'music' }]),
+      query: z.string().min(1).default('music lang:en -is:retweet'),
+      tweetFields: list(z.string()).default([
+        'author_id',
+        'created_at',
+        'lang',
+        'public_metrics',
+        'entities',
+        'referenced_tweets',
+        'geo',
+        'conversation_id',
+        'in_reply_to_user_id',
+        'possibly_sensitive',
+        'source',
+      ]),
+      userFields: list(z.string()).default(['username', 'name', 'verified', 'public_metrics', 'created_at', 'location']),
+      expansions: list(z.string()).default([
+        'author_id',
+        'referenced_tweets.id',
+        'referenced_tweets.id.author_id',
+        'attachments.media_keys',
+        'geo.place_id',
+      ]),
+      mediaFields: list(z.string()).default(['type', 'url', 'width', 'height', 'duration_ms']),
+      placeFields: list(z.string()).default(['full_name', 'country_code', 'place_type', 'geo']),
+      /** Seconds between recent-search polls when the rate limit allows. */
+      pollIntervalS: num(1).default(15),
+      /** Silence on the stream (no tweet, no heartbeat) that means the connection is dead. */
+      stallTimeoutS: num(1).default(30),
+    })
+    .prefault({}),
+  producer: z
+    .strictObject({
+      /** How many recent tweet ids are remembered to drop duplicates. */
+      dedupWindow: int(0).default(1_000_000),
+      compression: z.enum(['zstd', 'lz4', 'snappy', 'gzip', 'none']).default('lz4'),
+      /** Records per Kafka send. */
+      batchSize: int(1).default(2000),
+      /** Linger before a partial batch is sent. */
+      lingerMs: int(0).default(20),
+      /** Records read from the source but not yet acked by Kafka, above which the source pauses. */
+      maxInFlight: int(1).default(50_000),
+      /** Where the source cursor (newest id acked by Kafka) is kept across restarts. */
+      stateDir: z.string().min(1).default('.tweetpipe/state'),
+    })
+    .prefault({}),
+  sink: z
+    .strictObject({
+      group: z.string().min(1).default('twitter_hdfs_group'),
+      format: z.enum(['jsonl', 'jsonl.gz', 'parquet']).default('jsonl.gz'),
+      maxRecords: int(1).default(500_000),
+      maxBytes: int(1024).default(128 * 1024 * 1024),
+      maxAgeS: num(0.1).default(60),
+      timezone: z.string().min(1).default('UTC'),
+      granularity: z.enum(['day', 'hour', 'minute']).default('hour'),
+      /** Extra partition columns taken from the tweet, e.g. ["lang"]. */
+      partitionFields: list(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/)).default([]),
+      /** Bytes buffered in memory per open file before they are appended to HDFS. */
+      flushBytes: int(1024).default(8 * 1024 * 1024),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port().default(8787),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+type Section = keyof Config;
+
+/** Short env names that issues and the README promise; every leaf also has TWEETPIPE_<SECTION>_<KEY>. */
+const ENV_ALIASES: Record<string, string> = {
+  TWEETPIPE_BROKERS: 'kafka.brokers',
+  TWEETPIPE_WEBHDFS: 'hdfs.webhdfs',
+  TWEETPIPE_HDFS_USER: 'hdfs.user',
+  TWEETPIPE_HDFS_DIR: 'hdfs.dir',
+  TWEETPIPE_TOPIC: 'topic.name',
+  TWEETPIPE_GROUP: 'sink.group',
+  X_BEARER_TOKEN: 'x.bearerToken',
+  X_API_BASE_URL: 'x.apiUrl',
+};
+/** TWEETPIPE_* variables that are not config keys. */
+const ENV_NOT_CONFIG = new Set(['TWEETPIPE_CONFIG', 'TWEETPIPE_LOG_LEVEL', 'TWEETPIPE_LOG_FORMAT']);
+
+const screaming = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+function leafEnvNames(): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [section, schema] of Object.entries(configSchema.shape)) {
+    const inner = (schema as unknown as { def: { innerType: z.ZodObject } }).def.innerType;
+    for (const key of Object.keys(inner.shape)) {
+      names.set(`TWEETPIPE_${screaming(section)}_${screaming(key)}`, `${section}.${key}`);
+    }
+  }
+  for (const [env, path] of Object.entries(ENV_ALIASES)) names.set(env, path);
+  return names;
+}
+
+type Raw = Record<string, Record<string, unknown>>;
+
+function setPath(target: Raw, path: string, value: unknown): void {
+  const [section, ...rest] = path.split('.');
+  if (!section || rest.length === 0) throw new Error(`bad config path ${path}`);
+  target[section] ??= {};
+  target[section][rest.join('.')] = value;
+}
+
+export interface LoadOptions {
+  /** Config file path (JSON); TWEETPIPE_CONFIG when absent. */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, by dotted path (e.g. {"sink.format": "parquet"}). */
+  flags?: Record<string, unknown>;
+}
+
+/** Builds the validated config; throws TweetpipeError CONFIG_INVALID naming the key, its origin and the form. */
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const origin = new Map<string, string>();
+  const raw: Raw = {};
+
+  const file = opts.file ?? env.TWEETPIPE_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new TweetpipeError('CONFIG_INVALID', `cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new TweetpipeError('CONFIG_INVALID', `config file ${file}: expected a JSON object of sections`);
+    for (const [section, values] of Object.entries(parsed)) {
+      if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+        raw[section] = values as Record<string, unknown>;
+        origin.set(section, `config file ${file}`);
+        continue;
+      }
+      for (const [key, value] of Object.entries(values)) {
+        setPath(raw, `${section}.${key}`, value);
+        origin.set(`${section}.${key}`, `config file ${file}`);
+      }
+    }
+  }
+
+  const envNames = leafEnvNames();
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    const path = envNames.get(name);
+    if (path) {
+      setPath(raw, path, value);
+      origin.set(path, `environment variable ${name}`);
+    } else if (name.startsWith('TWEETPIPE_') && !ENV_NOT_CONFIG.has(name)) {
+      throw new TweetpipeError(
+        'CONFIG_INVALID',
+        `unknown environment variable ${name}: not a tweetpipe setting (see docs/configuration.md for the list)`,
+      );
+    }
+  }
+
+  for (const [path, value] of Object.entries(opts.flags ?? {})) {
+    if (value === undefined) continue;
+    setPath(raw, path, value);
+    origin.set(path, 'command-line flag');
+  }
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = issue.path.join('.');
+      const sectionKey = issue.path.slice(0, 2).join('.');
+      const from = origin.get(sectionKey) ?? origin.get(String(issue.path[0])) ?? 'defaults';
+      if (issue.code === 'unrecognized_keys') {
+        const where = key ? `${key}.` : '';
+        return `unknown config key ${issue.keys.map((k) => `"${where}${k}"`).join(', ')}`;
+      }
+      const secret = /password|token/i.test(key);
+      const got = secret ? '' : ` (got ${JSON.stringify(valueAt(raw, issue.path))})`;
+      return `config key "${key}" from ${from}: ${issue.message}${got}`;
+    });
+    throw new TweetpipeError('CONFIG_INVALID', lines.join('\n'));
+  }
+  return result.data;
+}
+
+function valueAt(raw: Raw, path: PropertyKey[]): unknown {
+  const [section, key, ...rest] = path.map(String);
+  let v: unknown = section === undefined ? raw : raw[section];
+  if (key !== undefined) v = (v as Record<string, unknown> | undefined)?.[key];
+  for (const p of rest) v = (v as Record<string, unknown> | undefined)?.[p];
+  return v;
+}
+
+export const configSections = Object.keys(configSchema.shape) as Section[];
+
+/** The config with secrets masked, for `tweetpipe config` and logs. */
+export function redactedConfig(config: Config): unknown {
+  return JSON.parse(
+    JSON.stringify(config, (key, value) =>
+      (key === 'bearerToken' || key === 'password') && value ? '[REDACTED]' : value,
+    ),
+  );
+}

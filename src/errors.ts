@@ -1,0 +1,92 @@
+/**
+ * One error type for the whole pipeline. Retry loops decide from `retryable`, never from message text
+ * (the model is platformatic/kafka's `src/errors.ts` and ky's `source/errors/`).
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID' // a config key has a bad value or is unknown
+  | 'USAGE' // bad command line
+  | 'DEPENDENCY_MISSING' // java, mvn, ... not installed
+  | 'PORT_IN_USE'
+  | 'SERVER_DIED' // a stack server exited during start
+  | 'TIMEOUT'
+  | 'NETWORK' // connection refused / reset / DNS
+  | 'HDFS_NOT_FOUND'
+  | 'HDFS_ALREADY_EXISTS'
+  | 'HDFS_SAFE_MODE'
+  | 'HDFS_STANDBY' // HA: this NameNode is standby, try the other
+  | 'HDFS_LEASE' // another writer holds the file lease
+  | 'HDFS_REMOTE' // any other RemoteException
+  | 'HDFS_RENAME_FAILED'
+  | 'KAFKA'
+  | 'X_AUTH' // 401/403 from the X API
+  | 'X_RATE_LIMITED' // 429
+  | 'X_HTTP' // other non-2xx from the X API
+  | 'X_STREAM' // operational-disconnect and errors inside the stream
+  | 'X_RULES_INVALID'
+  | 'BAD_RECORD' // a payload that cannot become a tweet record (goes to the DLQ)
+  | 'FENCED' // another writer committed the same range first
+  | 'ABORTED'
+  | 'INTERNAL';
+
+export interface TweetpipeErrorOptions {
+  retryable?: boolean;
+  cause?: unknown;
+  /** Extra facts for logs; must never carry secrets. */
+  details?: Record<string, unknown>;
+}
+
+export class TweetpipeError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: TweetpipeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TweetpipeError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+  }
+}
+
+/** Errors from Node's network stack that a retry can fix. */
+const RETRYABLE_SYSCALL_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** Walks an error's cause chain for a syscall-style `code` (fetch wraps them in TypeError). */
+export function networkErrorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && RETRYABLE_SYSCALL_CODES.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Normalises anything thrown into a TweetpipeError, keeping the original as `cause`. */
+export function toTweetpipeError(err: unknown, fallback: ErrorCode = 'INTERNAL'): TweetpipeError {
+  if (err instanceof TweetpipeError) return err;
+  const syscall = networkErrorCode(err);
+  if (syscall) return new TweetpipeError('NETWORK', `network error: ${syscall}`, { retryable: true, cause: err });
+  if (err instanceof Error && err.name === 'TimeoutError')
+    return new TweetpipeError('TIMEOUT', err.message, { retryable: true, cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new TweetpipeError(fallback, message, { cause: err });
+}
+
+export function isRetryable(err: unknown): boolean {
+  return toTweetpipeError(err).retryable;
+}

@@ -1,0 +1,120 @@
+/** In-memory Storage with HDFS semantics, for unit tests of the sink; passes the same conformance suite as WebHDFS. */
+import { TweetpipeError } from '../errors.ts';
+import type { CreateOptions, FileStatus, Storage } from './storage.ts';
+
+interface Node {
+  type: 'FILE' | 'DIRECTORY';
+  data: Buffer;
+  modificationTime: number;
+}
+
+const normalize = (p: string): string => {
+  if (!p.startsWith('/')) throw new TweetpipeError('HDFS_REMOTE', `path must be absolute: ${p}`);
+  const parts = p.split('/').filter(Boolean);
+  return `/${parts.join('/')}`;
+};
+const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/';
+const nameOf = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+
+export class MemoryStorage implements Storage {
+  readonly nodes = new Map<string, Node>([['/', { type: 'DIRECTORY', data: Buffer.alloc(0), modificationTime: 0 }]]);
+  /** Number of calls per operation, so tests can assert recovery cost. */
+  readonly calls = new Map<string, number>();
+
+  private count(op: string): void {
+    this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
+  }
+
+  async create(path: string, data: Uint8Array, opts: CreateOptions = {}): Promise<void> {
+    this.count('create');
+    const p = normalize(path);
+    const existing = this.nodes.get(p);
+    if (existing?.type === 'DIRECTORY')
+      throw new TweetpipeError('HDFS_ALREADY_EXISTS', `${p} already exists as a directory`);
+    if (existing && !opts.overwrite) throw new TweetpipeError('HDFS_ALREADY_EXISTS', `${p} already exists`);
+    this.mkdirsSync(parentOf(p));
+    this.nodes.set(p, { type: 'FILE', data: Buffer.from(data), modificationTime: Date.now() });
+  }
+
+  async append(path: string, data: Uint8Array): Promise<void> {
+    this.count('append');
+    const node = this.nodes.get(normalize(path));
+    if (!node || node.type !== 'FILE') throw new TweetpipeError('HDFS_NOT_FOUND', `File does not exist: ${path}`);
+    node.data = Buffer.concat([node.data, data]);
+    node.modificationTime = Date.now();
+  }
+
+  async read(path: string): Promise<Buffer> {
+    this.count('read');
+    const node = this.nodes.get(normalize(path));
+    if (!node || node.type !== 'FILE') throw new TweetpipeError('HDFS_NOT_FOUND', `File does not exist: ${path}`);
+    return Buffer.from(node.data);
+  }
+
+  async rename(from: string, to: string): Promise<boolean> {
+    this.count('rename');
+    const src = normalize(from);
+    const dst = normalize(to);
+    if (!this.nodes.has(src) || this.nodes.has(dst) || !this.nodes.has(parentOf(dst))) return false;
+    for (const [p, node] of [...this.nodes]) {
+      if (p === src || p.startsWith(`${src}/`)) {
+        this.nodes.delete(p);
+        this.nodes.set(dst + p.slice(src.length), node);
+      }
+    }
+    return true;
+  }
+
+  async delete(path: string, recursive = false): Promise<boolean> {
+    this.count('delete');
+    const p = normalize(path);
+    if (!this.nodes.has(p)) return false;
+    const children = [...this.nodes.keys()].filter((k) => k.startsWith(p === '/' ? '/' : `${p}/`) && k !== p);
+    if (children.length > 0 && !recursive)
+      throw new TweetpipeError('HDFS_REMOTE', `${p} is non empty': Directory is not empty`);
+    for (const c of children) this.nodes.delete(c);
+    if (p !== '/') this.nodes.delete(p);
+    return true;
+  }
+
+  async mkdirs(path: string): Promise<void> {
+    this.count('mkdirs');
+    this.mkdirsSync(normalize(path));
+  }
+
+  private mkdirsSync(p: string): void {
+    const parts = p.split('/').filter(Boolean);
+    let cur = '';
+    for (const part of parts) {
+      cur += `/${part}`;
+      const node = this.nodes.get(cur);
+      if (node?.type === 'FILE') throw new TweetpipeError('HDFS_ALREADY_EXISTS', `parent path is a file: ${cur}`);
+      if (!node) this.nodes.set(cur, { type: 'DIRECTORY', data: Buffer.alloc(0), modificationTime: Date.now() });
+    }
+  }
+
+  async list(dir: string): Promise<FileStatus[]> {
+    this.count('list');
+    const p = normalize(dir);
+    const node = this.nodes.get(p);
+    if (!node) return [];
+    if (node.type === 'FILE') return [toStatus(p, node)];
+    const prefix = p === '/' ? '/' : `${p}/`;
+    const out: FileStatus[] = [];
+    for (const [k, n] of this.nodes) {
+      if (k !== p && k.startsWith(prefix) && !k.slice(prefix.length).includes('/')) out.push(toStatus(k, n));
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async status(path: string): Promise<FileStatus | null> {
+    this.count('status');
+    const p = normalize(path);
+    const node = this.nodes.get(p);
+    return node ? toStatus(p, node) : null;
+  }
+}
+
+function toStatus(path: string, node: Node): FileStatus {
+  return { name: nameOf(path), type: node.type, length: node.data.length, modificationTime: node.modificationTime };
+}

@@ -1,0 +1,34 @@
+/**
+ * The file-system contract the sink writes through. Two implementations pass one conformance suite
+ * (test/helpers/storage-conformance.ts): WebHdfsStorage (the real thing) and MemoryStorage (unit tests).
+ */
+export interface FileStatus {
+  /** Last path component. */
+  name: string;
+  type: 'FILE' | 'DIRECTORY';
+  length: number;
+  modificationTime: number;
+}
+
+export interface CreateOptions {
+  /** When false (the default) creating an existing path fails with code HDFS_ALREADY_EXISTS. */
+  overwrite?: boolean;
+}
+
+export interface Storage {
+  /** Creates a file with the given bytes; parents are created as needed. */
+  create(path: string, data: Uint8Array, opts?: CreateOptions): Promise<void>;
+  /** Appends bytes to an existing file (HDFS_NOT_FOUND when it does not exist). */
+  append(path: string, data: Uint8Array): Promise<void>;
+  /** Reads a whole file (HDFS_NOT_FOUND when missing). */
+  read(path: string): Promise<Buffer>;
+  /** Renames; false when the source is missing or the destination exists (HDFS semantics). */
+  rename(from: string, to: string): Promise<boolean>;
+  /** Deletes; false when nothing was there. */
+  delete(path: string, recursive?: boolean): Promise<boolean>;
+  mkdirs(path: string): Promise<void>;
+  /** Lists a directory; [] when it does not exist. Sorted by name. */
+  list(dir: string): Promise<FileStatus[]>;
+  /** Status of a path, or null when it does not exist. */
+  status(path: string): Promise<FileStatus | null>;
+}

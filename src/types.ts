@@ -1,0 +1,42 @@
+/** Types shared by the sources, the Kafka layer and the sink. */
+
+/** One tweet ready for Kafka: the record contract of docs/record-schema.md. */
+export interface TweetRecord {
+  /** Tweet id (decimal string, up to 19 digits; compare with compareIds, never as a JS number). */
+  id: string;
+  /** created_at in epoch milliseconds; becomes the Kafka record timestamp. */
+  createdAtMs: number;
+  /** The self-contained JSON document, UTF-8 encoded. */
+  value: Buffer;
+}
+
+/** A malformed payload on its way to the dead-letter topic. */
+export interface DeadLetter {
+  raw: Buffer;
+  reason: string;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** A record as the sink sees it after consuming. */
+export interface KafkaRecord {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  /** Record timestamp in epoch ms (CreateTime = tweet created_at). */
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Map<string, Buffer>;
+}
+
+export const tpKey = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
+
+/** Compares two tweet ids (snowflakes as decimal strings) without losing precision. */
+export function compareIds(a: string, b: string): number {
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
