@@ -19,7 +19,10 @@ const num = (min: number) =>
     z.number().min(min),
   );
 const bool = () =>
-  z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+  z.preprocess(
+    (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),
+    z.boolean(),
+  );
 const list = <T extends z.ZodType>(item: T) =>
   z.preprocess(
     (v) =>
@@ -31,7 +34,8 @@ const list = <T extends z.ZodType>(item: T) =>
         : v,
     z.array(item),
   );
-const url = () => z.string().regex(/^https?:\/\/[^\s/]+/, 'expected an http(s) URL such as http://localhost:9870');
+const url = () =>
+  z.string().regex(/^https?:\/\/[^\s/]+/, 'expected an http(s) URL such as http://localhost:9870');
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, for example localhost:9092');
 const hdfsPath = z.string().regex(/^\/[^\s]*$/, 'expected an absolute HDFS path such as /twitter_data');
 const port = () => int(0, 65535);
@@ -115,7 +119,14 @@ export const configSchema = z.strictObject({
         'possibly_sensitive',
         'source',
       ]),
-      userFields: list(z.string()).default(['username', 'name', 'verified', 'public_metrics', 'created_at', 'location']),
+      userFields: list(z.string()).default([
+        'username',
+        'name',
+        'verified',
+        'public_metrics',
+        'created_at',
+        'location',
+      ]),
       expansions: list(z.string()).default([
         'author_id',
         'referenced_tweets.id',
@@ -235,7 +246,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new TweetpipeError('CONFIG_INVALID', `cannot read config file ${file}: ${(err as Error).message}`);
+      throw new TweetpipeError(
+        'CONFIG_INVALID',
+        `cannot read config file ${file}: ${(err as Error).message}`,
+      );
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
       throw new TweetpipeError('CONFIG_INVALID', `config file ${file}: expected a JSON object of sections`);

@@ -80,7 +80,8 @@ export function networkErrorCode(err: unknown): string | undefined {
 export function toTweetpipeError(err: unknown, fallback: ErrorCode = 'INTERNAL'): TweetpipeError {
   if (err instanceof TweetpipeError) return err;
   const syscall = networkErrorCode(err);
-  if (syscall) return new TweetpipeError('NETWORK', `network error: ${syscall}`, { retryable: true, cause: err });
+  if (syscall)
+    return new TweetpipeError('NETWORK', `network error: ${syscall}`, { retryable: true, cause: err });
   if (err instanceof Error && err.name === 'TimeoutError')
     return new TweetpipeError('TIMEOUT', err.message, { retryable: true, cause: err });
   const message = err instanceof Error ? err.message : String(err);

@@ -2,7 +2,7 @@
  * Structured logs: JSON lines by default, pretty on a terminal. Secrets are removed here, at the logger,
  * so no call site can leak them by accident.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -61,7 +61,10 @@ export function createLogger(opts: LogOptions = {}): Logger {
     },
   };
   if (pretty) {
-    return pino(options, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } }));
+    return pino(
+      options,
+      pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } }),
+    );
   }
   return pino(options, pino.destination({ dest: 2, sync: false }));
 }

@@ -65,7 +65,8 @@ export function loggerFor(config: Config): Logger {
 
 /** Exit code for an error that reached the top of a command. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof TweetpipeError && (err.code === 'CONFIG_INVALID' || err.code === 'USAGE')) return EXIT_USAGE;
+  if (err instanceof TweetpipeError && (err.code === 'CONFIG_INVALID' || err.code === 'USAGE'))
+    return EXIT_USAGE;
   return EXIT_RUNTIME;
 }
 

@@ -2,8 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { TweetpipeError } from '../errors.ts';
 import { maskSecrets } from '../log.ts';
-import { EXIT_USAGE, exitCodeFor } from './common.ts';
 import { registerStack } from './commands/stack.ts';
+import { EXIT_USAGE, exitCodeFor } from './common.ts';
 
 const program = new Command('tweetpipe')
   .description('Real-time X API v2 -> Kafka -> HDFS pipeline, exactly once')

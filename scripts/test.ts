@@ -1,0 +1,59 @@
+/**
+ * The one test command (`npm test`): typecheck, lint, then every test file (unit, integration, chaos) in one
+ * node:test run against the local stack, which is started when it is not running and stopped afterwards if this
+ * script started it. Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=sink`).
+ */
+import { spawnSync } from 'node:child_process';
+import { globSync } from 'node:fs';
+import { loadConfig } from '../src/config.ts';
+import { stackDown, stackStatus, stackUp } from '../src/stack/stack.ts';
+
+const say = (line: string) => process.stdout.write(`[test] ${line}\n`);
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number => {
+  say(`$ ${cmd} ${args.join(' ')}`);
+  return spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
+};
+
+const bin = (name: string) => `node_modules/.bin/${name}`;
+if (run(bin('tsc'), ['-p', 'tsconfig.json']) !== 0) process.exit(1);
+if (run(bin('biome'), ['check', '.']) !== 0) process.exit(1);
+
+// The tests talk to the stack through the same variables users set; the stack's own config comes from defaults
+// and TWEETPIPE_STACK_* variables.
+const stackEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) => !k.startsWith('TWEETPIPE_') || k.startsWith('TWEETPIPE_STACK_'),
+  ),
+);
+const config = loadConfig({ env: stackEnv });
+const before = await stackStatus(config);
+const startedHere = !before.healthy;
+if (startedHere) {
+  const up = await stackUp(config, say);
+  say(`stack healthy in ${up.seconds.toFixed(1)} s`);
+} else {
+  say('using the stack that is already running');
+}
+
+const files = globSync([
+  'test/unit/**/*.test.ts',
+  'test/integration/**/*.test.ts',
+  'test/chaos/**/*.test.ts',
+]).sort();
+const env = {
+  ...process.env,
+  TWEETPIPE_BROKERS: `localhost:${config.stack.kafkaPort}`,
+  TWEETPIPE_WEBHDFS: `http://localhost:${config.stack.webhdfsPort}`,
+  TWEETPIPE_LOG_LEVEL: process.env.TWEETPIPE_LOG_LEVEL ?? 'warn',
+};
+let status = 1;
+try {
+  status = run(
+    process.execPath,
+    ['--test', '--test-reporter=spec', '--test-concurrency=2', ...process.argv.slice(2), ...files],
+    env,
+  );
+} finally {
+  if (startedHere) await stackDown(config, say);
+}
+process.exit(status);

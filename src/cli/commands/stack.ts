@@ -1,0 +1,65 @@
+/** `tweetpipe stack up | down | status | logs`. */
+import type { Command } from 'commander';
+import { endpoints, stackDown, stackLogs, stackStatus, stackUp } from '../../stack/stack.ts';
+import { addConfigOption, addStackOptions, configFromFlags, EXIT_RUNTIME } from '../common.ts';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+export function registerStack(program: Command): void {
+  const stack = program
+    .command('stack')
+    .description(
+      'a local single-node Kafka (KRaft) + HDFS (NameNode + DataNode), fetched from Maven Central',
+    );
+
+  addStackOptions(addConfigOption(stack.command('up')))
+    .description('start Kafka and HDFS (idempotent: says so when already healthy) and wait until both answer')
+    .action(async (opts) => {
+      const config = configFromFlags(opts);
+      const result = await stackUp(config, say);
+      if (!result.alreadyRunning)
+        say(`stack healthy in ${result.seconds.toFixed(1)} s (started ${result.started.join(', ')})`);
+      for (const line of endpoints(config)) say(`  ${line}`);
+    });
+
+  addStackOptions(addConfigOption(stack.command('down')))
+    .description(
+      'stop the servers (SIGTERM, wait, then SIGKILL) and check their ports are free; data is kept',
+    )
+    .action(async (opts) => {
+      await stackDown(configFromFlags(opts), say);
+    });
+
+  addStackOptions(addConfigOption(stack.command('status')))
+    .description('exit 0 only when Kafka answers a metadata request and WebHDFS answers LISTSTATUS')
+    .action(async (opts) => {
+      const config = configFromFlags(opts);
+      const status = await stackStatus(config);
+      for (const s of status.servers)
+        say(`${s.name.padEnd(9)} ${s.pid ? `running, pid ${s.pid}` : 'not running'}  (log ${s.log})`);
+      say(`kafka     ${status.kafka.ok ? 'healthy' : 'UNHEALTHY'}: ${status.kafka.detail}`);
+      say(`hdfs      ${status.hdfs.ok ? 'healthy' : 'UNHEALTHY'}: ${status.hdfs.detail}`);
+      for (const line of endpoints(config)) say(`  ${line}`);
+      if (!status.healthy) process.exitCode = EXIT_RUNTIME;
+    });
+
+  addStackOptions(addConfigOption(stack.command('logs')))
+    .description('show the server logs')
+    .argument('[server]', 'kafka, namenode or datanode (default: all)')
+    .option('-n, --lines <n>', 'lines from the end of each log', '50')
+    .option('-f, --follow', 'keep printing new lines until interrupted')
+    .action(async (server: string | undefined, opts) => {
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      await stackLogs(
+        configFromFlags(opts),
+        {
+          ...(server ? { server } : {}),
+          lines: Number(opts.lines),
+          follow: Boolean(opts.follow),
+          signal: controller.signal,
+        },
+        (text) => process.stdout.write(text),
+      );
+    });
+}

@@ -1,0 +1,94 @@
+/** Topic administration and cluster probes on @platformatic/kafka's Admin client. */
+import { Admin } from '@platformatic/kafka';
+import { TweetpipeError } from '../errors.ts';
+import type { KafkaConnection } from './client-options.ts';
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  replication: number;
+  /** -1 keeps records forever. */
+  retentionMs: number;
+  /** Extra topic configs (cleanup.policy, ...). */
+  configs?: Record<string, string>;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: number;
+  replication: number;
+  leaders: number[];
+}
+
+export function createAdmin(conn: KafkaConnection, timeoutMs = 10_000): Admin {
+  return new Admin({ ...conn, timeout: timeoutMs, connectTimeout: Math.min(timeoutMs, 5000), retries: 2 });
+}
+
+/** Describes a topic, or null when it does not exist. */
+export async function describeTopic(admin: Admin, name: string): Promise<TopicDescription | null> {
+  const all = await admin.listTopics({ includeInternals: false });
+  if (!all.includes(name)) return null;
+  const meta = await admin.metadata({ topics: [name], forceUpdate: true, autocreateTopics: false });
+  const topic = meta.topics.get(name);
+  if (!topic) return null;
+  return {
+    name,
+    partitions: topic.partitionsCount,
+    replication: topic.partitions[0]?.replicas.length ?? 0,
+    leaders: topic.partitions.map((p) => p.leader),
+  };
+}
+
+/**
+ * Creates the topic when missing; an existing topic with fewer partitions than asked is an error that says so
+ * (adding partitions would move keys, and with them the per-partition dedup guarantees).
+ */
+export async function ensureTopic(
+  admin: Admin,
+  spec: TopicSpec,
+): Promise<{ created: boolean; topic: TopicDescription }> {
+  const existing = await describeTopic(admin, spec.name);
+  if (existing) return { created: false, topic: existing };
+  try {
+    await admin.createTopics({
+      topics: [spec.name],
+      partitions: spec.partitions,
+      replicas: spec.replication,
+      configs: Object.entries({ 'retention.ms': String(spec.retentionMs), ...spec.configs }).map(
+        ([name, value]) => ({
+          name,
+          value,
+        }),
+      ),
+    });
+  } catch (err) {
+    // Another process may have created it at the same moment.
+    const again = await describeTopic(admin, spec.name);
+    if (again) return { created: false, topic: again };
+    throw new TweetpipeError('KAFKA', `cannot create topic ${spec.name}: ${(err as Error).message}`, {
+      cause: err,
+      retryable: true,
+    });
+  }
+  // Metadata propagates asynchronously; wait until every partition has a leader.
+  for (let i = 0; i < 50; i++) {
+    const topic = await describeTopic(admin, spec.name);
+    if (topic && topic.partitions === spec.partitions && topic.leaders.every((l) => l >= 0))
+      return { created: true, topic };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new TweetpipeError('KAFKA', `topic ${spec.name} was created but its partitions have no leader`, {
+    retryable: true,
+  });
+}
+
+/** A real Kafka metadata request: the brokers that answer, or an error. */
+export async function probeBrokers(conn: KafkaConnection, timeoutMs = 3000): Promise<string[]> {
+  const admin = new Admin({ ...conn, timeout: timeoutMs, connectTimeout: timeoutMs, retries: false });
+  try {
+    const meta = await admin.metadata({ topics: [], forceUpdate: true });
+    return [...meta.brokers.values()].map((b) => `${b.host}:${b.port}`);
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}

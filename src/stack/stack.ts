@@ -1,0 +1,213 @@
+/** `tweetpipe stack up | down | status | logs`: the local single-node Kafka + HDFS, started with `java -cp`. */
+import { createReadStream, existsSync, watch } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config.ts';
+import { TweetpipeError } from '../errors.ts';
+import {
+  datanodePorts,
+  datanodeSpec,
+  hdfsHealth,
+  namenodePorts,
+  namenodeSpec,
+  prepareHdfs,
+} from './hdfs-server.ts';
+import { type Health, kafkaHealth, kafkaPorts, kafkaSpec, prepareKafka } from './kafka-server.ts';
+import { ensureJars } from './maven.ts';
+import { type StackPaths, stackPaths } from './paths.ts';
+import { checkJava } from './prereqs.ts';
+import {
+  assertPortsFree,
+  logTail,
+  portIsFree,
+  runningPid,
+  type ServerSpec,
+  startServer,
+  stopServer,
+} from './process.ts';
+
+export type Say = (line: string) => void;
+
+interface Server {
+  spec: ServerSpec;
+  ports: Record<string, number>;
+}
+
+function servers(config: Config, paths: StackPaths): Server[] {
+  return [
+    { spec: kafkaSpec(config, paths), ports: kafkaPorts(config) },
+    { spec: namenodeSpec(config, paths), ports: namenodePorts(config) },
+    { spec: datanodeSpec(config, paths), ports: datanodePorts(config) },
+  ];
+}
+
+export function endpoints(config: Config): string[] {
+  const s = config.stack;
+  return [
+    `Kafka bootstrap   localhost:${s.kafkaPort} (controller localhost:${s.controllerPort})`,
+    `HDFS              hdfs://localhost:${s.namenodeRpcPort}`,
+    `WebHDFS / web UI  http://localhost:${s.webhdfsPort}`,
+    `DataNode HTTP     http://localhost:${s.datanodeHttpPort}`,
+  ];
+}
+
+export async function stackHealth(config: Config): Promise<{ kafka: Health; hdfs: Health }> {
+  const [kafka, hdfs] = await Promise.all([kafkaHealth(config), hdfsHealth(config)]);
+  return { kafka, hdfs };
+}
+
+export interface UpResult {
+  alreadyRunning: boolean;
+  started: string[];
+  seconds: number;
+}
+
+export async function stackUp(config: Config, say: Say): Promise<UpResult> {
+  const t0 = performance.now();
+  const paths = stackPaths(config);
+  await checkJava();
+  // Sequential: two Maven processes writing one local repository can corrupt it.
+  await ensureJars('kafka', paths.kafkaLib, say);
+  await ensureJars('hdfs', paths.hdfsLib, say);
+  await mkdir(paths.logs, { recursive: true });
+  await mkdir(paths.run, { recursive: true });
+
+  const all = servers(config, paths);
+  const started: string[] = [];
+  const toStart: Server[] = [];
+  for (const server of all) {
+    if ((await runningPid(server.spec)) === null) {
+      await assertPortsFree(server.spec.name, server.ports);
+      toStart.push(server);
+    }
+  }
+  if (toStart.length === 0) {
+    const health = await stackHealth(config);
+    if (health.kafka.ok && health.hdfs.ok) {
+      say('stack already up and healthy');
+      return { alreadyRunning: true, started, seconds: (performance.now() - t0) / 1000 };
+    }
+  }
+  const needs = new Set(toStart.map((s) => s.spec.name));
+  await Promise.all([
+    needs.has('kafka') ? prepareKafka(config, paths) : undefined,
+    needs.has('namenode') || needs.has('datanode') ? prepareHdfs(config, paths) : undefined,
+  ]);
+  for (const server of toStart) {
+    const pid = await startServer(server.spec);
+    started.push(server.spec.name);
+    say(`started ${server.spec.name} (pid ${pid}), log ${server.spec.logFile}`);
+  }
+  await waitHealthy(config, all, say);
+  return { alreadyRunning: false, started, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function waitHealthy(config: Config, all: Server[], say: Say): Promise<void> {
+  const deadline = Date.now() + config.stack.startTimeoutS * 1000;
+  let last = '';
+  while (Date.now() < deadline) {
+    for (const { spec } of all) {
+      if ((await runningPid(spec)) === null) {
+        throw new TweetpipeError(
+          'SERVER_DIED',
+          `${spec.name} exited during start; last lines of ${spec.logFile}:\n${await logTail(spec.logFile)}`,
+        );
+      }
+    }
+    const health = await stackHealth(config);
+    if (health.kafka.ok && health.hdfs.ok) return;
+    const now = `waiting: kafka ${health.kafka.ok ? 'ok' : 'starting'}, hdfs ${health.hdfs.ok ? 'ok' : health.hdfs.detail}`;
+    if (now !== last) say(now);
+    last = now;
+    await sleep(250);
+  }
+  const tails = await Promise.all(
+    all.map(async ({ spec }) => `--- ${spec.name}:\n${await logTail(spec.logFile, 15)}`),
+  );
+  throw new TweetpipeError(
+    'TIMEOUT',
+    `the stack did not become healthy within ${config.stack.startTimeoutS} s (stack.startTimeoutS)\n${tails.join('\n')}`,
+  );
+}
+
+export async function stackDown(config: Config, say: Say): Promise<void> {
+  const paths = stackPaths(config);
+  // DataNode first so the NameNode does not log it as lost; Kafka in parallel (its controlled shutdown is slowest).
+  const all = servers(config, paths);
+  const [kafka, namenode, datanode] = all as [Server, Server, Server];
+  const stop = async (server: Server) => {
+    const result = await stopServer(server.spec, 30_000);
+    say(`${server.spec.name}: ${result}`);
+  };
+  await Promise.all([stop(kafka), stop(datanode).then(() => stop(namenode))]);
+  const busy: string[] = [];
+  for (const server of all) {
+    for (const [what, port] of Object.entries(server.ports)) {
+      if (!(await portIsFree(port))) busy.push(`${port} (${server.spec.name} ${what})`);
+    }
+  }
+  if (busy.length > 0)
+    throw new TweetpipeError(
+      'PORT_IN_USE',
+      `stack stopped, but these ports are still in use: ${busy.join(', ')}`,
+    );
+  say('all stack ports are free');
+}
+
+export interface ServerStatus {
+  name: string;
+  pid: number | null;
+  log: string;
+}
+
+export async function stackStatus(
+  config: Config,
+): Promise<{ servers: ServerStatus[]; kafka: Health; hdfs: Health; healthy: boolean }> {
+  const paths = stackPaths(config);
+  const list = await Promise.all(
+    servers(config, paths).map(async ({ spec }) => ({
+      name: spec.name,
+      pid: await runningPid(spec),
+      log: spec.logFile,
+    })),
+  );
+  const { kafka, hdfs } = await stackHealth(config);
+  return { servers: list, kafka, hdfs, healthy: kafka.ok && hdfs.ok };
+}
+
+/** Prints the last lines of each server log; with follow, keeps printing what they append. */
+export async function stackLogs(
+  config: Config,
+  opts: { server?: string; lines: number; follow: boolean; signal?: AbortSignal },
+  write: (text: string) => void,
+): Promise<void> {
+  const paths = stackPaths(config);
+  const chosen = servers(config, paths).filter(({ spec }) => !opts.server || spec.name === opts.server);
+  if (chosen.length === 0)
+    throw new TweetpipeError(
+      'USAGE',
+      `unknown server "${opts.server}": expected kafka, namenode or datanode`,
+    );
+  for (const { spec } of chosen) {
+    write(`==> ${spec.logFile} <==\n${await logTail(spec.logFile, opts.lines)}\n`);
+  }
+  if (!opts.follow) return;
+  const offsets = new Map<string, number>();
+  for (const { spec } of chosen)
+    offsets.set(spec.logFile, existsSync(spec.logFile) ? (await stat(spec.logFile)).size : 0);
+  const watchers = chosen.map(({ spec }) =>
+    watch(spec.logFile, async () => {
+      const from = offsets.get(spec.logFile) ?? 0;
+      const size = (await stat(spec.logFile)).size;
+      if (size <= from) return;
+      offsets.set(spec.logFile, size);
+      for await (const chunk of createReadStream(spec.logFile, { start: from, end: size - 1 }))
+        write(String(chunk));
+    }),
+  );
+  await new Promise<void>((resolve) => {
+    if (opts.signal?.aborted) return resolve();
+    opts.signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+  for (const w of watchers) w.close();
+}
