@@ -146,7 +146,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** How many recent tweet ids are remembered to drop duplicates. */
       dedupWindow: int(0).default(1_000_000),
-      compression: z.enum(['zstd', 'lz4', 'snappy', 'gzip', 'none']).default('lz4'),
+      compression: z.enum(['zstd', 'lz4', 'snappy', 'gzip', 'none']).default('zstd'),
       /** Records per Kafka send. */
       batchSize: int(1).default(2000),
       /** Linger before a partial batch is sent. */

@@ -1,0 +1,109 @@
+/**
+ * Publishes tweet records per the record contract (docs/record-schema.md): key = tweet id, value = the JSON
+ * document, timestamp = created_at, headers = source + schema version. Idempotent, acks=all, compressed.
+ * Malformed payloads go to `<topic>.dlq` with the reason in a header.
+ */
+
+import { zstdCompressSync } from 'node:zlib';
+import { ProduceAcks, Producer } from '@platformatic/kafka';
+import { TweetpipeError } from '../errors.ts';
+import type { DeadLetter, TweetRecord } from '../types.ts';
+import type { KafkaConnection } from './client-options.ts';
+
+export const SCHEMA_VERSION = '1';
+export const dlqTopic = (topic: string): string => `${topic}.dlq`;
+
+export type Compression = 'zstd' | 'lz4' | 'snappy' | 'gzip' | 'none';
+
+/** zstd when this Node has it (>= 22.15 / 23.8), else lz4, which every version has. */
+export function effectiveCompression(wanted: Compression): Compression {
+  return wanted === 'zstd' && typeof zstdCompressSync !== 'function' ? 'lz4' : wanted;
+}
+
+export interface TweetProducerOptions {
+  topic: string;
+  compression: Compression;
+  /** Per-request timeout; the caller's retry loop takes over past it. */
+  timeoutMs?: number;
+}
+
+export class TweetProducer {
+  readonly topic: string;
+  private readonly producer: Producer;
+  private readonly sourceHeaders: [Buffer, Buffer][];
+  private readonly headers: Map<Buffer, Buffer>;
+
+  constructor(conn: KafkaConnection, source: string, opts: TweetProducerOptions) {
+    this.topic = opts.topic;
+    this.producer = new Producer({
+      ...conn,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      compression: effectiveCompression(opts.compression),
+      timeout: opts.timeoutMs ?? 30_000,
+      retries: 3,
+      retryDelay: 250,
+      autocreateTopics: false,
+    });
+    // Header keys go on the wire as bytes; the default serializers take Buffers only.
+    this.sourceHeaders = [
+      [Buffer.from('source'), Buffer.from(source)],
+      [Buffer.from('schema_version'), Buffer.from(SCHEMA_VERSION)],
+    ];
+    this.headers = new Map(this.sourceHeaders);
+  }
+
+  /** Resolves once every record is acked by all in-sync replicas. */
+  async send(records: TweetRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    try {
+      await this.producer.send({
+        messages: records.map((r) => ({
+          topic: this.topic,
+          key: Buffer.from(r.id),
+          value: r.value,
+          timestamp: BigInt(r.createdAtMs),
+          headers: this.headers,
+        })),
+      });
+    } catch (err) {
+      throw kafkaError(`producing ${records.length} records to ${this.topic}`, err);
+    }
+  }
+
+  async sendDeadLetters(letters: DeadLetter[], extraHeaders: Record<string, string> = {}): Promise<void> {
+    if (letters.length === 0) return;
+    try {
+      await this.producer.send({
+        messages: letters.map((l) => ({
+          topic: dlqTopic(this.topic),
+          value: l.raw,
+          headers: new Map([
+            ...this.sourceHeaders,
+            [Buffer.from('reason'), Buffer.from(l.reason)],
+            ...Object.entries(extraHeaders).map(([k, v]): [Buffer, Buffer] => [
+              Buffer.from(k),
+              Buffer.from(v),
+            ]),
+          ]),
+        })),
+      });
+    } catch (err) {
+      throw kafkaError(`producing ${letters.length} dead letters to ${dlqTopic(this.topic)}`, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.producer.close();
+  }
+}
+
+/** Kafka client errors are retried by our loops: the broker may come back (the data is still in memory). */
+export function kafkaError(what: string, err: unknown): TweetpipeError {
+  const message = err instanceof Error ? err.message : String(err);
+  const inner = (err as { errors?: Error[] }).errors?.map((e) => e.message).join('; ');
+  return new TweetpipeError('KAFKA', `${what}: ${message}${inner ? ` (${inner})` : ''}`, {
+    retryable: true,
+    cause: err,
+  });
+}

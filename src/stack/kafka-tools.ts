@@ -1,0 +1,66 @@
+/**
+ * Kafka's own command-line tools (console consumer, producer/consumer performance) run from the stack's jars.
+ * Tests use the console consumer as an independent reader of what tweetpipe produced; benchmarks use the
+ * performance tools as the ceiling to compare against.
+ */
+import { execFile } from 'node:child_process';
+import type { Config } from '../config.ts';
+import { TweetpipeError } from '../errors.ts';
+import { stackPaths } from './paths.ts';
+
+export function runKafkaTool(
+  config: Config,
+  mainClass: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ stdout: string; stderr: string }> {
+  const { kafkaLib, kafkaConf } = stackPaths(config);
+  return new Promise((resolve, reject) => {
+    execFile(
+      'java',
+      [
+        '-Xmx512m',
+        `-Dlog4j2.configurationFile=${kafkaConf}/tools-log4j2.properties`,
+        '-cp',
+        `${kafkaLib}/*`,
+        mainClass,
+        ...args,
+      ],
+      { timeout: timeoutMs, maxBuffer: 1024 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && !stdout)
+          return reject(
+            new TweetpipeError('KAFKA', `${mainClass} failed: ${stderr.slice(-2000)}`, { cause: err }),
+          );
+        resolve({ stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Every key of a topic, read from the beginning by Kafka's ConsoleConsumer (stops after `idleMs` of silence). */
+export async function consoleConsumeKeys(
+  config: Config,
+  topic: string,
+  opts: { idleMs?: number; timeoutMs?: number } = {},
+): Promise<string[]> {
+  const { stdout } = await runKafkaTool(
+    config,
+    'org.apache.kafka.tools.consumer.ConsoleConsumer',
+    [
+      '--bootstrap-server',
+      config.kafka.brokers.join(','),
+      '--topic',
+      topic,
+      '--from-beginning',
+      '--timeout-ms',
+      String(opts.idleMs ?? 5000),
+      '--property',
+      'print.key=true',
+      '--property',
+      'print.value=false',
+    ],
+    opts.timeoutMs ?? 300_000,
+  );
+  return stdout.split('\n').filter((l) => l.length > 0);
+}
