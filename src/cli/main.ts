@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { TweetpipeError } from '../errors.ts';
 import { maskSecrets } from '../log.ts';
+import { registerProduce } from './commands/produce.ts';
 import { registerStack } from './commands/stack.ts';
 import { EXIT_USAGE, exitCodeFor } from './common.ts';
 
@@ -12,6 +13,7 @@ const program = new Command('tweetpipe')
   .exitOverride();
 
 registerStack(program);
+registerProduce(program);
 
 try {
   await program.parseAsync(process.argv);

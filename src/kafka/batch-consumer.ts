@@ -1,0 +1,160 @@
+/**
+ * A consumer-group member that hands out records in batches, pulls only as fast as they are processed (the stream is
+ * paused while the buffer is full: bounded memory when HDFS is slow or down), commits offsets only when told, and
+ * reports each rebalance so the sink can drop writers of partitions it lost.
+ */
+
+import type { MessagesStream } from '@platformatic/kafka';
+import {
+  Consumer,
+  type Message,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+} from '@platformatic/kafka';
+import type { Logger } from '../log.ts';
+import type { KafkaRecord, TopicPartition } from '../types.ts';
+import type { KafkaConnection } from './client-options.ts';
+import { kafkaError } from './tweet-producer.ts';
+
+export interface BatchConsumerOptions {
+  groupId: string;
+  topic: string;
+  log: Logger;
+  /** Buffered records above which fetching pauses. */
+  maxBuffered?: number;
+  sessionTimeoutMs?: number;
+}
+
+type Msg = Message<Buffer, Buffer, Buffer, Buffer>;
+
+export class BatchConsumer {
+  private readonly consumer: Consumer;
+  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private readonly buffer: KafkaRecord[] = [];
+  private readonly leaderEpochs = new Map<number, number>();
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  private readonly maxBuffered: number;
+  private rebalanceListener: ((assigned: TopicPartition[]) => void) | undefined;
+  private readonly opts: BatchConsumerOptions;
+
+  constructor(conn: KafkaConnection, opts: BatchConsumerOptions) {
+    this.opts = opts;
+    this.maxBuffered = opts.maxBuffered ?? 20_000;
+    const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+    this.consumer = new Consumer({
+      ...conn,
+      groupId: opts.groupId,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+      rebalanceTimeout: sessionTimeout,
+      timeout: 30_000,
+      retries: 5,
+      retryDelay: 500,
+    });
+    this.consumer.on('consumer:group:join', () => {
+      this.opts.log.info({ assignments: this.assignments() }, 'consumer group joined');
+      this.rebalanceListener?.(this.assignments());
+    });
+  }
+
+  /** Called after every (re)join with the partitions this member now owns. */
+  onRebalance(listener: (assigned: TopicPartition[]) => void): void {
+    this.rebalanceListener = listener;
+  }
+
+  async start(): Promise<void> {
+    const stream = await this.consumer.consume({
+      topics: [this.opts.topic],
+      // Resume from the group's committed offsets: they never pass what HDFS holds (they are committed after it),
+      // and the writers skip what a manifest says is already there.
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+      autocommit: false,
+      maxWaitTime: 500,
+      maxBytes: 16 * 1024 * 1024,
+      highWaterMark: 1024,
+    });
+    this.stream = stream;
+    stream.on('data', (m: Msg) => {
+      this.leaderEpochs.set(m.partition, m.leaderEpoch);
+      this.buffer.push({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        timestamp: Number(m.timestamp),
+        key: m.key ?? null,
+        value: m.value ?? null,
+        headers: new Map([...m.headers].map(([k, v]) => [k.toString(), v])),
+      });
+      if (this.buffer.length >= this.maxBuffered) stream.pause();
+      this.wake?.();
+    });
+    stream.on('error', (err: Error) => {
+      this.failure = kafkaError('consuming', err);
+      this.wake?.();
+    });
+  }
+
+  assignments(): TopicPartition[] {
+    return (this.consumer.assignments ?? []).flatMap((a) =>
+      a.partitions.map((partition) => ({ topic: a.topic, partition })),
+    );
+  }
+
+  /** Up to `max` records; waits at most `waitMs` for the first one. */
+  async next(max: number, waitMs: number): Promise<KafkaRecord[]> {
+    if (this.failure) throw this.failure;
+    if (this.buffer.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (this.failure) throw this.failure;
+    }
+    const batch = this.buffer.splice(0, max);
+    if (this.stream?.isPaused() && this.buffer.length < this.maxBuffered / 2) this.stream.resume();
+    return batch;
+  }
+
+  /** Drops buffered records of partitions no longer owned (a rebalance moved them to another member). */
+  dropUnassigned(owned: TopicPartition[]): void {
+    const keep = new Set(owned.map((tp) => tp.partition));
+    for (let i = this.buffer.length - 1; i >= 0; i--)
+      if (!keep.has(this.buffer[i]!.partition)) this.buffer.splice(i, 1);
+  }
+
+  /** Commits the next offsets to read, per partition. Best effort: Kafka's offsets serve lag monitoring. */
+  async commit(offsets: Map<number, bigint>): Promise<void> {
+    if (offsets.size === 0) return;
+    try {
+      await this.consumer.commit({
+        offsets: [...offsets].map(([partition, offset]) => ({
+          topic: this.opts.topic,
+          partition,
+          offset,
+          leaderEpoch: this.leaderEpochs.get(partition) ?? -1,
+        })),
+      });
+    } catch (err) {
+      this.opts.log.warn(
+        { err },
+        'committing offsets to Kafka failed (HDFS holds the data; the next commit catches up)',
+      );
+    }
+  }
+
+  async lag(): Promise<Map<number, bigint>> {
+    const lag = await this.consumer.getLag({ topics: [this.opts.topic] });
+    return new Map((lag.get(this.opts.topic) ?? []).map((v, partition) => [partition, v]));
+  }
+
+  async close(): Promise<void> {
+    await this.stream?.close().catch(() => {});
+    await this.consumer.close(true).catch(() => {});
+  }
+}

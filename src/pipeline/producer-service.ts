@@ -1,0 +1,86 @@
+/** The producing half of the pipeline, shared by `tweetpipe produce` and `tweetpipe run`. */
+import type { Config } from '../config.ts';
+import { createAdmin, ensureTopic } from '../kafka/admin.ts';
+import { kafkaConnection } from '../kafka/client-options.ts';
+import { readTailKeys } from '../kafka/topic-tail.ts';
+import { dlqTopic, TweetProducer } from '../kafka/tweet-producer.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import { DedupWindow } from '../sources/dedup.ts';
+import { createSource, type SourceArgs } from '../sources/factory.ts';
+import type { Source } from '../sources/source.ts';
+import { type ProduceSummary, runProduceLoop } from './produce.ts';
+import { retryForever } from './retry.ts';
+
+/** Creates the topic and its dead-letter topic when missing (partitions and retention from config). */
+export async function ensureTopics(config: Config, log: Logger): Promise<void> {
+  const admin = createAdmin(kafkaConnection(config, 'admin'));
+  try {
+    await retryForever(
+      async () => {
+        const { created, topic } = await ensureTopic(admin, {
+          name: config.topic.name,
+          partitions: config.topic.partitions,
+          replication: config.topic.replication,
+          retentionMs: config.topic.retentionMs,
+        });
+        if (created) log.info({ topic }, `created topic ${topic.name}`);
+        else if (topic.partitions < config.topic.partitions)
+          log.warn(
+            { topic },
+            `topic ${topic.name} has ${topic.partitions} partitions, fewer than topic.partitions=${config.topic.partitions}; left as is`,
+          );
+        await ensureTopic(admin, {
+          name: dlqTopic(config.topic.name),
+          partitions: 1,
+          replication: config.topic.replication,
+          retentionMs: -1,
+        });
+      },
+      { what: `ensuring topic ${config.topic.name} on ${config.kafka.brokers.join(',')}`, log, maxMs: 5000 },
+    );
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+export interface ProducerRun {
+  source: Source;
+  done: Promise<ProduceSummary>;
+}
+
+export async function startProducer(
+  config: Config,
+  args: SourceArgs & { durationS?: number | undefined },
+  metrics: Metrics,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<ProducerRun> {
+  await ensureTopics(config, log);
+  const conn = kafkaConnection(config, 'producer');
+  const dedup = new DedupWindow(config.producer.dedupWindow);
+  if (config.producer.dedupWindow > 0) {
+    // Tweets acked by Kafka just before a crash are not yet in the source cursor: remember them so the source's
+    // replay of them is dropped. The in-flight bound caps how many there can be per partition.
+    const keys = await readTailKeys(conn, config.topic.name, config.producer.maxInFlight);
+    for (const key of keys) dedup.add(key);
+    log.info({ ids: keys.length }, 'dedup window seeded from the end of the topic');
+  }
+  const source = await createSource(args, config, log);
+  const producer = new TweetProducer(conn, source.name, {
+    topic: config.topic.name,
+    compression: config.producer.compression,
+  });
+  const done = runProduceLoop({
+    source,
+    producer,
+    dedup,
+    metrics,
+    log,
+    maxInFlight: config.producer.maxInFlight,
+    maxTweets: args.maxTweets,
+    durationS: args.durationS,
+    signal,
+  }).finally(() => producer.close().catch(() => {}));
+  return { source, done };
+}
