@@ -7,10 +7,10 @@
 import { zstdCompressSync } from 'node:zlib';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
 import { TweetpipeError } from '../errors.ts';
+import { RECORD_SCHEMA_VERSION } from '../sources/tweet-record.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
 
-export const SCHEMA_VERSION = '1';
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
 
 export type Compression = 'zstd' | 'lz4' | 'snappy' | 'gzip' | 'none';
@@ -48,7 +48,7 @@ export class TweetProducer {
     // Header keys go on the wire as bytes; the default serializers take Buffers only.
     this.sourceHeaders = [
       [Buffer.from('source'), Buffer.from(source)],
-      [Buffer.from('schema_version'), Buffer.from(SCHEMA_VERSION)],
+      [Buffer.from('schema_version'), Buffer.from(String(RECORD_SCHEMA_VERSION))],
     ];
     this.headers = new Map(this.sourceHeaders);
   }

@@ -82,5 +82,28 @@ export async function startProducer(
     durationS: args.durationS,
     signal,
   }).finally(() => producer.close().catch(() => {}));
-  return { source, done };
+  const stopBinding = bindSourceMetrics(source, metrics);
+  return { source, done: done.finally(stopBinding) };
+}
+
+/** Copies a source's own counters and connection state into the registry once a second. */
+function bindSourceMetrics(source: Source, metrics: Metrics): () => void {
+  let reconnects = 0;
+  let problems = 0;
+  const sync = () => {
+    const c = source.counters;
+    if (c) {
+      metrics.reconnects.inc({ source: source.name }, c.reconnects - reconnects);
+      metrics.errors.inc({ stage: 'source', code: 'X_STREAM' }, c.xProblems - problems);
+      reconnects = c.reconnects;
+      problems = c.xProblems;
+    }
+    metrics.sourceConnected.set({ source: source.name }, source.state().state === 'connected' ? 1 : 0);
+  };
+  const timer = setInterval(sync, 1000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    sync();
+  };
 }

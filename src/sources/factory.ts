@@ -4,6 +4,7 @@ import { TweetpipeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { CursorStore } from './cursor-store.ts';
 import { DedupWindow } from './dedup.ts';
+import { ReplaySource } from './replay.ts';
 import type { Source } from './source.ts';
 import { SyntheticSource } from './synthetic.ts';
 import { XHttpClient } from './x-http.ts';
@@ -71,6 +72,16 @@ export async function createSource(args: SourceArgs, config: Config, log: Logger
       });
     }
     case 'replay':
-      throw new TweetpipeError('USAGE', 'replay source: not wired yet');
+      if (!args.files || args.files.length === 0)
+        throw new TweetpipeError(
+          'USAGE',
+          '--source replay needs --file <path...> (NDJSON of X API v2 payloads, .gz allowed)',
+        );
+      return new ReplaySource({
+        files: args.files,
+        pace: args.pace ?? 'max',
+        dedup: new DedupWindow(0),
+        logger: log,
+      });
   }
 }

@@ -32,10 +32,42 @@ export interface SourceState {
 }
 
 export interface Source {
+  /** Present on sources that count reconnects, X problems, heartbeats (bound to metrics by the produce loop). */
+  readonly counters?: SourceCounters;
   readonly name: string;
   connect(signal: AbortSignal): Promise<void>;
   /** Resolves with the next batch; rejects with EndOfInput when done, or an AbortError when signalled. */
   read(signal: AbortSignal): Promise<SourceBatch>;
   close(): Promise<void>;
   state(): SourceState;
+}
+
+/**
+ * Counters every source keeps for metrics and the operator view (read by the caller, never reset).
+ */
+export interface SourceCounters {
+  /** Records handed out by read(). */
+  tweets: number;
+  /** Tweets dropped because their id was seen recently. */
+  duplicates: number;
+  deadLetters: number;
+  /** Error objects X reported inside payloads (stream error lines, partial errors on pages). */
+  xProblems: number;
+  heartbeats: number;
+  /** Connections lost or refused that led to a retry. */
+  reconnects: number;
+  /** Tweets collected by gap-filling searches after outages (before dedup). */
+  backfilledTweets: number;
+}
+
+export function newSourceCounters(): SourceCounters {
+  return {
+    tweets: 0,
+    duplicates: 0,
+    deadLetters: 0,
+    xProblems: 0,
+    heartbeats: 0,
+    reconnects: 0,
+    backfilledTweets: 0,
+  };
 }

@@ -1,0 +1,176 @@
+/**
+ * Replays NDJSON files of X API v2 payloads: each line is a filtered-stream line (`data` is a tweet) or a
+ * recent-search page (`data` is an array), told apart per line, so captures of either kind (or both) work.
+ * `.gz` files are decompressed on the fly. Pace `max` goes as fast as downstream takes it; pace `original`
+ * reproduces the gaps between the tweets' `created_at` (out-of-order tweets go out at once).
+ * Replay keeps no cursor: running it again replays the files again.
+ */
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { TweetpipeError } from '../errors.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import type { DeadLetter, TweetRecord } from '../types.ts';
+import { type Sleep, sleep } from './backoff.ts';
+import { DedupWindow } from './dedup.ts';
+import {
+  EndOfInput,
+  newSourceCounters,
+  type Source,
+  type SourceBatch,
+  type SourceCounters,
+  type SourceState,
+} from './source.ts';
+import { fromJsonLine } from './tweet-record.ts';
+import { problemText } from './x-http.ts';
+
+export type ReplayPace = 'original' | 'max';
+
+export interface ReplaySourceOptions {
+  /** Source name for `_ingest.source` and logs; default "replay". */
+  name?: string;
+  files: readonly string[];
+  pace: ReplayPace;
+  /** Default 1000. */
+  batchMaxTweets?: number;
+  /** Default: a window of 100 000 ids. */
+  dedup?: DedupWindow;
+  logger?: Logger;
+  counters?: SourceCounters;
+  sleep?: Sleep;
+  now?: () => number;
+}
+
+export class ReplaySource implements Source {
+  readonly name: string;
+  readonly counters: SourceCounters;
+  readonly #opts: ReplaySourceOptions;
+  readonly #dedup: DedupWindow;
+  readonly #logger: Logger;
+  readonly #sleep: Sleep;
+  readonly #now: () => number;
+  #fileIndex = 0;
+  #lines: AsyncIterator<string> | undefined;
+  #input: Readable | undefined;
+  /** Mapped tweets of the current line not yet handed out (pace original hands them out when due). */
+  #pending: TweetRecord[] = [];
+  #pendingDead: DeadLetter[] = [];
+  /** Pace original: wall time and tweet time of the first tweet; later tweets are due at the same offset. */
+  #anchor: { wallMs: number; tweetMs: number } | undefined;
+  #state: SourceState = { state: 'connecting', reconnects: 0 };
+
+  constructor(opts: ReplaySourceOptions) {
+    this.#opts = opts;
+    this.name = opts.name ?? 'replay';
+    this.counters = opts.counters ?? newSourceCounters();
+    this.#dedup = opts.dedup ?? new DedupWindow(100_000);
+    this.#logger = (opts.logger ?? silentLogger).child({ source: this.name });
+    this.#sleep = opts.sleep ?? sleep;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  async connect(_signal: AbortSignal): Promise<void> {
+    if (this.#opts.files.length === 0)
+      throw new TweetpipeError('USAGE', 'replay needs at least one NDJSON file');
+    for (const file of this.#opts.files) {
+      await access(file).catch(() => {
+        throw new TweetpipeError('USAGE', `replay file not found or not readable: ${file}`);
+      });
+    }
+    this.#state = { state: 'connected', reconnects: 0 };
+  }
+
+  async read(signal: AbortSignal): Promise<SourceBatch> {
+    const max = this.#opts.batchMaxTweets ?? 1000;
+    const tweets: TweetRecord[] = [];
+    const deadLetters: DeadLetter[] = [];
+    for (;;) {
+      signal.throwIfAborted();
+      deadLetters.push(...this.#pendingDead.splice(0));
+      while (this.#pending.length > 0 && tweets.length < max) {
+        const waitMs = this.#dueInMs(this.#pending[0]!);
+        if (waitMs > 0) {
+          if (tweets.length > 0 || deadLetters.length > 0) return this.#batch(tweets, deadLetters);
+          await this.#sleep(waitMs, signal);
+        }
+        tweets.push(this.#pending.shift()!);
+      }
+      if (tweets.length >= max) return this.#batch(tweets, deadLetters);
+      const line = await this.#nextLine();
+      if (line === undefined) {
+        if (tweets.length > 0 || deadLetters.length > 0) return this.#batch(tweets, deadLetters);
+        this.#state = { state: 'stopped', reason: 'end of input', reconnects: 0 };
+        throw new EndOfInput();
+      }
+      this.#map(line);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#input?.destroy();
+    this.#state = { state: 'stopped', reconnects: 0 };
+  }
+
+  state(): SourceState {
+    return { ...this.#state };
+  }
+
+  #map(line: string): void {
+    const mapped = fromJsonLine(Buffer.from(line), { source: this.name, ingestedAtMs: this.#now() });
+    for (const p of mapped.errors)
+      this.#logger.warn({ problem: p }, `X error object in the replay: ${problemText(p)}`);
+    this.counters.xProblems += mapped.errors.length;
+    this.counters.deadLetters += mapped.deadLetters.length;
+    const fresh = this.#dedup.keepNew(mapped.records);
+    this.counters.duplicates += mapped.records.length - fresh.length;
+    // Search pages list the newest tweet first; original pace wants them in time order.
+    if (this.#opts.pace === 'original') fresh.sort((a, b) => a.createdAtMs - b.createdAtMs);
+    this.#pending.push(...fresh);
+    this.#pendingDead.push(...mapped.deadLetters);
+  }
+
+  #dueInMs(tweet: TweetRecord): number {
+    if (this.#opts.pace === 'max') return 0;
+    const now = this.#now();
+    if (!this.#anchor) {
+      this.#anchor = { wallMs: now, tweetMs: tweet.createdAtMs };
+      return 0;
+    }
+    return this.#anchor.wallMs + (tweet.createdAtMs - this.#anchor.tweetMs) - now;
+  }
+
+  #batch(tweets: TweetRecord[], deadLetters: DeadLetter[]): SourceBatch {
+    this.counters.tweets += tweets.length;
+    return {
+      tweets,
+      deadLetters,
+      ack: async (err?: Error) => {
+        if (err) this.#logger.error({ err }, 'a replayed batch was not acknowledged');
+      },
+    };
+  }
+
+  /** The next non-empty line across all files, or undefined at the end of the last one. */
+  async #nextLine(): Promise<string | undefined> {
+    for (;;) {
+      if (!this.#lines) {
+        const file = this.#opts.files[this.#fileIndex];
+        if (file === undefined) return undefined;
+        const raw = createReadStream(file);
+        this.#input = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+        this.#lines = createInterface({ input: this.#input, crlfDelay: Number.POSITIVE_INFINITY })[
+          Symbol.asyncIterator
+        ]();
+      }
+      const next = await this.#lines.next();
+      if (next.done) {
+        this.#lines = undefined;
+        this.#fileIndex += 1;
+        continue;
+      }
+      if (next.value.trim() !== '') return next.value;
+    }
+  }
+}

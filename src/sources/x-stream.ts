@@ -1,0 +1,563 @@
+/**
+ * The X filtered stream (`GET /2/tweets/search/stream`) as a Source.
+ *
+ * A background loop holds the connection: it splits the chunked body into `\r\n` lines (a chunk may end mid-line;
+ * an empty line is X's 20-second heartbeat), treats ~30 s without a byte as a dead connection, and reconnects with
+ * X's documented backoff (backoff.ts). `operational-disconnect` messages inside the stream end the connection on
+ * purpose; a 429 `TooManyConnections` follows the 429 schedule; other error objects are logged and counted; lines
+ * that are not tweets become dead letters. read() hands out what the loop queued, in batches.
+ *
+ * Gaps: after every outage (and at start, from the saved cursor) the tweets published while disconnected are
+ * collected with recent search, one query per stream rule, `since_id` = the newest id seen before the outage.
+ * Recent search only returns tweets older than ~30 s unless told otherwise, so the search runs `backfillDelayMs`
+ * (default 35 s) after the stream is back: its window then overlaps the new connection and the dedup window
+ * drops the overlap. When `backfillMinutes` is configured (X plans that allow it) and the outage is shorter, the
+ * stream is reconnected with `backfill_minutes` instead; if X refuses that parameter, search takes over for good.
+ * While a gap is open, the saved cursor is held at the gap's start, so a crash before it is filled retries it.
+ */
+import type { Readable } from 'node:stream';
+import { TweetpipeError, toTweetpipeError } from '../errors.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import { compareIds, type DeadLetter, type TweetRecord } from '../types.ts';
+import {
+  type BackoffKind,
+  type BackoffPolicy,
+  ReconnectBackoff,
+  type Sleep,
+  sleep,
+  X_RECONNECT_POLICY,
+} from './backoff.ts';
+import { type CursorStore, CursorTracker } from './cursor-store.ts';
+import { DedupWindow } from './dedup.ts';
+import { listRules, type ServerRule, type StreamRule, syncRules } from './rules-sync.ts';
+import {
+  newSourceCounters,
+  type Source,
+  type SourceBatch,
+  type SourceCounters,
+  type SourceState,
+} from './source.ts';
+import { fromJsonLine, type MatchingRule, toTweetRecords } from './tweet-record.ts';
+import {
+  expansionQuery,
+  isOperationalProblem,
+  problemText,
+  type XApiProblem,
+  type XFieldSelection,
+  type XHttpClient,
+} from './x-http.ts';
+import { RecentSearch, SEARCH_WINDOW_MS, type SearchWindow } from './x-search.ts';
+
+export const STREAM_PATH = '/2/tweets/search/stream';
+
+/** Twitter's snowflake epoch: ids carry their creation time in ms since this instant, shifted left by 22 bits. */
+const SNOWFLAKE_EPOCH_MS = 1_288_834_974_657;
+
+export interface XStreamSourceOptions {
+  /** Source name for the cursor, `_ingest.source` and logs; default "x-stream". */
+  name?: string;
+  client: XHttpClient;
+  fields: XFieldSelection;
+  /** Declared rules, synced at connect(); when absent, the server's rules are used as they are. */
+  rules?: readonly StreamRule[];
+  cursorStore: CursorStore;
+  /** Default: a window of 100 000 ids. */
+  dedup?: DedupWindow;
+  logger?: Logger;
+  counters?: SourceCounters;
+  /** No byte for this long means the connection is dead; default 30 s (X sends heartbeats every 20 s). */
+  stallTimeoutMs?: number;
+  backoffPolicy?: BackoffPolicy;
+  /** 1..5 when the plan allows `backfill_minutes`; outages up to that long are refilled by the stream itself. */
+  backfillMinutes?: number;
+  /** How long after reconnecting the gap-filling search runs; default 35 s (see the module comment). */
+  backfillDelayMs?: number;
+  /** Batch size and linger for read(); defaults 500 tweets, 50 ms. */
+  batchMaxTweets?: number;
+  batchLingerMs?: number;
+  /** Above this many queued tweets the stream is not read until read() catches up; default 10 000. */
+  maxBufferedTweets?: number;
+  searchMaxResults?: number;
+  sleep?: Sleep;
+  now?: () => number;
+}
+
+interface Failure {
+  kind: BackoffKind;
+  reason: string;
+}
+
+/** Tweets published while disconnected: after `sinceId`, or from `startMs` when no id was seen yet. */
+interface Gap {
+  sinceId: string | undefined;
+  startMs: number | undefined;
+  /** CursorTracker hold keeping the saved cursor at the gap's start until the gap is in Kafka. */
+  hold: number;
+}
+
+export class XStreamSource implements Source {
+  readonly name: string;
+  readonly counters: SourceCounters;
+  readonly #opts: XStreamSourceOptions;
+  readonly #client: XHttpClient;
+  readonly #logger: Logger;
+  readonly #sleep: Sleep;
+  readonly #now: () => number;
+  readonly #dedup: DedupWindow;
+  readonly #tracker: CursorTracker;
+  readonly #search: RecentSearch;
+  readonly #stallTimeoutMs: number;
+  readonly #batchMax: number;
+  readonly #lingerMs: number;
+  readonly #maxBuffered: number;
+  readonly #lifetime = new AbortController();
+  readonly #dataReady = new Wakeup();
+  readonly #spaceFree = new Wakeup();
+
+  #rules: ServerRule[] = [];
+  #queue: TweetRecord[] = [];
+  #dead: DeadLetter[] = [];
+  /** Date.now() when the oldest queued item arrived (linger is real time, not the injected clock). */
+  #oldestQueuedAt = 0;
+  #enqueued = 0;
+  #dequeued = 0;
+  /** Hold releases waiting until the queue has been read up to `at`. */
+  #releases: { at: number; hold: number }[] = [];
+  #newestSeen: string | undefined;
+  #lastLineAt: number | undefined;
+  #everConnected = false;
+  #gap: Gap | undefined;
+  #gapFills: Promise<void> = Promise.resolve();
+  #backfillMinutesRefused = false;
+  #pump: Promise<void> | undefined;
+  #fatal: TweetpipeError | undefined;
+  #state: SourceState = { state: 'connecting', reconnects: 0 };
+
+  constructor(opts: XStreamSourceOptions) {
+    this.#opts = opts;
+    this.name = opts.name ?? 'x-stream';
+    this.#client = opts.client;
+    this.counters = opts.counters ?? newSourceCounters();
+    this.#logger = (opts.logger ?? silentLogger).child({ source: this.name });
+    this.#sleep = opts.sleep ?? sleep;
+    this.#now = opts.now ?? Date.now;
+    this.#dedup = opts.dedup ?? new DedupWindow(100_000);
+    this.#tracker = new CursorTracker(opts.cursorStore, this.name);
+    this.#stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
+    this.#batchMax = opts.batchMaxTweets ?? 500;
+    this.#lingerMs = opts.batchLingerMs ?? 50;
+    this.#maxBuffered = opts.maxBufferedTweets ?? 10_000;
+    this.#search = new RecentSearch({
+      client: opts.client,
+      fields: opts.fields,
+      logger: this.#logger,
+      sleep: this.#sleep,
+      now: this.#now,
+      ...(opts.searchMaxResults === undefined ? {} : { maxResults: opts.searchMaxResults }),
+      ...(opts.backoffPolicy === undefined ? {} : { backoffPolicy: opts.backoffPolicy }),
+    });
+  }
+
+  /**
+   * Syncs (or reads) the rules, opens the gap left since the saved cursor, and starts the connection loop.
+   * `signal` bounds the rules requests only; the loop runs until close().
+   */
+  async connect(signal: AbortSignal): Promise<void> {
+    const rulesOpts = { logger: this.#logger, signal };
+    this.#rules = this.#opts.rules
+      ? (await syncRules(this.#client, this.#opts.rules, rulesOpts)).rules
+      : await listRules(this.#client, rulesOpts);
+    if (this.#rules.length === 0)
+      this.#logger.warn('the filtered stream has no rules: X will deliver nothing');
+    const cursor = this.#tracker.saved;
+    if (cursor !== undefined) {
+      this.#newestSeen = cursor;
+      this.#gap = {
+        sinceId: cursor,
+        startMs: snowflakeTimeMs(cursor, this.#now()),
+        hold: this.#tracker.hold(cursor),
+      };
+      this.#logger.info(
+        { sinceId: cursor },
+        'resuming: tweets after the saved cursor will be collected with recent search',
+      );
+    }
+    this.#pump = this.#run(this.#lifetime.signal);
+  }
+
+  async read(signal: AbortSignal): Promise<SourceBatch> {
+    for (;;) {
+      signal.throwIfAborted();
+      const queued = this.#queue.length + this.#dead.length;
+      if (queued === 0) {
+        if (this.#fatal) throw this.#fatal;
+        if (this.#lifetime.signal.aborted)
+          throw new TweetpipeError('ABORTED', `source ${this.name} is closed`);
+        await this.#dataReady.wait(signal);
+        continue;
+      }
+      const age = Date.now() - this.#oldestQueuedAt;
+      const closing = this.#fatal !== undefined || this.#lifetime.signal.aborted;
+      if (this.#queue.length >= this.#batchMax || age >= this.#lingerMs || closing) break;
+      await this.#dataReady.wait(signal, this.#lingerMs - age);
+    }
+    const tweets = this.#queue.splice(0, this.#batchMax);
+    const deadLetters = this.#dead.splice(0);
+    this.#dequeued += tweets.length;
+    this.#oldestQueuedAt = Date.now();
+    this.#spaceFree.wake();
+    let newest: string | undefined;
+    for (const t of tweets) if (newest === undefined || compareIds(t.id, newest) > 0) newest = t.id;
+    const ack = this.#tracker.begin(newest);
+    this.#flushReleases();
+    this.counters.tweets += tweets.length;
+    return { tweets, deadLetters, ack };
+  }
+
+  async close(): Promise<void> {
+    this.#lifetime.abort(new TweetpipeError('ABORTED', `source ${this.name} closed`));
+    this.#dataReady.wake();
+    this.#spaceFree.wake();
+    await this.#pump;
+    await this.#gapFills;
+    this.#state = { state: 'stopped', reconnects: this.#state.reconnects };
+  }
+
+  state(): SourceState {
+    return { ...this.#state };
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    const backoff = new ReconnectBackoff(this.#opts.backoffPolicy ?? X_RECONNECT_POLICY);
+    while (!signal.aborted) {
+      const backfillMinutes = this.#backfillMinutesFor(this.#gap);
+      this.#setState('connecting');
+      const conn = new AbortController();
+      const stop = () => conn.abort(signal.reason);
+      signal.addEventListener('abort', stop, { once: true });
+      let failure: Failure;
+      try {
+        const res = await this.#client.stream(STREAM_PATH, {
+          query: { ...expansionQuery(this.#opts.fields), backfill_minutes: backfillMinutes },
+          tweetFields: this.#opts.fields.tweetFields,
+          signal: conn.signal,
+          timeoutMs: this.#stallTimeoutMs,
+        });
+        this.#onConnected(backfillMinutes !== undefined);
+        failure = await this.#consume(res.body, conn, backoff).catch((err: unknown) => ({
+          kind: 'network' as const,
+          reason: toTweetpipeError(err).message,
+        }));
+      } catch (err) {
+        if (signal.aborted) break;
+        if (backfillMinutes !== undefined && isRefusal(err)) {
+          this.#backfillMinutesRefused = true;
+          this.#logger.warn({ err }, 'X refused backfill_minutes; filling gaps with recent search instead');
+          continue;
+        }
+        const classified = classifyConnectError(err);
+        if (!classified) {
+          this.#fatal = toTweetpipeError(err);
+          this.#state = { state: 'stopped', reason: this.#fatal.message, reconnects: this.#state.reconnects };
+          this.#logger.error({ err: this.#fatal }, 'X stream connection refused; not retrying');
+          this.#dataReady.wake();
+          return;
+        }
+        failure = classified;
+      } finally {
+        signal.removeEventListener('abort', stop);
+      }
+      if (signal.aborted) break;
+      this.#openGap();
+      this.counters.reconnects += 1;
+      const waitMs = backoff.next(failure.kind);
+      this.#state = {
+        state: 'backing-off',
+        until: this.#now() + waitMs,
+        reason: failure.reason,
+        reconnects: this.#state.reconnects + 1,
+      };
+      this.#logger.warn(
+        { kind: failure.kind, waitMs, reason: failure.reason },
+        'X stream disconnected; reconnecting',
+      );
+      await this.#sleep(waitMs, signal).catch(() => {});
+    }
+    this.#state = { state: 'stopped', reconnects: this.#state.reconnects };
+  }
+
+  #setState(state: 'connecting' | 'connected'): void {
+    this.#state = { state, reconnects: this.#state.reconnects };
+  }
+
+  #onConnected(usedBackfillMinutes: boolean): void {
+    this.#setState('connected');
+    this.#everConnected = true;
+    const gap = this.#gap;
+    if (!gap) return;
+    this.#gap = undefined;
+    const connectedAt = this.#now();
+    const signal = this.#lifetime.signal;
+    this.#gapFills = this.#gapFills.then(() => this.#fillGap(gap, connectedAt, usedBackfillMinutes, signal));
+  }
+
+  /** Reads lines until the connection ends; returns why it ended. */
+  async #consume(body: Readable, conn: AbortController, backoff: ReconnectBackoff): Promise<Failure> {
+    const splitter = new LineSplitter();
+    const watchdog = new StallWatchdog(this.#stallTimeoutMs, () =>
+      conn.abort(
+        new TweetpipeError('NETWORK', `stream stalled: no data or heartbeat for ${this.#stallTimeoutMs} ms`, {
+          retryable: true,
+        }),
+      ),
+    );
+    let delivered = false;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        watchdog.touch();
+        for (const line of splitter.push(chunk)) {
+          if (!delivered) {
+            delivered = true;
+            backoff.reset();
+          }
+          this.#lastLineAt = this.#now();
+          const ended = this.#handleLine(line);
+          if (ended) return ended;
+        }
+        if (this.#queue.length >= this.#maxBuffered) {
+          watchdog.pause();
+          await this.#waitForSpace(conn.signal);
+          watchdog.touch();
+        }
+      }
+      return { kind: 'network', reason: 'the server ended the stream' };
+    } finally {
+      watchdog.pause();
+      body.destroy();
+    }
+  }
+
+  /** Maps one line; returns a Failure when X says the connection is over. */
+  #handleLine(line: Buffer): Failure | undefined {
+    if (line.length === 0) {
+      this.counters.heartbeats += 1;
+      return undefined;
+    }
+    const mapped = fromJsonLine(line, { source: this.name, ingestedAtMs: this.#now() });
+    this.#enqueue(mapped.records, mapped.deadLetters);
+    let ended: Failure | undefined;
+    for (const p of mapped.errors) {
+      this.counters.xProblems += 1;
+      if (isOperationalProblem(p)) {
+        ended = { kind: 'connection_issue' in p ? 'rate-limit' : 'network', reason: `X: ${problemText(p)}` };
+        this.#logger.warn({ problem: p }, `X stream message: ${problemText(p)}`);
+      } else this.#logger.warn({ problem: p }, `X stream error object: ${problemText(p)}`);
+    }
+    return ended;
+  }
+
+  #enqueue(records: TweetRecord[], deadLetters: DeadLetter[]): void {
+    const fresh = this.#dedup.keepNew(records);
+    this.counters.duplicates += records.length - fresh.length;
+    this.counters.deadLetters += deadLetters.length;
+    if (fresh.length === 0 && deadLetters.length === 0) return;
+    if (this.#queue.length + this.#dead.length === 0) this.#oldestQueuedAt = Date.now();
+    for (const r of fresh) {
+      this.#queue.push(r);
+      if (this.#newestSeen === undefined || compareIds(r.id, this.#newestSeen) > 0) this.#newestSeen = r.id;
+    }
+    for (const d of deadLetters) this.#dead.push(d);
+    this.#enqueued += fresh.length;
+    this.#dataReady.wake();
+  }
+
+  async #waitForSpace(signal: AbortSignal): Promise<void> {
+    while (this.#queue.length >= this.#maxBuffered) await this.#spaceFree.wait(signal);
+  }
+
+  /** Records the outage that just began, unless an earlier one is still waiting to be filled. */
+  #openGap(): void {
+    if (!this.#everConnected || this.#gap) return;
+    const startMs = this.#lastLineAt ?? this.#now();
+    this.#gap = { sinceId: this.#newestSeen, startMs, hold: this.#tracker.hold(this.#newestSeen) };
+  }
+
+  #backfillMinutesFor(gap: Gap | undefined): number | undefined {
+    const minutes = this.#opts.backfillMinutes;
+    if (!gap || !minutes || this.#backfillMinutesRefused || gap.startMs === undefined) return undefined;
+    return this.#now() - gap.startMs <= minutes * 60_000 ? minutes : undefined;
+  }
+
+  async #fillGap(gap: Gap, connectedAt: number, viaStream: boolean, signal: AbortSignal): Promise<void> {
+    try {
+      // Also for backfill_minutes: the redelivered tweets arrive first on the new connection.
+      const waitMs = connectedAt + (this.#opts.backfillDelayMs ?? 35_000) - this.#now();
+      if (waitMs > 0) await this.#sleep(waitMs, signal);
+      if (!viaStream) await this.#searchGap(gap, signal);
+    } catch (err) {
+      if (signal.aborted) return;
+      this.#logger.error(
+        { err, sinceId: gap.sinceId },
+        'the outage gap could not be filled: tweets from it may be missing',
+      );
+    }
+    this.#releases.push({ at: this.#enqueued, hold: gap.hold });
+    this.#flushReleases();
+  }
+
+  async #searchGap(gap: Gap, signal: AbortSignal): Promise<void> {
+    const now = this.#now();
+    const tooOld = gap.startMs !== undefined && now - gap.startMs > SEARCH_WINDOW_MS - 120_000;
+    if (tooOld)
+      this.#logger.warn(
+        'the outage is longer than recent search reaches back (7 days): older tweets are lost',
+      );
+    let total = 0;
+    for (const rule of this.#rules) {
+      const window: SearchWindow =
+        gap.sinceId !== undefined && !tooOld
+          ? { query: rule.value, sinceId: gap.sinceId }
+          : {
+              query: rule.value,
+              startTimeMs: tooOld ? now - SEARCH_WINDOW_MS + 120_000 : (gap.startMs ?? now),
+            };
+      const matchingRules: MatchingRule[] = [
+        rule.tag === undefined ? { id: rule.id } : { id: rule.id, tag: rule.tag },
+      ];
+      let token: string | undefined;
+      do {
+        const page = await this.#search.page(window, token, signal);
+        const mapped = toTweetRecords(page.body, {
+          source: this.name,
+          ingestedAtMs: this.#now(),
+          matchingRules,
+        });
+        this.#logProblems(mapped.errors);
+        this.counters.backfilledTweets += mapped.records.length;
+        total += mapped.records.length;
+        await this.#waitForSpace(signal);
+        this.#enqueue(mapped.records, mapped.deadLetters);
+        token = page.nextToken;
+      } while (token);
+    }
+    this.#logger.info(
+      { sinceId: gap.sinceId, startMs: gap.startMs, tweets: total },
+      'outage gap filled with recent search',
+    );
+  }
+
+  #logProblems(problems: XApiProblem[]): void {
+    this.counters.xProblems += problems.length;
+    for (const p of problems) this.#logger.warn({ problem: p }, `X reported an error: ${problemText(p)}`);
+  }
+
+  /** Lifts cursor holds whose gap tweets have all been handed out by read() (they are acked in order after). */
+  #flushReleases(): void {
+    while (this.#releases.length > 0 && this.#releases[0]!.at <= this.#dequeued) {
+      const { hold } = this.#releases.shift()!;
+      this.#tracker
+        .releaseAfterPending(hold)
+        .catch((err: unknown) => this.#logger.error({ err }, 'cannot save the source cursor'));
+    }
+  }
+}
+
+/** Errors worth a reconnect, by backoff class; undefined means fatal (bad token, plan, request). */
+function classifyConnectError(err: unknown): Failure | undefined {
+  const e = toTweetpipeError(err);
+  if (e.code === 'X_RATE_LIMITED') {
+    const issue = e.details.connectionIssue;
+    const reason =
+      issue === 'TooManyConnections'
+        ? 'TooManyConnections: another connection with this app is open (the stream allows a fixed number per app)'
+        : e.message;
+    return { kind: 'rate-limit', reason };
+  }
+  if (e.code === 'NETWORK' || e.code === 'TIMEOUT') return { kind: 'network', reason: e.message };
+  if (e.retryable) return { kind: 'http', reason: e.message };
+  return undefined;
+}
+
+/** A refusal that may be about backfill_minutes (not in the plan, or unknown): 400 or 403. */
+function isRefusal(err: unknown): boolean {
+  if (!(err instanceof TweetpipeError)) return false;
+  return err.details.status === 400 || err.details.status === 403;
+}
+
+/** The creation time encoded in a snowflake id, when the id is one (a plausible time not in the future). */
+export function snowflakeTimeMs(id: string, nowMs: number): number | undefined {
+  const ms = Number(BigInt(id) >> 22n) + SNOWFLAKE_EPOCH_MS;
+  return ms > SNOWFLAKE_EPOCH_MS && ms <= nowMs + 86_400_000 ? ms : undefined;
+}
+
+/** Splits a chunked body into lines on "\n" (dropping a trailing "\r"), across chunk boundaries. */
+export class LineSplitter {
+  #parts: Buffer[] = [];
+
+  push(chunk: Buffer): Buffer[] {
+    const lines: Buffer[] = [];
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      let line = chunk.subarray(start, nl);
+      if (this.#parts.length > 0) {
+        this.#parts.push(line);
+        line = Buffer.concat(this.#parts);
+        this.#parts = [];
+      }
+      lines.push(line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.#parts.push(chunk.subarray(start));
+    return lines;
+  }
+}
+
+/** Calls `onStall` when touch() has not been called for `timeoutMs` (paused while we are the slow side). */
+class StallWatchdog {
+  readonly #timeoutMs: number;
+  readonly #onStall: () => void;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(timeoutMs: number, onStall: () => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#onStall = onStall;
+    this.touch();
+  }
+
+  touch(): void {
+    if (this.#timer) this.#timer.refresh();
+    else this.#timer = setTimeout(this.#onStall, this.#timeoutMs);
+  }
+
+  pause(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** Wakes everyone currently waiting; each wait may also end by timeout or abort. */
+class Wakeup {
+  readonly #waiters = new Set<() => void>();
+
+  wake(): void {
+    for (const resolve of this.#waiters) resolve();
+  }
+
+  wait(signal: AbortSignal, timeoutMs?: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const settle = (err?: unknown) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.#waiters.delete(done);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const done = () => settle();
+      const onAbort = () => settle(signal.reason ?? new Error('aborted'));
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, Math.max(0, timeoutMs));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(done);
+    });
+  }
+}
