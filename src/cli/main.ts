@@ -4,6 +4,7 @@ import { TweetpipeError } from '../errors.ts';
 import { maskSecrets } from '../log.ts';
 import { registerProduce } from './commands/produce.ts';
 import { registerStack } from './commands/stack.ts';
+import { registerXEmulator } from './commands/x-emulator.ts';
 import { EXIT_USAGE, exitCodeFor } from './common.ts';
 
 const program = new Command('tweetpipe')
@@ -14,6 +15,7 @@ const program = new Command('tweetpipe')
 
 registerStack(program);
 registerProduce(program);
+registerXEmulator(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -45,10 +45,6 @@ export class TweetHistory {
     this.opts = opts;
   }
 
-  get size(): number {
-    return this.entries.length - this.head;
-  }
-
   add(entry: HistoryEntry): void {
     this.entries.push(entry);
     this.evict();

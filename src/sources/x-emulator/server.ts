@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { TweetpipeError } from '../../errors.ts';
 import { type Logger, silentLogger } from '../../log.ts';
-import { SyntheticTweets, snowflakeFromTime } from '../synthetic-payloads.ts';
+import { SyntheticTweets, snowflakeFromTime, timeFromSnowflake } from '../synthetic-payloads.ts';
 import { type Naming, project, readParams, readSelection, selectionParams } from './fields.ts';
 import { type HistoryEntry, TweetHistory } from './history.ts';
 import {
