@@ -17,7 +17,9 @@ const parentOf = (p: string): string => p.slice(0, p.lastIndexOf('/')) || '/';
 const nameOf = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
 export class MemoryStorage implements Storage {
-  readonly nodes = new Map<string, Node>([['/', { type: 'DIRECTORY', data: Buffer.alloc(0), modificationTime: 0 }]]);
+  readonly nodes = new Map<string, Node>([
+    ['/', { type: 'DIRECTORY', data: Buffer.alloc(0), modificationTime: 0 }],
+  ]);
   /** Number of calls per operation, so tests can assert recovery cost. */
   readonly calls = new Map<string, number>();
 
@@ -32,14 +34,16 @@ export class MemoryStorage implements Storage {
     if (existing?.type === 'DIRECTORY')
       throw new TweetpipeError('HDFS_ALREADY_EXISTS', `${p} already exists as a directory`);
     if (existing && !opts.overwrite) throw new TweetpipeError('HDFS_ALREADY_EXISTS', `${p} already exists`);
-    this.mkdirsSync(parentOf(p));
+    this.mkdirsSync(parentOf(p), p);
     this.nodes.set(p, { type: 'FILE', data: Buffer.from(data), modificationTime: Date.now() });
   }
 
   async append(path: string, data: Uint8Array): Promise<void> {
     this.count('append');
     const node = this.nodes.get(normalize(path));
-    if (!node || node.type !== 'FILE') throw new TweetpipeError('HDFS_NOT_FOUND', `File does not exist: ${path}`);
+    if (node?.type === 'DIRECTORY')
+      throw new TweetpipeError('HDFS_ALREADY_EXISTS', `Cannot append to directory ${path}`);
+    if (!node) throw new TweetpipeError('HDFS_NOT_FOUND', `File does not exist: ${path}`);
     node.data = Buffer.concat([node.data, data]);
     node.modificationTime = Date.now();
   }
@@ -47,7 +51,7 @@ export class MemoryStorage implements Storage {
   async read(path: string): Promise<Buffer> {
     this.count('read');
     const node = this.nodes.get(normalize(path));
-    if (!node || node.type !== 'FILE') throw new TweetpipeError('HDFS_NOT_FOUND', `File does not exist: ${path}`);
+    if (node?.type !== 'FILE') throw new TweetpipeError('HDFS_NOT_FOUND', `File does not exist: ${path}`);
     return Buffer.from(node.data);
   }
 
@@ -82,14 +86,19 @@ export class MemoryStorage implements Storage {
     this.mkdirsSync(normalize(path));
   }
 
-  private mkdirsSync(p: string): void {
+  /** `requested` is the path the caller named: a file there is "already exists", above it "not a directory". */
+  private mkdirsSync(p: string, requested = p): void {
     const parts = p.split('/').filter(Boolean);
     let cur = '';
     for (const part of parts) {
       cur += `/${part}`;
       const node = this.nodes.get(cur);
-      if (node?.type === 'FILE') throw new TweetpipeError('HDFS_ALREADY_EXISTS', `parent path is a file: ${cur}`);
-      if (!node) this.nodes.set(cur, { type: 'DIRECTORY', data: Buffer.alloc(0), modificationTime: Date.now() });
+      // As HDFS: FileAlreadyExistsException for the path itself, ParentNotDirectoryException for an ancestor.
+      if (node?.type === 'FILE' && cur === requested)
+        throw new TweetpipeError('HDFS_ALREADY_EXISTS', `Path is not a directory: ${cur}`);
+      if (node?.type === 'FILE') throw new TweetpipeError('HDFS_REMOTE', `${cur} (is not a directory)`);
+      if (!node)
+        this.nodes.set(cur, { type: 'DIRECTORY', data: Buffer.alloc(0), modificationTime: Date.now() });
     }
   }
 
@@ -116,5 +125,10 @@ export class MemoryStorage implements Storage {
 }
 
 function toStatus(path: string, node: Node): FileStatus {
-  return { name: nameOf(path), type: node.type, length: node.data.length, modificationTime: node.modificationTime };
+  return {
+    name: nameOf(path),
+    type: node.type,
+    length: node.data.length,
+    modificationTime: node.modificationTime,
+  };
 }

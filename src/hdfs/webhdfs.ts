@@ -1,0 +1,540 @@
+/**
+ * A small typed WebHDFS REST client, hand-written on undici's `request` because no maintained npm HDFS client
+ * exists (`webhdfs@1` sits on the deprecated `request` package); undici is faster than fetch and gives us a
+ * keep-alive pool and per-request timeouts.
+ *
+ * - Data operations are two-step with `noredirect=true`: the NameNode answers `{"Location": ...}` and the body goes
+ *   to that DataNode URL. The NameNode step has no side effect, so it is always safe to repeat. Uploads to the
+ *   DataNode use node:http instead of undici (webhdfs-upload.ts says why).
+ * - HA: with several NameNode URLs, a StandbyException or a failure to connect moves to the next URL, which is then
+ *   remembered for every later call. A NameNode not yet tried in this call is tried at once; a full round backs off.
+ * - Retries happen only for retryable errors (see webhdfs-errors.ts), with the backoff of webhdfs-retry.ts.
+ *   A request that may have reached the server without us seeing the answer (reset, timeout) makes the call
+ *   "ambiguous", and the non-idempotent operations resolve that instead of trusting the retry's answer:
+ *   - CREATE with overwrite=false: if a retry meets FileAlreadyExists after an ambiguous attempt, the file is read
+ *     back; byte-for-byte our body means the earlier attempt landed (or someone wrote exactly what we meant to, which
+ *     is the same outcome) and the call succeeds; otherwise HDFS_ALREADY_EXISTS. With overwrite=true a retry is
+ *     simply repeated.
+ *   - RENAME: a `false` (or NOT_FOUND / ALREADY_EXISTS from rename2) after an ambiguous attempt counts as success
+ *     when the source is gone and the destination exists.
+ *   - APPEND is never retried once the body may have reached the DataNode: it fails with `retryable: false` and
+ *     `details.ambiguous`, because the bytes may already be in the file. A RemoteException answer proves nothing was
+ *     appended, so those (lease recovery, safe mode) are retried.
+ *   - A streaming body (AsyncIterable / Readable) can be sent once: its call is retried only before the DataNode
+ *     step starts. A Uint8Array body is replayed.
+ *   - DELETE and MKDIRS are idempotent and retried as they are (a retried DELETE may answer false for a path an
+ *     earlier attempt removed).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { Agent, type Dispatcher, request } from 'undici';
+import { TweetpipeError } from '../errors.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import { isConnectFailure, isRemoteAnswer, remoteError, transportError } from './webhdfs-errors.ts';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-retry.ts';
+import { type UploadAnswer, upload } from './webhdfs-upload.ts';
+
+export type WebHdfsBody = Uint8Array | AsyncIterable<Uint8Array> | Readable;
+
+/** A FileStatus as WebHDFS returns it; `pathSuffix` is '' when the status is of the path itself. */
+export interface HdfsFileStatus {
+  pathSuffix: string;
+  type: 'FILE' | 'DIRECTORY' | 'SYMLINK';
+  length: number;
+  modificationTime: number;
+  accessTime: number;
+  blockSize: number;
+  replication: number;
+  permission: string;
+  owner: string;
+  group: string;
+  childrenNum?: number;
+  fileId?: number;
+}
+
+export interface ContentSummary {
+  directoryCount: number;
+  fileCount: number;
+  length: number;
+  spaceConsumed: number;
+  quota: number;
+  spaceQuota: number;
+}
+
+export interface WebHdfsClientOptions {
+  /** One NameNode's WebHDFS base URL (http://host:9870), or several for an HA pair. */
+  urls: string[];
+  /** Sent as `user.name` (simple authentication). */
+  user: string;
+  /** Connect timeout, and the longest silence on a connection (waiting for an answer, or for a streaming body). */
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Open connections per server, and parallel uploads. */
+  connections?: number;
+  logger?: Logger;
+  /** Test seams: how to wait between retries and where jitter comes from. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface WebHdfsCreateOptions {
+  /** Replace an existing file; when false (the default) an existing path fails with HDFS_ALREADY_EXISTS. */
+  overwrite?: boolean;
+  blockSize?: number;
+  replication?: number;
+  /** Octal, e.g. '644'. */
+  permission?: string;
+}
+
+export interface OpenOptions {
+  offset?: number;
+  length?: number;
+}
+
+type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+type Params = Record<string, string>;
+
+/** State of one client call across its attempts. */
+interface Attempt {
+  number: number;
+  /** An earlier attempt may have taken effect without us seeing the answer. */
+  ambiguous: boolean;
+  /** Set by an attempt that must not be repeated (its streaming body is consumed). */
+  stop: boolean;
+}
+
+export class WebHdfsClient {
+  private readonly urls: string[];
+  private readonly user: string;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy;
+  /** undici pool for the NameNode and for reads; uploads go through node:http (see webhdfs-upload.ts). */
+  private readonly agent: Agent;
+  private readonly uploadAgents: { http: http.Agent; https: https.Agent };
+  private readonly log: Logger;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private active = 0;
+
+  constructor(options: WebHdfsClientOptions) {
+    if (options.urls.length === 0)
+      throw new TweetpipeError('CONFIG_INVALID', 'WebHDFS needs at least one URL');
+    this.urls = options.urls.map((u) => u.replace(/\/+$/, ''));
+    this.user = options.user;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.log = options.logger ?? silentLogger;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    // Below Jetty's 60 s idle timeout, so we never reuse a socket the NameNode is about to close.
+    this.agent = new Agent({
+      connections: options.connections ?? 16,
+      keepAliveTimeout: 20_000,
+      connectTimeout: this.timeoutMs,
+    });
+    // DataNodes close the connection after each upload, so these only cap the number of parallel uploads.
+    const maxSockets = options.connections ?? 16;
+    this.uploadAgents = { http: new http.Agent({ maxSockets }), https: new https.Agent({ maxSockets }) };
+  }
+
+  /** The NameNode URL that answered last (the active one of an HA pair). */
+  get activeUrl(): string {
+    return this.urls[this.active] ?? '';
+  }
+
+  async create(path: string, body: WebHdfsBody, options: WebHdfsCreateOptions = {}): Promise<void> {
+    const overwrite = options.overwrite ?? false;
+    const params: Params = { overwrite: String(overwrite) };
+    if (options.blockSize !== undefined) params.blocksize = String(options.blockSize);
+    if (options.replication !== undefined) params.replication = String(options.replication);
+    if (options.permission !== undefined) params.permission = options.permission;
+    await this.retrying('CREATE', path, async (attempt) => {
+      const location = await this.location('PUT', 'CREATE', path, params);
+      try {
+        await this.upload(location, 'PUT', 'CREATE', path, body, attempt);
+      } catch (err) {
+        const landed =
+          err instanceof TweetpipeError &&
+          err.code === 'HDFS_ALREADY_EXISTS' &&
+          attempt.ambiguous &&
+          !overwrite &&
+          body instanceof Uint8Array &&
+          (await this.holds(path, body));
+        if (!landed) throw err;
+      }
+    });
+  }
+
+  async append(path: string, body: WebHdfsBody): Promise<void> {
+    await this.retrying('APPEND', path, async (attempt) => {
+      const location = await this.location('POST', 'APPEND', path, {});
+      try {
+        await this.upload(location, 'POST', 'APPEND', path, body, attempt);
+      } catch (err) {
+        if (err instanceof TweetpipeError && !isRemoteAnswer(err) && !isConnectFailure(err)) {
+          throw new TweetpipeError(err.code, `${err.message} (the append may have landed; not retried)`, {
+            retryable: false,
+            cause: err,
+            details: { ...err.details, ambiguous: true },
+          });
+        }
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Streams a file; read it to the end or destroy it, or it holds a connection. Errors before the first byte are
+   * retried; errors mid-stream reach the consumer as TweetpipeErrors.
+   */
+  async open(path: string, options: OpenOptions = {}): Promise<Readable> {
+    const body = await this.retrying('OPEN', path, () => this.openOnce(path, options));
+    return Readable.from(mapStreamErrors(body, path));
+  }
+
+  /** Reads a whole file (or a range of it) into memory; retried as a whole. */
+  async readAll(path: string, options: OpenOptions = {}): Promise<Buffer> {
+    return this.retrying('OPEN', path, async () => {
+      const body = await this.openOnce(path, options);
+      try {
+        return Buffer.from(await body.arrayBuffer());
+      } catch (err) {
+        throw transportError('OPEN', path, err);
+      }
+    });
+  }
+
+  /**
+   * Classic HDFS rename: false when the source is missing, the destination exists as a file or its parent is
+   * missing; an existing directory as destination receives the source inside it.
+   */
+  async rename(from: string, to: string): Promise<boolean> {
+    const destination = normalizePath(to);
+    return this.retrying('RENAME', from, async (attempt) => {
+      const renamed = field(
+        await this.json('PUT', 'RENAME', from, { destination }),
+        'boolean',
+        'boolean',
+        'RENAME',
+        from,
+      );
+      return renamed || (attempt.ambiguous && (await this.renameLanded(from, to)));
+    });
+  }
+
+  /**
+   * HDFS rename2 (FileContext semantics): never moves into an existing directory. Fails with HDFS_NOT_FOUND when
+   * the source or the destination's parent is missing, HDFS_ALREADY_EXISTS when the destination exists (unless
+   * overwrite replaces a file or an empty directory).
+   */
+  async rename2(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    const params = {
+      destination: normalizePath(to),
+      renameoptions: options.overwrite ? 'OVERWRITE' : 'NONE',
+    };
+    await this.retrying('RENAME', from, async (attempt) => {
+      try {
+        await (await this.nameNode('PUT', 'RENAME', from, params)).body.dump();
+      } catch (err) {
+        const refused =
+          err instanceof TweetpipeError &&
+          (err.code === 'HDFS_NOT_FOUND' || err.code === 'HDFS_ALREADY_EXISTS');
+        if (!(refused && attempt.ambiguous && (await this.renameLanded(from, to)))) throw err;
+      }
+    });
+  }
+
+  /** False when nothing was at the path. A non-empty directory without `recursive` fails (HDFS_REMOTE). */
+  async delete(path: string, options: { recursive?: boolean } = {}): Promise<boolean> {
+    const params = { recursive: String(options.recursive ?? false) };
+    return this.retrying('DELETE', path, async () =>
+      field(await this.json('DELETE', 'DELETE', path, params), 'boolean', 'boolean', 'DELETE', path),
+    );
+  }
+
+  /** Creates a directory and its parents; succeeds when it already exists. */
+  async mkdirs(path: string, options: { permission?: string } = {}): Promise<void> {
+    const params: Params = options.permission === undefined ? {} : { permission: options.permission };
+    await this.retrying('MKDIRS', path, async () => {
+      if (!field(await this.json('PUT', 'MKDIRS', path, params), 'boolean', 'boolean', 'MKDIRS', path)) {
+        throw new TweetpipeError('HDFS_REMOTE', `WebHDFS MKDIRS ${path}: the NameNode answered false`, {
+          details: { op: 'MKDIRS', path },
+        });
+      }
+    });
+  }
+
+  /** HDFS_NOT_FOUND when the path does not exist. */
+  async getFileStatus(path: string): Promise<HdfsFileStatus> {
+    return this.retrying('GETFILESTATUS', path, async () =>
+      asStatus(
+        field(await this.json('GET', 'GETFILESTATUS', path), 'FileStatus', 'object', 'GETFILESTATUS', path),
+        'GETFILESTATUS',
+        path,
+      ),
+    );
+  }
+
+  /** One request for the whole directory; prefer listStatusBatch for large ones. */
+  async listStatus(path: string): Promise<HdfsFileStatus[]> {
+    return this.retrying('LISTSTATUS', path, async () => {
+      const statuses = field(
+        await this.json('GET', 'LISTSTATUS', path),
+        'FileStatuses',
+        'object',
+        'LISTSTATUS',
+        path,
+      );
+      return statusArray(statuses, 'LISTSTATUS', path);
+    });
+  }
+
+  /**
+   * Pages of a directory listing (LISTSTATUS_BATCH), each at most the server's `dfs.ls.limit` entries, in the
+   * NameNode's name order. Each page is one retried request that resumes after the last name seen.
+   */
+  async *listStatusBatch(path: string): AsyncGenerator<HdfsFileStatus[], void, undefined> {
+    const op = 'LISTSTATUS_BATCH';
+    let startAfter: string | undefined;
+    for (;;) {
+      // The NameNode matches this parameter name in lower case only ('startAfter', as documented, is ignored).
+      const params: Params = startAfter === undefined ? {} : { startafter: startAfter };
+      const listing = await this.retrying(op, path, async () =>
+        field(await this.json('GET', op, path, params), 'DirectoryListing', 'object', op, path),
+      );
+      const page = statusArray(field(listing, 'partialListing', 'object', op, path).FileStatuses, op, path);
+      // A server that ignored the cursor would send the same page forever.
+      if (startAfter !== undefined && page.some((s) => s.pathSuffix === startAfter)) {
+        throw unexpected(op, path, `entries after "${startAfter}" only`);
+      }
+      if (page.length > 0) yield page;
+      const last = page.at(-1);
+      if (field(listing, 'remainingEntries', 'number', op, path) === 0 || !last) return;
+      startAfter = last.pathSuffix;
+    }
+  }
+
+  async getContentSummary(path: string): Promise<ContentSummary> {
+    return this.retrying('GETCONTENTSUMMARY', path, async () => {
+      const json = await this.json('GET', 'GETCONTENTSUMMARY', path);
+      return field(json, 'ContentSummary', 'object', 'GETCONTENTSUMMARY', path) as unknown as ContentSummary;
+    });
+  }
+
+  /** Closes the connection pool after the requests in flight. */
+  async close(): Promise<void> {
+    await this.agent.close();
+    this.uploadAgents.http.destroy();
+    this.uploadAgents.https.destroy();
+  }
+
+  private async retrying<T>(
+    op: string,
+    path: string,
+    attemptOnce: (attempt: Attempt) => Promise<T>,
+  ): Promise<T> {
+    const attempt: Attempt = { number: 1, ambiguous: false, stop: false };
+    let untried = new Set(this.urls.keys());
+    for (;;) {
+      const tried = this.active;
+      untried.delete(tried);
+      try {
+        return await attemptOnce(attempt);
+      } catch (thrown) {
+        const err = transportError(op, path, thrown);
+        if (!err.retryable || attempt.stop || attempt.number >= this.retry.attempts) {
+          err.details.attempts = attempt.number;
+          throw err;
+        }
+        if (!isRemoteAnswer(err) && !isConnectFailure(err)) attempt.ambiguous = true;
+        attempt.number++;
+        if (this.active !== tried && untried.has(this.active)) {
+          this.log.warn(
+            { op, path, code: err.code, url: this.activeUrl },
+            'WebHDFS: trying the other NameNode',
+          );
+          continue;
+        }
+        const delay = backoffDelay(attempt.number - 1, this.retry, this.random);
+        this.log.warn({ op, path, code: err.code, attempt: attempt.number, delay }, 'WebHDFS: retrying');
+        await this.sleep(delay);
+        untried = new Set(this.urls.keys());
+      }
+    }
+  }
+
+  /** One request to the active NameNode; moves to the next one on standby or connect failure. */
+  private async nameNode(method: Method, op: string, path: string, params: Params = {}) {
+    const index = this.active;
+    const query = Object.entries({ op, 'user.name': this.user, ...params })
+      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+      .join('&');
+    try {
+      return await this.send(`${this.urls[index]}/webhdfs/v1${encodePath(path)}?${query}`, method, op, path);
+    } catch (err) {
+      const failover =
+        err instanceof TweetpipeError && (err.code === 'HDFS_STANDBY' || isConnectFailure(err));
+      // Compare first: a concurrent call may already have moved on, and must not be moved back.
+      if (failover && this.urls.length > 1 && this.active === index)
+        this.active = (index + 1) % this.urls.length;
+      throw err;
+    }
+  }
+
+  private async send(url: string, method: Method, op: string, path: string) {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method,
+        dispatcher: this.agent,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      throw transportError(op, path, err);
+    }
+    if (res.statusCode >= 300) {
+      const text = await res.body.text().catch(() => '');
+      throw remoteError(op, path, res.statusCode, text);
+    }
+    return res;
+  }
+
+  private async json(method: Method, op: string, path: string, params: Params = {}): Promise<unknown> {
+    const res = await this.nameNode(method, op, path, params);
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw transportError(op, path, err);
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw unexpected(op, path, 'a JSON body');
+    }
+  }
+
+  /** The NameNode step of a data operation: where the DataNode wants the bytes. */
+  private async location(method: Method, op: string, path: string, params: Params): Promise<string> {
+    const json = await this.json(method, op, path, { ...params, noredirect: 'true' });
+    const location = field(json, 'Location', 'string', op, path);
+    // The NameNode sends unicode raw; URL re-encodes it and leaves the rest (+, %20) as the DataNode expects it.
+    if (!URL.canParse(location)) throw unexpected(op, path, 'a valid Location URL');
+    return new URL(location).href;
+  }
+
+  /** The DataNode step of CREATE / APPEND. */
+  private async upload(
+    location: string,
+    method: 'PUT' | 'POST',
+    op: string,
+    path: string,
+    body: WebHdfsBody,
+    attempt: Attempt,
+  ) {
+    if (!(body instanceof Uint8Array)) attempt.stop = true;
+    const payload = body instanceof Uint8Array || body instanceof Readable ? body : Readable.from(body);
+    let answer: UploadAnswer;
+    try {
+      answer = await upload(location, payload, {
+        method,
+        agents: this.uploadAgents,
+        timeoutMs: this.timeoutMs,
+      });
+    } catch (err) {
+      throw transportError(op, path, err);
+    }
+    if (answer.statusCode >= 300) throw remoteError(op, path, answer.statusCode, answer.text);
+  }
+
+  private async openOnce(path: string, options: OpenOptions) {
+    const params: Params = {};
+    if (options.offset !== undefined) params.offset = String(options.offset);
+    if (options.length !== undefined) params.length = String(options.length);
+    const location = await this.location('GET', 'OPEN', path, params);
+    return (await this.send(location, 'GET', 'OPEN', path)).body;
+  }
+
+  /** Whether the file at `path` holds exactly `data`. */
+  private async holds(path: string, data: Uint8Array): Promise<boolean> {
+    const status = await this.statusOrNull(path);
+    return status?.length === data.length && Buffer.from(data).equals(await this.readAll(path));
+  }
+
+  private async renameLanded(from: string, to: string): Promise<boolean> {
+    return (await this.statusOrNull(from)) === null && (await this.statusOrNull(to)) !== null;
+  }
+
+  private async statusOrNull(path: string): Promise<HdfsFileStatus | null> {
+    try {
+      return await this.getFileStatus(path);
+    } catch (err) {
+      if (err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND') return null;
+      throw err;
+    }
+  }
+}
+
+/** '/a//b/' -> '/a/b'; relative paths and '.' / '..' segments are refused, as HDFS refuses them. */
+export function normalizePath(path: string): string {
+  return `/${segments(path).join('/')}`;
+}
+
+/** Percent-encodes each segment, so '+', '=', spaces and unicode in file names reach HDFS unchanged. */
+export function encodePath(path: string): string {
+  return `/${segments(path).map(encodeURIComponent).join('/')}`;
+}
+
+function segments(path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  if (!path.startsWith('/') || parts.some((p) => p === '.' || p === '..')) {
+    throw new TweetpipeError('HDFS_REMOTE', `not an absolute HDFS path: ${path}`, { details: { path } });
+  }
+  return parts;
+}
+
+async function* mapStreamErrors(body: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
+  try {
+    yield* body;
+  } catch (err) {
+    throw transportError('OPEN', path, err);
+  }
+}
+
+type Kind = { boolean: boolean; number: number; string: string; object: Record<string, unknown> };
+
+/** Reads one typed field of a WebHDFS JSON answer; a different shape is an HDFS_REMOTE error. */
+function field<K extends keyof Kind>(
+  json: unknown,
+  name: string,
+  kind: K,
+  op: string,
+  path: string,
+): Kind[K] {
+  const value =
+    json !== null && typeof json === 'object' ? (json as Record<string, unknown>)[name] : undefined;
+  const ok = kind === 'object' ? value !== null && typeof value === 'object' : typeof value === kind;
+  if (!ok) throw unexpected(op, path, `"${name}" (${kind})`);
+  return value as Kind[K];
+}
+
+function statusArray(statuses: unknown, op: string, path: string): HdfsFileStatus[] {
+  const list = field(statuses, 'FileStatus', 'object', op, path);
+  if (!Array.isArray(list)) throw unexpected(op, path, 'a FileStatus array');
+  return list.map((s) => asStatus(s, op, path));
+}
+
+function asStatus(value: unknown, op: string, path: string): HdfsFileStatus {
+  field(value, 'pathSuffix', 'string', op, path);
+  field(value, 'type', 'string', op, path);
+  field(value, 'length', 'number', op, path);
+  return value as HdfsFileStatus;
+}
+
+function unexpected(op: string, path: string, what: string): TweetpipeError {
+  return new TweetpipeError('HDFS_REMOTE', `WebHDFS ${op} ${path}: expected ${what} in the answer`, {
+    details: { op, path },
+  });
+}
