@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { TweetpipeError } from '../errors.ts';
 import { maskSecrets } from '../log.ts';
 import { registerProduce } from './commands/produce.ts';
+import { registerSink } from './commands/sink.ts';
 import { registerStack } from './commands/stack.ts';
 import { registerXEmulator } from './commands/x-emulator.ts';
 import { EXIT_USAGE, exitCodeFor } from './common.ts';
@@ -15,6 +16,7 @@ const program = new Command('tweetpipe')
 
 registerStack(program);
 registerProduce(program);
+registerSink(program);
 registerXEmulator(program);
 
 try {

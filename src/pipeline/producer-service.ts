@@ -1,9 +1,10 @@
 /** The producing half of the pipeline, shared by `tweetpipe produce` and `tweetpipe run`. */
 import type { Config } from '../config.ts';
+import { TweetpipeError } from '../errors.ts';
 import { createAdmin, ensureTopic } from '../kafka/admin.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
 import { readTailKeys } from '../kafka/topic-tail.ts';
-import { dlqTopic, TweetProducer } from '../kafka/tweet-producer.ts';
+import { dlqTopic, kafkaError, TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { DedupWindow } from '../sources/dedup.ts';
@@ -17,7 +18,7 @@ export async function ensureTopics(config: Config, log: Logger): Promise<void> {
   const admin = createAdmin(kafkaConnection(config, 'admin'));
   try {
     await retryForever(
-      async () => {
+      asKafkaRetryable(`ensuring topic ${config.topic.name}`, async () => {
         const { created, topic } = await ensureTopic(admin, {
           name: config.topic.name,
           partitions: config.topic.partitions,
@@ -36,12 +37,28 @@ export async function ensureTopics(config: Config, log: Logger): Promise<void> {
           replication: config.topic.replication,
           retentionMs: -1,
         });
-      },
+      }),
       { what: `ensuring topic ${config.topic.name} on ${config.kafka.brokers.join(',')}`, log, maxMs: 5000 },
     );
   } finally {
     await admin.close().catch(() => {});
   }
+}
+
+/**
+ * The Kafka client's own errors (connection refused, broker gone, leader moving) become retryable KAFKA errors: the
+ * client reports an unreachable broker as nested MultipleErrors without a syscall code in the cause chain, which
+ * would otherwise look fatal and end the producer instead of waiting for the broker. Our own errors keep their
+ * verdict.
+ */
+function asKafkaRetryable<T>(what: string, fn: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw err instanceof TweetpipeError ? err : kafkaError(what, err);
+    }
+  };
 }
 
 export interface ProducerRun {
@@ -62,7 +79,12 @@ export async function startProducer(
   if (config.producer.dedupWindow > 0) {
     // Tweets acked by Kafka just before a crash are not yet in the source cursor: remember them so the source's
     // replay of them is dropped. The in-flight bound caps how many there can be per partition.
-    const keys = await readTailKeys(conn, config.topic.name, config.producer.maxInFlight);
+    const keys = await retryForever(
+      asKafkaRetryable(`reading the end of ${config.topic.name}`, () =>
+        readTailKeys(conn, config.topic.name, config.producer.maxInFlight),
+      ),
+      { what: `seeding the dedup window from ${config.topic.name}`, log, maxMs: 5000 },
+    );
     for (const key of keys) dedup.add(key);
     log.info({ ids: keys.length }, 'dedup window seeded from the end of the topic');
   }

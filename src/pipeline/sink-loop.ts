@@ -1,39 +1,27 @@
 /**
- * Kafka -> HDFS. The consumer hands out batches; the sink writes them into per-partition windows and commits
+ * Kafka -> HDFS. The consumer hands out batches; the HdfsSink writes them into per-partition windows and commits
  * windows to HDFS; only then are the offsets committed to Kafka. Any failure on the way (HDFS down, a fenced
- * writer, Kafka errors) resets: open windows are dropped, the consumer is recreated and resumes from the committed
- * offsets, and the writers skip what HDFS already holds. Exactly once follows from that, not from luck.
+ * writer, a Kafka error) resets: open windows are dropped, the consumer is recreated and resumes from the
+ * committed offsets, and the writers skip what the HDFS manifests say is already there. Exactly once follows from
+ * that order, whatever fails and whenever.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { toTweetpipeError } from '../errors.ts';
+import type { Storage } from '../hdfs/storage.ts';
 import { BatchConsumer } from '../kafka/batch-consumer.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
 import { TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { KafkaRecord, TopicPartition } from '../types.ts';
+import { HdfsSink, type SinkObserver, sinkSettingsFromConfig } from '../sink/hdfs-sink.ts';
+import type { PoisonRecord } from '../sink/sink-record.ts';
+import type { TopicPartition } from '../types.ts';
 import { retryForever } from './retry.ts';
-
-/** What the loop needs from the HDFS sink (src/sink/hdfs-sink.ts). */
-export interface SinkPort {
-  open(tps: TopicPartition[]): Promise<void>;
-  put(records: KafkaRecord[]): Promise<{ poison: { record: KafkaRecord; reason: string }[] }>;
-  /** Commits windows that are due (count, bytes, age) — age fires with no new record. */
-  maybeRotate(nowMs: number): Promise<void>;
-  /** Next offset to read per partition, for partitions whose data is durable in HDFS since the last call. */
-  preCommit(): Map<number, bigint>;
-  /** Commits (abort=false) or drops (abort=true) the open windows of these partitions and forgets them. */
-  close(tps: TopicPartition[], opts: { abort: boolean }): Promise<void>;
-  /** Partitions with a writer. */
-  partitions(): TopicPartition[];
-  /** True when some window holds records not yet committed. */
-  hasOpenData(): boolean;
-}
 
 export interface SinkLoopOptions {
   config: Config;
-  sink: SinkPort;
+  storage: Storage;
   metrics: Metrics;
   log: Logger;
   signal: AbortSignal;
@@ -41,15 +29,40 @@ export interface SinkLoopOptions {
   exitWhenIdleS?: number | undefined;
   /** How long shutdown may spend committing open windows before it drops them instead. */
   shutdownGraceMs?: number;
+  /** Extra listeners (the dashboard). */
+  observer?: SinkObserver;
 }
 
 export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
-  const { config, sink, metrics, log, signal } = opts;
+  const { config, metrics, log, signal } = opts;
   const conn = kafkaConnection(config, 'sink');
   const topic = config.topic.name;
+  const format = config.sink.format;
   const dlq = new TweetProducer(conn, 'sink', { topic, compression: config.producer.compression });
+  const sink = new HdfsSink({
+    ...sinkSettingsFromConfig(config),
+    storage: opts.storage,
+    logger: log,
+    deadLetter: (poison) => deadLetter(poison),
+    observer: {
+      onCommit: (file) => {
+        metrics.filesCommitted.inc({ topic });
+        metrics.writtenBytes.inc({ topic, format }, file.bytes);
+        metrics.written.inc({ topic, format }, file.records);
+        opts.observer?.onCommit?.(file);
+      },
+      onWindowCommitted: (w) => {
+        metrics.commitLatency.observe(w.latencyMs / 1000);
+        opts.observer?.onWindowCommitted?.(w);
+      },
+      onPoison: (poison) => opts.observer?.onPoison?.(poison),
+    },
+  });
+  /** Partitions with an open writer. */
+  const owned = new Map<number, TopicPartition>();
   let lastRecordAt = performance.now();
   let attempt = 0;
+
   try {
     while (!signal.aborted) {
       const consumer = new BatchConsumer(conn, { groupId: config.sink.group, topic, log });
@@ -65,7 +78,8 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
           { err, retryInMs: delay },
           'sink reset: dropping open windows and resuming from committed offsets',
         );
-        await sink.close(sink.partitions(), { abort: true }).catch(() => {});
+        await sink.close([...owned.values()], { abort: true }).catch(() => {});
+        owned.clear();
         await consumer.close();
         await sleep(delay, undefined, { signal }).catch(() => {});
       }
@@ -88,12 +102,13 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
           const assigned = rebalanced;
           rebalanced = undefined;
           const keep = new Set(assigned.map((tp) => tp.partition));
-          const revoked = sink.partitions().filter((tp) => !keep.has(tp.partition));
+          const revoked = [...owned.values()].filter((tp) => !keep.has(tp.partition));
           if (revoked.length > 0) {
             log.info(
               { revoked },
               'partitions revoked: dropping their open windows (the new owner resumes them)',
             );
+            for (const tp of revoked) owned.delete(tp.partition);
             await sink.close(revoked, { abort: true });
           }
           consumer.dropUnassigned(assigned);
@@ -102,14 +117,14 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
         if (records.length > 0) {
           lastRecordAt = performance.now();
           metrics.consumed.inc({ topic }, records.length);
-          const owned = new Set(sink.partitions().map((tp) => tp.partition));
-          const fresh = [...new Set(records.map((r) => r.partition))].filter((p) => !owned.has(p));
-          if (fresh.length > 0) await sink.open(fresh.map((partition) => ({ topic, partition })));
-          const { poison } = await sink.put(records);
-          if (poison.length > 0) await deadLetter(poison);
+          const fresh = [...new Set(records.map((r) => r.partition))]
+            .filter((p) => !owned.has(p))
+            .map((partition) => ({ topic, partition }));
+          if (fresh.length > 0) await openPartitions(consumer, fresh);
+          await sink.put(records);
         }
         await sink.maybeRotate(Date.now());
-        await consumer.commit(sink.preCommit());
+        await commitDurable(consumer);
         attempt = 0;
         if (
           opts.exitWhenIdleS !== undefined &&
@@ -129,7 +144,36 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
     }
   }
 
-  async function deadLetter(poison: { record: KafkaRecord; reason: string }[]): Promise<void> {
+  /**
+   * Recovers the partitions from HDFS. HDFS is never behind the group's committed offset (that is committed after
+   * HDFS), so committing the recovered position is safe and lets Kafka's lag catch up with a crash's last window.
+   */
+  async function openPartitions(consumer: BatchConsumer, tps: TopicPartition[]): Promise<void> {
+    const seeks = await sink.open(tps);
+    for (const tp of tps) owned.set(tp.partition, tp);
+    const ahead = new Map<number, bigint>();
+    for (const tp of tps) {
+      const seek = seeks.get(`${tp.topic}/${tp.partition}`);
+      if (seek !== null && seek !== undefined) ahead.set(tp.partition, seek);
+    }
+    log.info(
+      {
+        partitions: tps.map((tp) => tp.partition),
+        recoveredFrom: Object.fromEntries([...ahead].map(([p, o]) => [p, String(o)])),
+      },
+      'partitions opened',
+    );
+    await consumer.commit(ahead);
+  }
+
+  async function commitDurable(consumer: BatchConsumer): Promise<void> {
+    const durable = await sink.preCommit();
+    const byPartition = new Map<number, bigint>();
+    for (const [key, offset] of durable) byPartition.set(Number(key.slice(key.lastIndexOf('/') + 1)), offset);
+    await consumer.commit(byPartition);
+  }
+
+  async function deadLetter(poison: PoisonRecord[]): Promise<void> {
     for (const p of poison)
       log.warn(
         { partition: p.record.partition, offset: String(p.record.offset), reason: p.reason },
@@ -147,7 +191,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
             }),
           ),
         ),
-      { what: 'sending poison records to the DLQ', log },
+      { what: 'sending poison records to the DLQ', log, signal },
     );
     metrics.deadLetters.inc({ stage: 'sink' }, poison.length);
   }
@@ -155,7 +199,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
   async function updateLag(consumer: BatchConsumer): Promise<void> {
     try {
       for (const [partition, lag] of await consumer.lag())
-        metrics.lag.set({ topic: config.topic.name, partition: String(partition) }, Number(lag));
+        metrics.lag.set({ topic, partition: String(partition) }, Number(lag));
     } catch {
       // Lag is for monitoring; the next tick tries again.
     }
@@ -164,11 +208,12 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
   /** Commits the open windows within the grace period, else drops them (they are re-read on the next start). */
   async function shutdown(consumer: BatchConsumer): Promise<void> {
     const grace = opts.shutdownGraceMs ?? 30_000;
-    const all = sink.partitions();
+    const all = [...owned.values()];
     const committed = await Promise.race([
       sink.close(all, { abort: false }).then(() => true),
       sleep(grace).then(() => false),
     ]);
+    owned.clear();
     if (!committed) {
       log.warn(
         { graceMs: grace },
@@ -176,6 +221,6 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
       );
       await sink.close(all, { abort: true }).catch(() => {});
     }
-    await consumer.commit(sink.preCommit());
+    await commitDurable(consumer);
   }
 }

@@ -1,0 +1,254 @@
+/**
+ * Commit manifests: the write-ahead record that makes a window's files part of the dataset (the role of
+ * kafka-connect-hdfs's FSWAL). One manifest per committed window, under `_wal/<topic>/<partition>/`, named by
+ * the window's start offset (20 digits, so names sort like offsets):
+ *
+ * - Recovery costs one list and one or two reads however many windows were ever committed: the newest name is
+ *   the newest window, and only the last few manifests are kept.
+ * - Fencing without leases: a window starts right after the newest committed one, so two writers of the same
+ *   partition (a zombie after a rebalance) compete for the same name and exclusive create (overwrite=false)
+ *   lets only one win. Because old names are pruned, a writer that is far behind could still create a name
+ *   that no longer exists; so after its create a writer lists the directory and proceeds only if its manifest
+ *   is the newest and its predecessor ends before it starts. Recovery applies the same rule.
+ */
+import { TweetpipeError } from '../errors.ts';
+import type { FileStatus, Storage } from '../hdfs/storage.ts';
+import type { Logger } from '../log.ts';
+import { manifestFileName, parseManifestFileName, type SinkPaths } from './filenames.ts';
+
+export const MANIFEST_VERSION = 1;
+
+/** One file of a window. Offsets are decimal strings (int64 does not fit a JSON number). */
+export interface ManifestFile {
+  tmp: string;
+  final: string;
+  records: number;
+  bytes: number;
+  firstOffset: string;
+  lastOffset: string;
+}
+
+export interface Manifest {
+  version: typeof MANIFEST_VERSION;
+  topic: string;
+  partition: number;
+  /** First offset the window covers: the previous window's end + 1 (or the first offset ever consumed). */
+  startOffset: string;
+  /** Last offset the window covers, written or dead-lettered; Kafka may resume at endOffset + 1. */
+  endOffset: string;
+  files: ManifestFile[];
+  createdAt: string;
+  writerId: string;
+}
+
+export function encodeManifest(m: Manifest): Buffer {
+  return Buffer.from(`${JSON.stringify(m, null, 1)}\n`);
+}
+
+const isOffset = (v: unknown): v is string => typeof v === 'string' && /^\d{1,19}$/.test(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+function isManifestFile(f: unknown): f is ManifestFile {
+  const o = f as Record<string, unknown> | null;
+  return (
+    !!o &&
+    typeof o.tmp === 'string' &&
+    typeof o.final === 'string' &&
+    isCount(o.records) &&
+    isCount(o.bytes) &&
+    isOffset(o.firstOffset) &&
+    isOffset(o.lastOffset)
+  );
+}
+
+/**
+ * Parses a manifest. Null for a torn file (empty or cut-off JSON: its writer died while creating it, so the
+ * window never got past that point); a complete file that is not a valid manifest is an error.
+ */
+export function decodeManifest(bytes: Buffer, path: string): Manifest | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const m = raw as Record<string, unknown> | null;
+  const valid =
+    !!m &&
+    m.version === MANIFEST_VERSION &&
+    typeof m.topic === 'string' &&
+    Number.isSafeInteger(m.partition) &&
+    isOffset(m.startOffset) &&
+    isOffset(m.endOffset) &&
+    Array.isArray(m.files) &&
+    m.files.every(isManifestFile) &&
+    typeof m.writerId === 'string';
+  if (!valid)
+    throw new TweetpipeError(
+      'INTERNAL',
+      `${path} is not a tweetpipe manifest of version ${MANIFEST_VERSION}`,
+      {
+        details: { path },
+      },
+    );
+  return raw as Manifest;
+}
+
+interface Entry {
+  name: string;
+  start: bigint;
+  /** NameNode time of creation: one clock for all writers, unlike createdAt. */
+  modificationTime: number;
+}
+
+function entries(listing: FileStatus[]): Entry[] {
+  const out: Entry[] = [];
+  for (const f of listing) {
+    const start = f.type === 'FILE' ? parseManifestFileName(f.name) : null;
+    if (start !== null) out.push({ name: f.name, start, modificationTime: f.modificationTime });
+  }
+  return out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+}
+
+interface Loaded {
+  entry: Entry;
+  manifest: Manifest;
+}
+
+/** The manifests of one Kafka partition. */
+export class ManifestLog {
+  private readonly storage: Storage;
+  private readonly dir: string;
+  private readonly keep: number;
+  private readonly log: Logger;
+
+  constructor(opts: {
+    storage: Storage;
+    paths: SinkPaths;
+    topic: string;
+    partition: number;
+    keep: number;
+    logger: Logger;
+  }) {
+    this.storage = opts.storage;
+    this.dir = opts.paths.walDir(opts.topic, opts.partition);
+    this.keep = Math.max(2, opts.keep);
+    this.log = opts.logger;
+  }
+
+  /**
+   * The newest committed manifest, or null when the partition never committed: one list call and normally
+   * two reads (the newest and its predecessor, to check that they do not overlap).
+   *
+   * Leftovers of writers that died or lost a race are removed on the way: torn manifests, and of two
+   * overlapping manifests the one created later, which can never have passed the fencing check in commit().
+   */
+  async latest(): Promise<Manifest | null> {
+    const list = entries(await this.storage.list(this.dir));
+    let newer: Loaded | null = null;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const current = await this.load(list[i] as Entry);
+      if (!current) continue;
+      if (!newer) {
+        newer = current;
+        continue;
+      }
+      if (BigInt(current.manifest.endOffset) < BigInt(newer.manifest.startOffset)) return newer.manifest;
+      if (current.entry.modificationTime === newer.entry.modificationTime)
+        throw new TweetpipeError(
+          'FENCED',
+          `${this.dir}: two overlapping manifests, a commit is in progress elsewhere`,
+          {
+            retryable: true,
+            details: { manifests: [current.entry.name, newer.entry.name] },
+          },
+        );
+      const stale = current.entry.modificationTime > newer.entry.modificationTime ? current : newer;
+      this.log.warn(
+        { manifest: `${this.dir}/${stale.entry.name}` },
+        'deleting a manifest that lost a fencing race',
+      );
+      await this.storage.delete(`${this.dir}/${stale.entry.name}`);
+      if (stale === newer) newer = current;
+    }
+    return newer?.manifest ?? null;
+  }
+
+  /** Reads a listed manifest; a torn one is deleted and gives null. */
+  private async load(entry: Entry): Promise<Loaded | null> {
+    const manifest = await this.read(entry.name);
+    if (manifest) return { entry, manifest };
+    this.log.warn({ manifest: `${this.dir}/${entry.name}` }, 'deleting a torn manifest');
+    await this.storage.delete(`${this.dir}/${entry.name}`);
+    return null;
+  }
+
+  private async read(name: string): Promise<Manifest | null> {
+    const path = `${this.dir}/${name}`;
+    const m = decodeManifest(await this.storage.read(path), path);
+    if (m && m.startOffset !== parseManifestFileName(name)?.toString())
+      throw new TweetpipeError('INTERNAL', `${path} holds a window that starts at ${m.startOffset}`, {
+        details: { path },
+      });
+    return m;
+  }
+
+  /**
+   * Writes the manifest of a window and checks that this writer owns the window (see the module comment).
+   * Returns the names to prune once the window's files are renamed. Throws FENCED when another writer
+   * committed this range; the manifest is then removed again.
+   */
+  async commit(m: Manifest): Promise<string[]> {
+    const start = BigInt(m.startOffset);
+    const name = manifestFileName(start);
+    const path = `${this.dir}/${name}`;
+    try {
+      await this.storage.create(path, encodeManifest(m), { overwrite: false });
+    } catch (err) {
+      if (!(err instanceof TweetpipeError && err.code === 'HDFS_ALREADY_EXISTS')) throw err;
+      // A create retried after a lost reply finds its own manifest: that is a success.
+      const existing = await this.read(name);
+      if (existing?.writerId !== m.writerId || existing.endOffset !== m.endOffset)
+        throw fenced(m, `another writer committed a window starting at offset ${start}`, err);
+    }
+    const list = entries(await this.storage.list(this.dir));
+    const own = list.findIndex((e) => e.name === name);
+    const newest = list[list.length - 1];
+    let reason: string | null = null;
+    if (own === -1) reason = 'its manifest was removed by a newer writer';
+    else if (newest && newest.start > start) reason = `a newer writer committed offset ${newest.start}`;
+    else if (own > 0) {
+      const before = await this.read((list[own - 1] as Entry).name);
+      if (before && BigInt(before.endOffset) >= start)
+        reason = `its window overlaps the committed window ${before.startOffset}..${before.endOffset}`;
+    }
+    if (reason !== null) {
+      if (own !== -1) await this.storage.delete(path);
+      throw fenced(m, reason);
+    }
+    return list.slice(0, Math.max(0, own - (this.keep - 1))).map((e) => e.name);
+  }
+
+  /** Removes a manifest whose window is void (recovery found none of its files). */
+  async discard(m: Manifest): Promise<void> {
+    await this.storage.delete(`${this.dir}/${manifestFileName(BigInt(m.startOffset))}`);
+  }
+
+  /** Deletes manifests older than the retained ones; failures only leave extra manifests behind. */
+  async prune(names: string[]): Promise<void> {
+    for (const name of names) {
+      try {
+        await this.storage.delete(`${this.dir}/${name}`);
+      } catch (err) {
+        this.log.warn({ err, manifest: `${this.dir}/${name}` }, 'could not delete an old manifest');
+      }
+    }
+  }
+}
+
+function fenced(m: Manifest, why: string, cause?: unknown): TweetpipeError {
+  return new TweetpipeError('FENCED', `${m.topic}/${m.partition}: fenced, ${why}`, {
+    ...(cause === undefined ? {} : { cause }),
+    details: { topic: m.topic, partition: m.partition, startOffset: m.startOffset, endOffset: m.endOffset },
+  });
+}

@@ -1,0 +1,550 @@
+/**
+ * Exactly-once writer for one Kafka partition (the model is kafka-connect-hdfs's TopicPartitionWriter).
+ *
+ * A window of consecutive offsets is written to temp files under `_tmp/`, one per output directory. Committing
+ * the window walks an explicit state machine, and every state is resumable after a crash:
+ *
+ *   idle -> writing -> rotating -> manifest-written -> renamed -> committed -> idle
+ *
+ *   writing            records are encoded and appended to temp files (only temp files exist)
+ *   rotating           temp files are completed; nothing is committed yet (a crash loses only temp files)
+ *   manifest-written   the window's manifest exists: the window IS committed; recovery finishes the renames
+ *   renamed            every temp file has its final name; old manifests are pruned
+ *   committed          endOffset + 1 may be reported to Kafka
+ *
+ * recover() reads the newest manifest, finishes its renames, deletes every orphan temp file of the partition
+ * and returns where the consumer must resume. Records at or below the last committed offset are skipped, so a
+ * re-delivery after a seek (or without one) never duplicates data.
+ *
+ * Memory: a file's encoder holds at most flushBytes (a Parquet row group) plus maxFlushesInFlight chunks on
+ * their way to HDFS, and a window never holds more than maxBytes of records however many hours it spans.
+ *
+ * Operations on one writer run one at a time (an internal queue), so a rotation timer may call maybeRotate()
+ * while put() is running. After any error the writer is failed: close it (abort) and recover a new one.
+ * Storage calls are not retried here: an append whose outcome is unknown leaves the file in an unknown state,
+ * so the window is redone from Kafka instead.
+ */
+import { performance } from 'node:perf_hooks';
+import { TweetpipeError, toTweetpipeError } from '../errors.ts';
+import type { Storage } from '../hdfs/storage.ts';
+import type { Logger } from '../log.ts';
+import { committedFileName, type SinkPaths } from './filenames.ts';
+import type { Format, RecordEncoder } from './formats/format.ts';
+import { MANIFEST_VERSION, type Manifest, type ManifestFile, ManifestLog } from './manifest.ts';
+import type { Partitioner } from './partitioner.ts';
+import type { SinkRecord } from './sink-record.ts';
+
+export type WriterState =
+  | 'new'
+  | 'idle'
+  | 'writing'
+  | 'rotating'
+  | 'manifest-written'
+  | 'renamed'
+  | 'committed'
+  | 'failed'
+  | 'closed';
+
+export interface RotationPolicy {
+  /** Records per window. */
+  maxRecords: number;
+  /** Uncompressed record bytes per window (for JSONL about the size of the files). */
+  maxBytes: number;
+  /** Wall-clock age of a window, counted from its first record. */
+  maxAgeMs: number;
+}
+
+export interface CommittedFileInfo {
+  topic: string;
+  partition: number;
+  path: string;
+  bytes: number;
+  records: number;
+  firstOffset: bigint;
+  lastOffset: bigint;
+}
+
+export interface WindowCommitInfo {
+  topic: string;
+  partition: number;
+  startOffset: bigint;
+  endOffset: bigint;
+  files: CommittedFileInfo[];
+  records: number;
+  /** Time from the start of the rotation to the end of the commit. */
+  latencyMs: number;
+}
+
+/** Callbacks for metrics and the dashboard; they must not throw. */
+export interface WriterEvents {
+  onRecordsWritten?(e: { topic: string; partition: number; records: number; bytes: number }): void;
+  onCommit?(file: CommittedFileInfo): void;
+  onWindowCommitted?(w: WindowCommitInfo): void;
+}
+
+export interface PartitionWriterOptions {
+  storage: Storage;
+  paths: SinkPaths;
+  topic: string;
+  partition: number;
+  format: Format;
+  partitioner: Partitioner;
+  rotation: RotationPolicy;
+  /** Identifies this writer instance in temp paths and manifests (unique per process and assignment). */
+  writerId: string;
+  /** Manifests kept per partition (at least 2). */
+  keepManifests: number;
+  /** Chunks in flight to HDFS per file before write() waits (default 2); with flushBytes this bounds memory. */
+  maxFlushesInFlight?: number;
+  clock: () => number;
+  logger: Logger;
+  events?: WriterEvents;
+}
+
+/** One item of a batch: a record to write, or the offset of a record that was dead-lettered. */
+export type WriteItem = { offset: bigint; record: SinkRecord | null };
+
+interface TempFile {
+  dir: string;
+  tmp: string;
+  encoder: RecordEncoder;
+  records: number;
+  firstOffset: bigint;
+  lastOffset: bigint;
+  /** Bytes persisted to HDFS (create, then appends). */
+  persisted: number;
+  created: boolean;
+  /** Flushes run in order; each link creates or appends one chunk. */
+  tail: Promise<void>;
+  inFlight: number;
+}
+
+interface Window {
+  start: bigint;
+  end: bigint;
+  openedAt: number;
+  files: Map<string, TempFile>;
+  records: number;
+  bytes: number;
+}
+
+export class PartitionWriter {
+  readonly topic: string;
+  readonly partition: number;
+  private readonly opts: PartitionWriterOptions;
+  private readonly manifests: ManifestLog;
+  private readonly maxInFlight: number;
+  private stateValue: WriterState = 'new';
+  private failure: TweetpipeError | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private window: Window | null = null;
+  /** Highest offset that is durable in HDFS or in the open window; lower offsets are skipped. */
+  private lastProcessed: bigint | null = null;
+  /** Start of the next window: the committed end + 1 (null before anything was consumed). */
+  private nextStart: bigint | null = null;
+  /** Set once the window's manifest create was attempted: its temp files then belong to recovery. */
+  private manifestAttempted = false;
+  private unreported: bigint | null = null;
+
+  constructor(opts: PartitionWriterOptions) {
+    this.opts = opts;
+    this.topic = opts.topic;
+    this.partition = opts.partition;
+    this.maxInFlight = opts.maxFlushesInFlight ?? 2;
+    this.manifests = new ManifestLog({
+      storage: opts.storage,
+      paths: opts.paths,
+      topic: opts.topic,
+      partition: opts.partition,
+      keep: opts.keepManifests,
+      logger: opts.logger,
+    });
+  }
+
+  get state(): WriterState {
+    return this.stateValue;
+  }
+
+  /** True when `offset` is already durable or in the open window (a re-delivery to skip). */
+  isProcessed(offset: bigint): boolean {
+    return this.lastProcessed !== null && offset <= this.lastProcessed;
+  }
+
+  /** Wall-clock time at which the open window must be committed, or null when no window is open. */
+  rotationDueAt(): number | null {
+    return this.window ? this.window.openedAt + this.opts.rotation.maxAgeMs : null;
+  }
+
+  /** The committed offset (end + 1) not yet handed out; hands it out. */
+  takeCommittedOffset(): bigint | null {
+    const o = this.unreported;
+    this.unreported = null;
+    return o;
+  }
+
+  /**
+   * Brings HDFS to a consistent state for this partition and returns the offset to resume from
+   * (the newest manifest's end + 1), or null when the partition never committed.
+   */
+  recover(): Promise<bigint | null> {
+    return this.serial(async () => {
+      if (this.stateValue !== 'new') throw new TweetpipeError('INTERNAL', `${this.label()}: recover() twice`);
+      const { storage, paths } = this.opts;
+      let latest = await this.manifests.latest();
+      while (latest) {
+        const pending = await this.unrenamed(latest);
+        if (pending) {
+          for (const f of pending) await this.rename(f);
+          break;
+        }
+        // None of its files exists in any form: no reader ever saw this window, Kafka still has its records.
+        this.opts.logger.warn(
+          {
+            topic: this.topic,
+            partition: this.partition,
+            startOffset: latest.startOffset,
+            endOffset: latest.endOffset,
+          },
+          'rolling back a manifest whose files never landed (its writer lost its temp files to a new owner)',
+        );
+        await this.manifests.discard(latest);
+        latest = await this.manifests.latest();
+      }
+      await storage.delete(paths.partitionTmpDir(this.topic, this.partition), true);
+      this.stateValue = 'idle';
+      if (!latest) return null;
+      const end = BigInt(latest.endOffset);
+      this.lastProcessed = end;
+      this.nextStart = end + 1n;
+      this.unreported = end + 1n;
+      this.opts.logger.info(
+        {
+          topic: this.topic,
+          partition: this.partition,
+          resumeAt: String(end + 1n),
+          files: latest.files.length,
+        },
+        'partition recovered from HDFS',
+      );
+      return end + 1n;
+    });
+  }
+
+  /** Writes a batch in offset order; rotates on the way when a limit is reached. */
+  write(items: WriteItem[]): Promise<void> {
+    return this.serial(async () => {
+      this.assertUsable();
+      let records = 0;
+      let bytes = 0;
+      for (const item of items) {
+        if (this.isProcessed(item.offset)) continue;
+        const w = this.window ?? this.openWindow(item.offset);
+        if (item.record) {
+          await this.append(w, item.record);
+          records++;
+          bytes += item.record.value.length;
+        }
+        w.end = item.offset;
+        this.lastProcessed = item.offset;
+        const { maxRecords, maxBytes } = this.opts.rotation;
+        if (w.records >= maxRecords || w.bytes >= maxBytes) await this.commit();
+      }
+      if (records > 0)
+        this.opts.events?.onRecordsWritten?.({
+          topic: this.topic,
+          partition: this.partition,
+          records,
+          bytes,
+        });
+      await this.rotateIfOld(this.opts.clock());
+    });
+  }
+
+  /** Commits the open window when it is older than maxAge; call it on a timer so quiet streams land too. */
+  maybeRotate(nowMs: number): Promise<boolean> {
+    return this.serial(async () => {
+      this.assertUsable();
+      return this.rotateIfOld(nowMs);
+    });
+  }
+
+  /**
+   * On revoke or shutdown: commits the open window, or with abort deletes this writer's temp files.
+   * An abort after a failed commit leaves the temp files to recovery when the manifest may exist.
+   */
+  close(abort: boolean): Promise<void> {
+    return this.serial(async () => {
+      if (this.stateValue === 'closed') return;
+      if (!abort && this.stateValue !== 'failed') await this.commit();
+      else if (this.window && !this.manifestAttempted) await this.discardWindow(this.window);
+      this.window = null;
+      this.stateValue = 'closed';
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run.catch((err: unknown) => {
+      throw this.fail(err);
+    });
+  }
+
+  private fail(err: unknown): TweetpipeError {
+    if (this.failure && err === this.failure) return this.failure;
+    const e = toTweetpipeError(err);
+    const message = e.message.startsWith(this.label()) ? e.message : `${this.label()}: ${e.message}`;
+    this.failure = new TweetpipeError(e.code, message, {
+      retryable: e.retryable,
+      cause: err,
+      details: { ...e.details, topic: this.topic, partition: this.partition, state: this.stateValue },
+    });
+    if (this.stateValue !== 'closed') this.stateValue = 'failed';
+    return this.failure;
+  }
+
+  private assertUsable(): void {
+    if (this.failure) throw this.failure;
+    if (this.stateValue === 'new' || this.stateValue === 'closed')
+      throw new TweetpipeError('INTERNAL', `${this.label()}: writer is ${this.stateValue}`);
+  }
+
+  private label(): string {
+    return `${this.topic}/${this.partition}`;
+  }
+
+  private openWindow(firstOffset: bigint): Window {
+    const w: Window = {
+      start: this.nextStart ?? firstOffset,
+      end: firstOffset,
+      openedAt: this.opts.clock(),
+      files: new Map(),
+      records: 0,
+      bytes: 0,
+    };
+    this.window = w;
+    this.manifestAttempted = false;
+    this.stateValue = 'writing';
+    return w;
+  }
+
+  private async append(w: Window, record: SinkRecord): Promise<void> {
+    const dir = this.opts.partitioner.path(record);
+    let file = w.files.get(dir);
+    if (!file) {
+      const { paths, writerId, format } = this.opts;
+      file = {
+        dir,
+        tmp: paths.tmpFile(this.topic, this.partition, writerId, w.start, w.files.size, format.extension),
+        encoder: format.open(),
+        records: 0,
+        firstOffset: record.offset,
+        lastOffset: record.offset,
+        persisted: 0,
+        created: false,
+        tail: Promise.resolve(),
+        inFlight: 0,
+      };
+      w.files.set(dir, file);
+    }
+    file.encoder.write(record);
+    file.records++;
+    file.lastOffset = record.offset;
+    w.records++;
+    w.bytes += record.value.length;
+    if (file.encoder.wantsFlush) {
+      if (file.inFlight >= this.maxInFlight) await file.tail;
+      this.schedule(file, file.encoder.flush());
+    }
+  }
+
+  /**
+   * Queues the persistence of a chunk that is still being encoded (gzip runs on the thread pool), so encoding,
+   * HDFS appends and the next records overlap; chunks are persisted in order.
+   */
+  private schedule(file: TempFile, chunk: Promise<Uint8Array>): void {
+    file.inFlight++;
+    file.tail = file.tail.then(async () => {
+      try {
+        await this.persist(file, await chunk);
+      } finally {
+        file.inFlight--;
+      }
+    });
+    // Failures surface at the next await of the tail; this only keeps them from being reported as unhandled.
+    file.tail.catch(() => undefined);
+    chunk.catch(() => undefined);
+  }
+
+  private async persist(file: TempFile, bytes: Uint8Array): Promise<void> {
+    if (bytes.length === 0) return;
+    if (file.created) await this.opts.storage.append(file.tmp, bytes);
+    else {
+      await this.opts.storage.create(file.tmp, bytes, { overwrite: true });
+      file.created = true;
+    }
+    file.persisted += bytes.length;
+  }
+
+  private async rotateIfOld(nowMs: number): Promise<boolean> {
+    const due = this.rotationDueAt();
+    if (due === null || nowMs < due) return false;
+    await this.commit();
+    return true;
+  }
+
+  private async commit(): Promise<void> {
+    const w = this.window;
+    if (!w) return;
+    const started = performance.now();
+    const { storage, paths, topic, partition } = this.opts;
+
+    this.stateValue = 'rotating';
+    const files = [...w.files.values()];
+    for (const f of files) this.schedule(f, f.encoder.finish());
+    await Promise.all(files.map((f) => f.tail));
+    for (const f of files) await this.checkTempFile(f);
+
+    const manifest: Manifest = {
+      version: MANIFEST_VERSION,
+      topic,
+      partition,
+      startOffset: w.start.toString(),
+      endOffset: w.end.toString(),
+      files: files.map((f) => ({
+        tmp: f.tmp,
+        final: paths.committedFile(
+          topic,
+          f.dir,
+          committedFileName(topic, partition, f.firstOffset, f.lastOffset, this.opts.format.extension),
+        ),
+        records: f.records,
+        bytes: f.persisted,
+        firstOffset: f.firstOffset.toString(),
+        lastOffset: f.lastOffset.toString(),
+      })),
+      createdAt: new Date(this.opts.clock()).toISOString(),
+      writerId: this.opts.writerId,
+    };
+    this.manifestAttempted = true;
+    let prunable: string[];
+    try {
+      prunable = await this.manifests.commit(manifest);
+    } catch (err) {
+      // Fenced: the manifest is not ours (or was removed again), so the temp files are garbage.
+      if (err instanceof TweetpipeError && err.code === 'FENCED') {
+        this.manifestAttempted = false;
+        await storage.delete(paths.writerTmpDir(topic, partition, this.opts.writerId), true);
+      }
+      throw err;
+    }
+    this.stateValue = 'manifest-written';
+
+    for (const f of manifest.files) await this.rename(f);
+    this.stateValue = 'renamed';
+    await this.manifests.prune(prunable);
+
+    this.stateValue = 'committed';
+    this.window = null;
+    this.nextStart = w.end + 1n;
+    this.unreported = w.end + 1n;
+    const committed: CommittedFileInfo[] = manifest.files.map((f) => ({
+      topic,
+      partition,
+      path: f.final,
+      bytes: f.bytes,
+      records: f.records,
+      firstOffset: BigInt(f.firstOffset),
+      lastOffset: BigInt(f.lastOffset),
+    }));
+    const { events } = this.opts;
+    for (const c of committed) events?.onCommit?.(c);
+    events?.onWindowCommitted?.({
+      topic,
+      partition,
+      startOffset: w.start,
+      endOffset: w.end,
+      files: committed,
+      records: w.records,
+      latencyMs: performance.now() - started,
+    });
+    this.stateValue = 'idle';
+  }
+
+  /**
+   * The files of a recovered manifest that still need their rename, or null when none of them exists in any
+   * form (a void window). Some renamed and others lost is an inconsistency no recovery can repair.
+   */
+  private async unrenamed(m: Manifest): Promise<ManifestFile[] | null> {
+    const { storage } = this.opts;
+    const pending: ManifestFile[] = [];
+    const lost: ManifestFile[] = [];
+    for (const f of m.files) {
+      const final = await storage.status(f.final);
+      if (final) {
+        checkSize(f.final, final.length, f.bytes);
+        continue;
+      }
+      const tmp = await storage.status(f.tmp);
+      if (tmp) {
+        checkSize(f.tmp, tmp.length, f.bytes);
+        pending.push(f);
+      } else lost.push(f);
+    }
+    if (lost.length === 0) return pending;
+    if (lost.length === m.files.length) return null;
+    throw new TweetpipeError(
+      'HDFS_NOT_FOUND',
+      `inconsistent state: neither the temp file nor the final file exists for ${lost.map((f) => f.final).join(', ')}`,
+      { details: { manifestStart: m.startOffset, lost: lost.map((f) => f.final) } },
+    );
+  }
+
+  /** Gives a temp file its final name, accepting a rename that another writer (or a lost reply) already did. */
+  private async rename(f: ManifestFile): Promise<void> {
+    const { storage } = this.opts;
+    await storage.mkdirs(f.final.slice(0, f.final.lastIndexOf('/')));
+    if (await storage.rename(f.tmp, f.final)) return;
+    const final = await storage.status(f.final);
+    if (final) return checkSize(f.final, final.length, f.bytes);
+    const tmp = await storage.status(f.tmp);
+    throw new TweetpipeError(
+      tmp ? 'HDFS_RENAME_FAILED' : 'HDFS_NOT_FOUND',
+      tmp
+        ? `cannot rename ${f.tmp} to ${f.final}`
+        : `inconsistent state: neither ${f.tmp} nor ${f.final} exists for a committed manifest`,
+      { details: { tmp: f.tmp, final: f.final } },
+    );
+  }
+
+  /**
+   * A temp file must hold exactly the bytes this writer persisted before a manifest may name it. Missing means
+   * a new owner of the partition deleted it (this writer is a zombie); a wrong size means an append went
+   * through twice or not at all.
+   */
+  private async checkTempFile(f: TempFile): Promise<void> {
+    const st = await this.opts.storage.status(f.tmp);
+    if (!st)
+      throw new TweetpipeError(
+        'FENCED',
+        `${this.label()}: temp file ${f.tmp} was removed, another writer owns the partition`,
+        {
+          details: { tmp: f.tmp },
+        },
+      );
+    checkSize(f.tmp, st.length, f.persisted);
+  }
+
+  private async discardWindow(w: Window): Promise<void> {
+    await Promise.allSettled([...w.files.values()].map((f) => f.tail));
+    const { storage, paths, writerId } = this.opts;
+    await storage.delete(paths.writerTmpDir(this.topic, this.partition, writerId), true);
+  }
+}
+
+function checkSize(path: string, actual: number, expected: number): void {
+  if (actual !== expected)
+    throw new TweetpipeError('INTERNAL', `${path} has ${actual} bytes where ${expected} were written`, {
+      details: { path, actual, expected },
+    });
+}

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { loadConfig } from '../../src/config.ts';
+import { TweetpipeError } from '../../src/errors.ts';
+import { MemoryStorage } from '../../src/hdfs/memory-storage.ts';
+import { HdfsSink, type HdfsSinkOptions, sinkSettingsFromConfig } from '../../src/sink/hdfs-sink.ts';
+import type { CommittedFileInfo, WindowCommitInfo } from '../../src/sink/partition-writer.ts';
+import type { PoisonRecord } from '../../src/sink/sink-record.ts';
+import { filesUnder, kafkaRecord, tweetRecords } from './sink-fixtures.ts';
+
+const TOPIC = 'twitter_data';
+const tp = (partition: number) => ({ topic: TOPIC, partition });
+
+function sink(storage: MemoryStorage, over: Partial<HdfsSinkOptions> = {}): HdfsSink {
+  return new HdfsSink({
+    storage,
+    dir: '/twitter_data',
+    format: 'jsonl.gz',
+    granularity: 'hour',
+    timeZone: 'UTC',
+    partitionFields: [],
+    maxRecords: 1000,
+    maxBytes: 1 << 30,
+    maxAgeMs: 60_000,
+    flushBytes: 4096,
+    writerId: 'test',
+    deadLetter: async () => {},
+    ...over,
+  });
+}
+
+const ids = (storage: MemoryStorage, dir = '/twitter_data/twitter_data'): string[] =>
+  filesUnder(storage, dir)
+    .flatMap((f) => gunzipSync(f.data).toString().split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l).id as string)
+    .sort();
+
+const isCode = (code: string) => (e: unknown) => e instanceof TweetpipeError && e.code === code;
+
+describe('HdfsSink', () => {
+  test('the HDFS layout contract, offsets for Kafka handed out once', async () => {
+    const storage = new MemoryStorage();
+    const s = sink(storage, { maxRecords: 10 });
+    assert.deepEqual(
+      await s.open([tp(0), tp(3)]),
+      new Map([
+        [`${TOPIC}/0`, null],
+        [`${TOPIC}/3`, null],
+      ]),
+    );
+    const result = await s.put([
+      ...tweetRecords(0, 12, { topic: TOPIC, partition: 0 }),
+      ...tweetRecords(0, 5, { topic: TOPIC, partition: 3 }),
+    ]);
+    assert.deepEqual(
+      { written: result.written, skipped: result.skipped, poison: result.poison.length },
+      {
+        written: 17,
+        skipped: 0,
+        poison: 0,
+      },
+    );
+    assert.deepEqual(await s.preCommit(), new Map([[`${TOPIC}/0`, 10n]]));
+    assert.deepEqual(await s.preCommit(), new Map());
+    await s.close([tp(0), tp(3)], { abort: false });
+    assert.deepEqual(
+      await s.preCommit(),
+      new Map([
+        [`${TOPIC}/0`, 12n],
+        [`${TOPIC}/3`, 5n],
+      ]),
+    );
+    const paths = filesUnder(storage, '/twitter_data').map((f) => f.path);
+    assert.deepEqual(
+      paths.filter((p) => !p.startsWith('/twitter_data/_wal/')),
+      [
+        '/twitter_data/twitter_data/dt=2026-11-25/hour=06/twitter_data+0+0+9.jsonl.gz',
+        '/twitter_data/twitter_data/dt=2026-11-25/hour=06/twitter_data+0+10+11.jsonl.gz',
+        '/twitter_data/twitter_data/dt=2026-11-25/hour=06/twitter_data+3+0+4.jsonl.gz',
+      ],
+    );
+    assert.ok(paths.includes('/twitter_data/_wal/twitter_data/3/00000000000000000000.json'));
+    assert.equal(ids(storage).length, 17);
+  });
+
+  test('poison records are dead-lettered before anything of the batch is written', async () => {
+    const storage = new MemoryStorage();
+    const seen: { poison: PoisonRecord[]; filesAtThatTime: number }[] = [];
+    const s = sink(storage, {
+      flushBytes: 1024,
+      deadLetter: async (poison) => {
+        seen.push({ poison, filesAtThatTime: filesUnder(storage, '/twitter_data').length });
+      },
+    });
+    await s.open([tp(0)]);
+    const batch = tweetRecords(0, 6, { topic: TOPIC });
+    batch[2] = kafkaRecord(2, 'not json', { topic: TOPIC });
+    batch[4] = kafkaRecord(4, null, { topic: TOPIC });
+    const result = await s.put(batch);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]?.filesAtThatTime, 0);
+    assert.deepEqual(
+      seen[0]?.poison.map((p) => [p.record.offset, p.reason.split(':')[0]]),
+      [
+        [2n, 'value is not JSON'],
+        [4n, 'value is empty'],
+      ],
+    );
+    assert.equal(result.poison.length, 2);
+    await s.closeAll({ abort: false });
+    assert.equal(ids(storage).length, 4);
+    assert.deepEqual(await s.preCommit(), new Map([[`${TOPIC}/0`, 6n]]));
+    assert.equal(s.stats().poisonRecords, 2);
+  });
+
+  test('when the dead-letter send fails nothing is written and no offset passes the poison record', async () => {
+    const storage = new MemoryStorage();
+    const s = sink(storage, {
+      maxRecords: 2,
+      deadLetter: async () => {
+        throw new TweetpipeError('KAFKA', 'dlq down', { retryable: true });
+      },
+    });
+    await s.open([tp(0)]);
+    const batch = tweetRecords(0, 6, { topic: TOPIC });
+    batch[3] = kafkaRecord(3, '[]', { topic: TOPIC });
+    await assert.rejects(s.put(batch), isCode('KAFKA'));
+    assert.deepEqual(filesUnder(storage, '/twitter_data'), []);
+    assert.deepEqual(await s.preCommit(), new Map());
+  });
+
+  test('maybeRotate commits quiet partitions once maxAge has passed', async () => {
+    const storage = new MemoryStorage();
+    let now = 0;
+    const s = sink(storage, { clock: () => now });
+    await s.open([tp(0), tp(1)]);
+    await s.put(tweetRecords(0, 3, { topic: TOPIC, partition: 0 }));
+    now = 20_000;
+    await s.put(tweetRecords(0, 3, { topic: TOPIC, partition: 1 }));
+    assert.equal(s.nextRotationDueAt(), 60_000);
+    assert.equal(await s.maybeRotate(59_999), 0);
+    assert.equal(await s.maybeRotate(60_000), 1);
+    assert.equal(s.nextRotationDueAt(), 80_000);
+    now = 80_000;
+    assert.equal(await s.maybeRotate(), 1);
+    assert.equal(s.nextRotationDueAt(), null);
+    assert.deepEqual(
+      await s.preCommit(),
+      new Map([
+        [`${TOPIC}/0`, 3n],
+        [`${TOPIC}/1`, 3n],
+      ]),
+    );
+  });
+
+  test('stats and the observer see what was committed', async () => {
+    const storage = new MemoryStorage();
+    const files: CommittedFileInfo[] = [];
+    const windows: WindowCommitInfo[] = [];
+    let written = 0;
+    const s = sink(storage, {
+      maxRecords: 5,
+      observer: {
+        onCommit: (f) => files.push(f),
+        onWindowCommitted: (w) => windows.push(w),
+        onRecordsWritten: (e) => {
+          written += e.records;
+        },
+      },
+    });
+    await s.open([tp(0)]);
+    await s.put(tweetRecords(0, 10, { topic: TOPIC, msPerRecord: 15 * 60_000 }));
+    assert.equal(written, 10);
+    assert.equal(windows.length, 2);
+    assert.deepEqual(
+      windows.map((w) => [w.startOffset, w.endOffset, w.records, w.files.length]),
+      [
+        [0n, 4n, 5, 2],
+        [5n, 9n, 5, 2],
+      ],
+    );
+    assert.ok(windows.every((w) => w.latencyMs >= 0));
+    for (const f of files) assert.equal(storage.nodes.get(f.path)?.data.length, f.bytes);
+    assert.equal(
+      files.reduce((n, f) => n + f.records, 0),
+      10,
+    );
+    const stats = s.stats();
+    assert.equal(stats.recordsWritten, 10);
+    assert.equal(stats.filesCommitted, 4);
+    assert.equal(stats.windowsCommitted, 2);
+    assert.equal(
+      stats.bytesCommitted,
+      files.reduce((n, f) => n + f.bytes, 0),
+    );
+    assert.ok(stats.bytesWritten > stats.bytesCommitted, 'gzip made the files smaller');
+  });
+
+  test('a fenced zombie sink fails the partition; reopening recovers and resumes after the winner', async () => {
+    const storage = new MemoryStorage();
+    const owner = sink(storage, { writerId: 'owner', maxRecords: 8 });
+    const zombie = sink(storage, { writerId: 'zombie', maxRecords: 8 });
+    await zombie.open([tp(0)]);
+    await owner.open([tp(0)]);
+    await owner.put(tweetRecords(0, 8, { topic: TOPIC }));
+    await assert.rejects(zombie.put(tweetRecords(0, 8, { topic: TOPIC })), (e: unknown) => {
+      assert.ok(isCode('FENCED')(e));
+      assert.deepEqual(
+        [(e as TweetpipeError).details.topic, (e as TweetpipeError).details.partition],
+        [TOPIC, 0],
+      );
+      return true;
+    });
+    await assert.rejects(zombie.put(tweetRecords(8, 9, { topic: TOPIC })), isCode('FENCED'));
+    assert.deepEqual(await zombie.open([tp(0)]), new Map([[`${TOPIC}/0`, 8n]]));
+    const again = await zombie.put(tweetRecords(0, 10, { topic: TOPIC }));
+    assert.deepEqual([again.skipped, again.written], [8, 2]);
+    await zombie.closeAll({ abort: false });
+    assert.equal(ids(storage).length, 10);
+    assert.equal(new Set(ids(storage)).size, 10);
+  });
+
+  test('records of a partition that is not open are refused', async () => {
+    const s = sink(new MemoryStorage());
+    await assert.rejects(s.put(tweetRecords(0, 1, { topic: TOPIC, partition: 9 })), isCode('INTERNAL'));
+  });
+
+  test('field partitions and Parquet through the sink', async () => {
+    const storage = new MemoryStorage();
+    const s = sink(storage, { format: 'parquet', partitionFields: ['lang'], granularity: 'day' });
+    await s.open([tp(0)]);
+    await s.put(tweetRecords(0, 16, { topic: TOPIC }));
+    await s.closeAll({ abort: false });
+    const dirs = filesUnder(storage, '/twitter_data/twitter_data').map((f) =>
+      f.path.split('/').slice(3, 5).join('/'),
+    );
+    assert.deepEqual(
+      new Set(dirs),
+      new Set([
+        'dt=2026-11-25/lang=en',
+        'dt=2026-11-25/lang=es',
+        'dt=2026-11-25/lang=ja',
+        'dt=2026-11-25/lang=pt',
+        'dt=2026-11-25/lang=fr',
+        'dt=2026-11-25/lang=ar',
+      ]),
+    );
+    for (const f of filesUnder(storage, '/twitter_data/twitter_data')) {
+      assert.match(f.path, /\.parquet$/);
+      assert.equal(f.data.subarray(0, 4).toString(), 'PAR1');
+    }
+  });
+
+  test('settings from the config', () => {
+    const settings = sinkSettingsFromConfig(loadConfig({ env: {}, flags: { 'sink.maxAgeS': 2.5 } }));
+    assert.equal(settings.dir, '/twitter_data');
+    assert.equal(settings.format, 'jsonl.gz');
+    assert.equal(settings.maxAgeMs, 2500);
+    assert.equal(settings.timeZone, 'UTC');
+  });
+});

@@ -1,0 +1,475 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { gunzipSync, zstdDecompressSync } from 'node:zlib';
+import { parquetReadObjects } from 'hyparquet';
+import { TweetpipeError } from '../../src/errors.ts';
+import { MemoryStorage } from '../../src/hdfs/memory-storage.ts';
+import type { Storage } from '../../src/hdfs/storage.ts';
+import { silentLogger } from '../../src/log.ts';
+import { parseCommittedFileName, SinkPaths } from '../../src/sink/filenames.ts';
+import { createFormat, type FormatName } from '../../src/sink/formats/format.ts';
+import { decodeManifest, encodeManifest, type Manifest } from '../../src/sink/manifest.ts';
+import { PartitionWriter, type RotationPolicy, type WriteItem } from '../../src/sink/partition-writer.ts';
+import { createPartitioner } from '../../src/sink/partitioner.ts';
+import { classify } from '../../src/sink/sink-record.ts';
+import type { KafkaRecord } from '../../src/types.ts';
+import { CrashingStorage, filesUnder, kafkaRecord, SimulatedCrash, tweetRecords } from './sink-fixtures.ts';
+
+const ROOT = '/d';
+const TOPIC = 'tweets';
+const FIRST_ID = 1_993_000_000_000_000_000n;
+
+interface Setup {
+  storage: Storage;
+  format?: FormatName;
+  rotation?: Partial<RotationPolicy>;
+  flushBytes?: number;
+  writerId?: string;
+  clock?: () => number;
+}
+
+function writer(s: Setup): PartitionWriter {
+  return new PartitionWriter({
+    storage: s.storage,
+    paths: new SinkPaths(ROOT),
+    topic: TOPIC,
+    partition: 0,
+    format: createFormat(s.format ?? 'jsonl', {
+      flushBytes: s.flushBytes ?? 4096,
+      parquet: { rowGroupRows: 8 },
+    }),
+    partitioner: createPartitioner({ granularity: 'hour' }),
+    rotation: { maxRecords: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 60_000, ...s.rotation },
+    writerId: s.writerId ?? 'w1',
+    keepManifests: 2,
+    clock: s.clock ?? (() => 0),
+    logger: silentLogger,
+  });
+}
+
+/** What the sink does before calling the writer: poison records become offset-only items. */
+const items = (records: KafkaRecord[]): WriteItem[] =>
+  records.map((r) => {
+    const c = classify(r);
+    return { offset: r.offset, record: c.ok ? c.record : null };
+  });
+
+/** Offsets found inside the committed files (from the tweet ids), checked against each file's name. */
+async function committedOffsets(storage: MemoryStorage): Promise<bigint[]> {
+  const out: bigint[] = [];
+  for (const { path, data } of filesUnder(storage, `${ROOT}/${TOPIC}`)) {
+    const name = parseCommittedFileName(path.slice(path.lastIndexOf('/') + 1));
+    assert.ok(name, `not a committed file name: ${path}`);
+    let offsets: bigint[];
+    if (name.extension === 'parquet') {
+      const file = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+      const rows = await parquetReadObjects({
+        file,
+        columns: ['kafka_offset'],
+        compressors: { ZSTD: (input: Uint8Array) => zstdDecompressSync(input) },
+      });
+      offsets = rows.map((r) => r.kafka_offset as bigint);
+    } else {
+      const text = (name.extension === 'jsonl.gz' ? gunzipSync(data) : data).toString();
+      offsets = text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => BigInt(JSON.parse(l).id) - FIRST_ID);
+    }
+    assert.equal(offsets[0], name.firstOffset, path);
+    assert.equal(offsets.at(-1), name.lastOffset, path);
+    out.push(...offsets);
+  }
+  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+const range = (from: number, to: number, except: number[] = []): bigint[] =>
+  Array.from({ length: to - from }, (_, i) => BigInt(from + i)).filter((o) => !except.includes(Number(o)));
+
+const manifests = (storage: MemoryStorage): Manifest[] =>
+  filesUnder(storage, `${ROOT}/_wal/${TOPIC}/0`).map((f) => decodeManifest(f.data, f.path) as Manifest);
+
+const isCode = (code: string) => (e: unknown) => e instanceof TweetpipeError && e.code === code;
+
+describe('rotation', () => {
+  test('by record count: full windows are committed, the rest stays open', async () => {
+    const storage = new MemoryStorage();
+    const w = writer({ storage, rotation: { maxRecords: 10 } });
+    assert.equal(await w.recover(), null);
+    await w.write(items(tweetRecords(0, 25)));
+    assert.deepEqual(await committedOffsets(storage), range(0, 20));
+    assert.equal(w.takeCommittedOffset(), 20n);
+    assert.equal(w.takeCommittedOffset(), null, 'an offset is handed out once');
+    assert.equal(w.state, 'writing');
+    await w.close(false);
+    assert.deepEqual(await committedOffsets(storage), range(0, 25));
+    assert.equal(w.takeCommittedOffset(), 25n);
+    assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp`), []);
+  });
+
+  test('by bytes', async () => {
+    const storage = new MemoryStorage();
+    const records = tweetRecords(0, 12);
+    const size = (records[0]?.value?.length ?? 0) * 3;
+    const w = writer({ storage, rotation: { maxBytes: size } });
+    await w.recover();
+    await w.write(items(records));
+    const windows = manifests(storage).map((m) => [m.startOffset, m.endOffset]);
+    assert.ok(windows.length >= 2, 'several windows committed');
+    for (const m of manifests(storage)) assert.ok(BigInt(m.endOffset) - BigInt(m.startOffset) <= 3n);
+  });
+
+  test('by age with an injected clock, also when no record arrives', async () => {
+    const storage = new MemoryStorage();
+    let now = 1_000_000;
+    const w = writer({ storage, clock: () => now, rotation: { maxAgeMs: 60_000 } });
+    await w.recover();
+    assert.equal(w.rotationDueAt(), null);
+    await w.write(items(tweetRecords(0, 3)));
+    assert.equal(w.rotationDueAt(), 1_060_000);
+    now += 30_000;
+    await w.write(items(tweetRecords(3, 5)));
+    assert.equal(w.rotationDueAt(), 1_060_000, 'age counts from the first record of the window');
+    assert.equal(await w.maybeRotate(1_059_999), false);
+    assert.deepEqual(await committedOffsets(storage), []);
+    assert.equal(await w.maybeRotate(1_060_000), true);
+    assert.deepEqual(await committedOffsets(storage), range(0, 5));
+    assert.equal(w.rotationDueAt(), null);
+    // A batch that arrives after the window got old commits it on the way.
+    now = 2_000_000;
+    await w.write(items(tweetRecords(5, 6)));
+    now = 2_060_001;
+    await w.write(items(tweetRecords(6, 7)));
+    assert.deepEqual(await committedOffsets(storage), range(0, 7));
+  });
+
+  test('a window spanning several hours has one file per hour and one manifest', async () => {
+    const storage = new MemoryStorage();
+    const w = writer({ storage });
+    await w.recover();
+    await w.write(items(tweetRecords(0, 30, { msPerRecord: 5 * 60_000 }))); // 2.5 hours of tweets
+    await w.close(false);
+    const dirs = filesUnder(storage, `${ROOT}/${TOPIC}`).map((f) => f.path.split('/').slice(3, 5).join('/'));
+    assert.deepEqual(dirs, ['dt=2026-11-25/hour=06', 'dt=2026-11-25/hour=07', 'dt=2026-11-25/hour=08']);
+    const [m] = manifests(storage);
+    assert.equal(m?.files.length, 3);
+    assert.deepEqual([m?.startOffset, m?.endOffset], ['0', '29']);
+    assert.deepEqual(await committedOffsets(storage), range(0, 30));
+  });
+
+  test('bytes reach HDFS every flushBytes, before the commit', async () => {
+    const storage = new MemoryStorage();
+    const w = writer({ storage, flushBytes: 2048 });
+    await w.recover();
+    await w.write(items(tweetRecords(0, 40)));
+    await w.maybeRotate(0); // a no-op that waits for the queue
+    const tmp = filesUnder(storage, `${ROOT}/_tmp`);
+    assert.equal(tmp.length, 1);
+    assert.ok((tmp[0]?.data.length ?? 0) > 10_000, 'temp file holds most of the data already');
+    assert.ok((storage.calls.get('append') ?? 0) >= 5);
+    await w.close(false);
+    assert.deepEqual(await committedOffsets(storage), range(0, 40));
+  });
+});
+
+describe('poison and re-delivery', () => {
+  test('poison offsets are not written but are covered by the window', async () => {
+    const storage = new MemoryStorage();
+    const w = writer({ storage });
+    await w.recover();
+    const batch = tweetRecords(0, 10);
+    batch[3] = kafkaRecord(3, 'not json');
+    batch[9] = kafkaRecord(9, '{"no":"id"}');
+    await w.write(items(batch));
+    await w.close(false);
+    assert.deepEqual(await committedOffsets(storage), range(0, 10, [3, 9]));
+    assert.equal(manifests(storage)[0]?.endOffset, '9');
+    assert.equal(w.takeCommittedOffset(), 10n);
+  });
+
+  test('a window of poison records only commits a manifest without files', async () => {
+    const storage = new MemoryStorage();
+    const w = writer({ storage });
+    await w.recover();
+    await w.write(items([kafkaRecord(0, 'x'), kafkaRecord(1, 'y')]));
+    await w.close(false);
+    assert.deepEqual(
+      manifests(storage).map((m) => [m.startOffset, m.endOffset, m.files.length]),
+      [['0', '1', 0]],
+    );
+    assert.equal(w.takeCommittedOffset(), 2n);
+  });
+
+  test('records at or below the recovered offset are skipped', async () => {
+    const storage = new MemoryStorage();
+    const w1 = writer({ storage });
+    await w1.recover();
+    await w1.write(items(tweetRecords(0, 10)));
+    await w1.close(false);
+    const w2 = writer({ storage, writerId: 'w2' });
+    assert.equal(await w2.recover(), 10n);
+    assert.equal(w2.isProcessed(9n), true);
+    assert.equal(w2.isProcessed(10n), false);
+    await w2.write(items(tweetRecords(0, 15)));
+    await w2.close(false);
+    assert.deepEqual(await committedOffsets(storage), range(0, 15));
+  });
+
+  test('close(abort) deletes the temp files and commits nothing', async () => {
+    const storage = new MemoryStorage();
+    const w = writer({ storage, flushBytes: 1024 });
+    await w.recover();
+    await w.write(items(tweetRecords(0, 10)));
+    assert.ok(filesUnder(storage, `${ROOT}/_tmp`).length > 0);
+    await w.close(true);
+    assert.deepEqual(filesUnder(storage, ROOT), []);
+    assert.equal(w.takeCommittedOffset(), null);
+    await assert.rejects(w.write(items(tweetRecords(10, 11))), isCode('INTERNAL'));
+  });
+});
+
+/**
+ * The crash matrix: a writer is "killed" at every mutating storage call of a run, in turn; a fresh writer then
+ * recovers on the same storage and the records are re-delivered. Committed files must hold every offset once.
+ */
+describe('crash at every step', () => {
+  const TOTAL = 60;
+  const POISON = [7, 33];
+  const deliveries = (): KafkaRecord[] => {
+    const records = tweetRecords(0, TOTAL, { msPerRecord: 2 * 60_000 }); // two hours: two files per window
+    for (const p of POISON) records[p] = kafkaRecord(p, 'not json');
+    return records;
+  };
+  const BATCH = 8;
+
+  /** Runs the consumer side until done or crashed; returns the offset Kafka would have committed. */
+  async function consume(w: PartitionWriter, from: bigint, kafkaCommitted: bigint | null) {
+    let committed = kafkaCommitted;
+    const records = deliveries().filter((r) => r.offset >= from);
+    try {
+      for (let i = 0; i < records.length; i += BATCH) {
+        await w.write(items(records.slice(i, i + BATCH)));
+        committed = w.takeCommittedOffset() ?? committed;
+      }
+      await w.close(false);
+      committed = w.takeCommittedOffset() ?? committed;
+      return { committed, crashed: false };
+    } catch (err) {
+      if (!(err instanceof TweetpipeError && err.cause instanceof SimulatedCrash)) throw err;
+      return { committed, crashed: true };
+    }
+  }
+
+  for (const format of ['jsonl', 'jsonl.gz', 'parquet'] as const) {
+    for (const redeliver of ['from the recovered offset', 'from offset 0'] as const) {
+      test(`${format}, re-delivery ${redeliver}`, async () => {
+        const opts = { format, rotation: { maxRecords: 20 }, flushBytes: 3000 };
+        const dry = new CrashingStorage(new MemoryStorage());
+        const w0 = writer({ ...opts, storage: dry });
+        await w0.recover();
+        assert.equal((await consume(w0, 0n, null)).crashed, false);
+        const steps = dry.mutations;
+        assert.ok(steps > 20, `a run makes ${steps} mutating calls`);
+
+        let crashes = 0;
+        for (let crashAt = 1; crashAt <= steps; crashAt++) {
+          const memory = new MemoryStorage();
+          const crashing = new CrashingStorage(memory, crashAt);
+          const w1 = writer({ ...opts, storage: crashing, writerId: 'first' });
+          let kafka: bigint | null = null;
+          try {
+            await w1.recover();
+            const run = await consume(w1, 0n, null);
+            if (run.crashed) crashes++;
+            kafka = run.committed;
+          } catch (err) {
+            if (!(err instanceof TweetpipeError && err.cause instanceof SimulatedCrash)) throw err;
+            crashes++;
+          }
+
+          const w2 = writer({ ...opts, storage: memory, writerId: 'second' });
+          const seek = await w2.recover();
+          if (kafka !== null) assert.ok(seek !== null && seek >= kafka, 'HDFS is never behind Kafka');
+          const from = redeliver === 'from offset 0' ? 0n : (seek ?? kafka ?? 0n);
+          const run = await consume(w2, from, kafka);
+          assert.equal(run.crashed, false);
+
+          const label = `${format}, crash at mutating call #${crashAt} of ${steps}`;
+          assert.deepEqual(await committedOffsets(memory), range(0, TOTAL, POISON), label);
+          assert.deepEqual(filesUnder(memory, `${ROOT}/_tmp`), [], `${label}: temp files left`);
+          const wal = manifests(memory);
+          // Two kept, plus one when the crash hit the pruning of the last commit (the next commit removes it).
+          assert.ok(wal.length <= 3, `${label}: ${wal.length} manifests kept`);
+          assert.equal(wal.at(-1)?.endOffset, String(TOTAL - 1), label);
+          for (const m of wal)
+            for (const f of m.files)
+              assert.equal(memory.nodes.get(f.final)?.data.length, f.bytes, `${label}: size`);
+        }
+        // Only a failed delete of an old manifest is survived without a crash (it is retried by the next commit).
+        assert.ok(crashes >= steps - 2, `${crashes} of ${steps} runs crashed`);
+      });
+    }
+  }
+});
+
+describe('fencing', () => {
+  test('two writers for the same partition: the second manifest create fails, no duplicate data', async () => {
+    const storage = new MemoryStorage();
+    const a = writer({ storage, writerId: 'a', rotation: { maxRecords: 30 } });
+    const b = writer({ storage, writerId: 'b', rotation: { maxRecords: 30 } });
+    assert.equal(await a.recover(), null);
+    assert.equal(await b.recover(), null);
+    await a.write(items(tweetRecords(0, 30)));
+    await assert.rejects(b.write(items(tweetRecords(0, 30))), isCode('FENCED'));
+    assert.equal(b.state, 'failed');
+    await b.close(true);
+    assert.deepEqual(await committedOffsets(storage), range(0, 30));
+    assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp/${TOPIC}/0/b`), [], 'the fenced writer cleaned up');
+    assert.deepEqual(
+      manifests(storage).map((m) => m.writerId),
+      ['a'],
+    );
+  });
+
+  test('a zombie that fell several windows behind is FENCED even though its window name was pruned', async () => {
+    const storage = new MemoryStorage();
+    const zombie = writer({ storage, writerId: 'zombie', rotation: { maxRecords: 10 } });
+    await zombie.recover();
+    await zombie.write(items(tweetRecords(0, 5))); // open window starting at 0
+    const owner = writer({ storage, writerId: 'owner', rotation: { maxRecords: 10 } });
+    assert.equal(await owner.recover(), null);
+    await owner.write(items(tweetRecords(0, 40)));
+    assert.ok(!manifests(storage).some((m) => m.startOffset === '0'), 'window 0 was pruned');
+    await assert.rejects(zombie.write(items(tweetRecords(5, 10))), (e: unknown) =>
+      ['FENCED', 'HDFS_NOT_FOUND'].includes((e as TweetpipeError).code),
+    );
+    await zombie.close(true);
+    await owner.close(false);
+    assert.deepEqual(await committedOffsets(storage), range(0, 40));
+  });
+
+  test('the new owner removes the zombie temp files; the zombie then fails instead of committing', async () => {
+    const storage = new MemoryStorage();
+    const zombie = writer({ storage, writerId: 'zombie', flushBytes: 1024 });
+    await zombie.recover();
+    await zombie.write(items(tweetRecords(0, 10)));
+    await new Promise((resolve) => setImmediate(resolve)); // its appends land (they run behind write())
+    assert.ok(filesUnder(storage, `${ROOT}/_tmp`).length > 0);
+    const owner = writer({ storage, writerId: 'owner' });
+    await owner.recover();
+    assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp`), []);
+    await assert.rejects(zombie.close(false), isCode('FENCED'));
+    assert.deepEqual(manifests(storage), [], 'the zombie wrote no manifest');
+    assert.deepEqual(await committedOffsets(storage), []);
+    await owner.write(items(tweetRecords(0, 10)));
+    await owner.close(false);
+    assert.deepEqual(await committedOffsets(storage), range(0, 10));
+  });
+});
+
+describe('renames and recovery', () => {
+  test('a rename that reports false because another writer already renamed the file is accepted', async () => {
+    const memory = new MemoryStorage();
+    const racing: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+      rename: async (from: string, to: string) => {
+        await memory.rename(from, to);
+        return false;
+      },
+    });
+    const w = writer({ storage: racing });
+    await w.recover();
+    await w.write(items(tweetRecords(0, 5)));
+    await w.close(false);
+    assert.deepEqual(await committedOffsets(memory), range(0, 5));
+  });
+
+  test('a rename that fails with the temp file still there is an error', async () => {
+    const memory = new MemoryStorage();
+    const refusing: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+      rename: async () => false,
+    });
+    const w = writer({ storage: refusing });
+    await w.recover();
+    await w.write(items(tweetRecords(0, 5)));
+    await assert.rejects(w.close(false), isCode('HDFS_RENAME_FAILED'));
+  });
+
+  const lostManifest = (files: number): Manifest => ({
+    version: 1,
+    topic: TOPIC,
+    partition: 0,
+    startOffset: '0',
+    endOffset: '9',
+    files: Array.from({ length: files }, (_, i) => ({
+      tmp: `${ROOT}/_tmp/${TOPIC}/0/x/0+${i}.jsonl`,
+      final: `${ROOT}/${TOPIC}/dt=2026-11-25/hour=0${i}/${TOPIC}+0+${i * 5}+${i * 5 + 4}.jsonl`,
+      records: 5,
+      bytes: 100,
+      firstOffset: String(i * 5),
+      lastOffset: String(i * 5 + 4),
+    })),
+    createdAt: '2026-11-25T06:00:00.000Z',
+    writerId: 'x',
+  });
+
+  test('a manifest with some files renamed and others lost is a fatal inconsistency', async () => {
+    const storage = new MemoryStorage();
+    const m = lostManifest(2);
+    await storage.create(new SinkPaths(ROOT).manifest(TOPIC, 0, 0n), encodeManifest(m));
+    await storage.create(m.files[0]?.final ?? '', Buffer.alloc(100));
+    await assert.rejects(
+      writer({ storage }).recover(),
+      (e: unknown) => isCode('HDFS_NOT_FOUND')(e) && /inconsistent/.test(String(e)),
+    );
+  });
+
+  test('a manifest none of whose files exists is rolled back (its data never became visible)', async () => {
+    const storage = new MemoryStorage();
+    const w1 = writer({ storage, rotation: { maxRecords: 5 } });
+    await w1.recover();
+    await w1.write(items(tweetRecords(0, 5)));
+    await storage.create(
+      new SinkPaths(ROOT).manifest(TOPIC, 0, 5n),
+      encodeManifest({ ...lostManifest(1), startOffset: '5' }),
+    );
+    const w2 = writer({ storage, writerId: 'w2' });
+    assert.equal(await w2.recover(), 5n);
+    assert.deepEqual(
+      manifests(storage).map((m) => m.startOffset),
+      ['0'],
+    );
+  });
+
+  test('recovery costs the same storage calls after 2 or 60 committed windows', async () => {
+    const costs: Record<string, number>[] = [];
+    for (const windows of [2, 60]) {
+      const storage = new MemoryStorage();
+      const w = writer({ storage, rotation: { maxRecords: 5 } });
+      await w.recover();
+      await w.write(items(tweetRecords(0, windows * 5, { msPerRecord: 60 * 60_000 })));
+      await w.close(false);
+      storage.calls.clear();
+      assert.equal(await writer({ storage, writerId: 'w2' }).recover(), BigInt(windows * 5));
+      costs.push(Object.fromEntries(storage.calls));
+    }
+    assert.deepEqual(costs[0], costs[1]);
+    assert.equal(costs[0]?.list, 1);
+    assert.ok(Object.values(costs[0] ?? {}).reduce((a, b) => a + b, 0) <= 10, JSON.stringify(costs[0]));
+  });
+
+  test('operations are serialised: a rotation timer firing during writes loses nothing', async () => {
+    const storage = new MemoryStorage();
+    const w = writer({ storage });
+    await w.recover();
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < 20; i++) {
+      pending.push(w.write(items(tweetRecords(i * 5, i * 5 + 5))));
+      pending.push(w.maybeRotate(Number.MAX_SAFE_INTEGER)); // not awaited: runs between the writes
+    }
+    const rotated = await Promise.all(pending);
+    assert.equal(rotated.filter((r) => r === true).length, 20);
+    await w.close(false);
+    assert.deepEqual(await committedOffsets(storage), range(0, 100));
+    assert.equal(filesUnder(storage, `${ROOT}/${TOPIC}`).length, 20);
+  });
+});
