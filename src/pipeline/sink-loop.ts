@@ -209,10 +209,12 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
   async function shutdown(consumer: BatchConsumer): Promise<void> {
     const grace = opts.shutdownGraceMs ?? 30_000;
     const all = [...owned.values()];
+    const timer = new AbortController();
     const committed = await Promise.race([
       sink.close(all, { abort: false }).then(() => true),
-      sleep(grace).then(() => false),
+      sleep(grace, false, { signal: timer.signal }).catch(() => false),
     ]);
+    timer.abort();
     owned.clear();
     if (!committed) {
       log.warn(

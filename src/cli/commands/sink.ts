@@ -64,7 +64,7 @@ export function registerSink(program: Command): void {
       const log = loggerFor(config);
       const signal = shutdownSignal(log);
       const metrics = new Metrics();
-      const { storage } = hdfsStorage(config, log);
+      const { storage, client } = hdfsStorage(config, log);
       const stopProgress = startProgress(
         metrics,
         [
@@ -87,6 +87,7 @@ export function registerSink(program: Command): void {
         );
       } finally {
         stopProgress();
+        await client.close();
       }
     });
 }
