@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { TweetpipeError } from '../errors.ts';
 import { maskSecrets } from '../log.ts';
 import { registerProduce } from './commands/produce.ts';
+import { registerRun } from './commands/run.ts';
 import { registerSink } from './commands/sink.ts';
 import { registerStack } from './commands/stack.ts';
 import { registerXEmulator } from './commands/x-emulator.ts';
@@ -17,6 +18,7 @@ const program = new Command('tweetpipe')
 registerStack(program);
 registerProduce(program);
 registerSink(program);
+registerRun(program);
 registerXEmulator(program);
 
 try {

@@ -8,6 +8,7 @@ import type { TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { EndOfInput, type Source } from '../sources/source.ts';
+import type { DeadLetter, TweetRecord } from '../types.ts';
 import { retryForever } from './retry.ts';
 
 /** Remembers recent tweet ids; true the first time an id is offered within the window. */
@@ -29,6 +30,8 @@ export interface ProduceLoopOptions {
   durationS?: number | undefined;
   /** First abort: stop reading, drain what was read into Kafka, return. */
   signal: AbortSignal;
+  /** Called with each batch once Kafka acked it (the dashboard samples hashtags and languages). */
+  onProduced?: (tweets: TweetRecord[], deadLetters: DeadLetter[]) => void;
 }
 
 export interface ProduceSummary {
@@ -104,6 +107,7 @@ export async function runProduceLoop(opts: ProduceLoopOptions): Promise<ProduceS
           fresh.reduce((n, t) => n + t.value.length, 0),
         );
         if (letters.length > 0) metrics.deadLetters.inc({ stage: 'source' }, letters.length);
+        opts.onProduced?.(fresh, letters);
       })();
       const entry = { size, done, settled: false };
       done.then(

@@ -10,7 +10,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import { DedupWindow } from '../sources/dedup.ts';
 import { createSource, type SourceArgs } from '../sources/factory.ts';
 import type { Source } from '../sources/source.ts';
-import { type ProduceSummary, runProduceLoop } from './produce.ts';
+import { type ProduceLoopOptions, type ProduceSummary, runProduceLoop } from './produce.ts';
 import { retryForever } from './retry.ts';
 
 /** Creates the topic and its dead-letter topic when missing (partitions and retention from config). */
@@ -72,6 +72,7 @@ export async function startProducer(
   metrics: Metrics,
   log: Logger,
   signal: AbortSignal,
+  onProduced?: ProduceLoopOptions['onProduced'],
 ): Promise<ProducerRun> {
   await ensureTopics(config, log);
   const conn = kafkaConnection(config, 'producer');
@@ -103,6 +104,7 @@ export async function startProducer(
     maxTweets: args.maxTweets,
     durationS: args.durationS,
     signal,
+    ...(onProduced ? { onProduced } : {}),
   }).finally(() => producer.close().catch(() => {}));
   const stopBinding = bindSourceMetrics(source, metrics);
   return { source, done: done.finally(stopBinding) };

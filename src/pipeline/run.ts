@@ -1,0 +1,170 @@
+/**
+ * `tweetpipe run`: the whole pipeline in one process — local stack when no external cluster is configured, the X
+ * API (or the built-in emulator without a token), producer, sink, metrics and dashboard. One process because both
+ * halves share one metrics registry and the dashboard; Kafka between them still decouples them, and
+ * `produce` / `sink` run them apart when one machine is not enough.
+ */
+import type { Config } from '../config.ts';
+import { probeBrokers } from '../kafka/admin.ts';
+import { kafkaConnection } from '../kafka/client-options.ts';
+import type { Logger } from '../log.ts';
+import { startHttpServer } from '../observe/http-server.ts';
+import { LiveState } from '../observe/live-state.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { SourceArgs } from '../sources/factory.ts';
+import type { SourceState } from '../sources/source.ts';
+import { startXEmulator, type XEmulator } from '../sources/x-emulator/server.ts';
+import { stackUp } from '../stack/stack.ts';
+import { hdfsStorage } from './hdfs-storage.ts';
+import { startProducer } from './producer-service.ts';
+import { retryForever } from './retry.ts';
+import { runSinkLoop } from './sink-loop.ts';
+
+export interface RunOptions {
+  source: SourceArgs & { durationS?: number | undefined };
+  /** Tweets per second the built-in emulator generates. */
+  emulatorRate: number;
+  /** Print for the operator (where to look). */
+  say: (line: string) => void;
+}
+
+/** The local stack serves exactly the default endpoints; anything else is an external cluster. */
+export function usesLocalStack(config: Config): boolean {
+  const s = config.stack;
+  return (
+    config.kafka.brokers.length === 1 &&
+    config.kafka.brokers[0] === `localhost:${s.kafkaPort}` &&
+    config.hdfs.webhdfs.length === 1 &&
+    config.hdfs.webhdfs[0] === `http://localhost:${s.webhdfsPort}`
+  );
+}
+
+export async function runPipeline(
+  config: Config,
+  opts: RunOptions,
+  metrics: Metrics,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const { say } = opts;
+  if (usesLocalStack(config)) {
+    say('no external Kafka/HDFS configured: using the local stack (tweetpipe stack up)');
+    const up = await stackUp(config, say);
+    if (!up.alreadyRunning) say(`local stack healthy in ${up.seconds.toFixed(1)} s`);
+  } else {
+    say(
+      `external cluster: Kafka ${config.kafka.brokers.join(',')}, WebHDFS ${config.hdfs.webhdfs.join(',')}`,
+    );
+  }
+
+  let emulator: XEmulator | undefined;
+  let runConfig = config;
+  const isXSource = opts.source.kind === 'x-stream' || opts.source.kind === 'x-search';
+  if (isXSource && !config.x.bearerToken) {
+    emulator = await startXEmulator({ rate: opts.emulatorRate, rules: config.x.rules, log });
+    runConfig = { ...config, x: { ...config.x, apiUrl: emulator.url, bearerToken: 'emulator' } };
+    say(
+      `no X_BEARER_TOKEN: reading from the built-in X API v2 emulator at ${emulator.url} (${opts.emulatorRate} tweets/s)`,
+    );
+  } else if (isXSource) {
+    say(`reading the X API at ${config.x.apiUrl} (${opts.source.kind})`);
+  }
+
+  const { storage, client } = hdfsStorage(runConfig, log);
+  await retryForever(() => storage.mkdirs(runConfig.hdfs.dir), {
+    what: `creating ${runConfig.hdfs.dir} in HDFS`,
+    log,
+  });
+
+  const producerStop = new AbortController();
+  const sinkStop = new AbortController();
+  let source: { state: () => SourceState } = {
+    state: () => ({ state: 'connecting', reconnects: 0 }),
+  };
+  const live = new LiveState({ metrics, sourceState: () => source.state() });
+  const server = await startHttpServer({
+    host: runConfig.metrics.host,
+    port: runConfig.metrics.port,
+    metrics,
+    live,
+    log,
+    ready: () => readiness(runConfig, storage),
+  });
+  const webUi = runConfig.hdfs.webhdfs[0]!;
+  say(`dashboard        ${server.url}/`);
+  say(`metrics          ${server.url}/metrics`);
+  say(`HDFS web UI      ${webUi}/explorer.html#${runConfig.hdfs.dir}/${runConfig.topic.name}`);
+  say(`files in HDFS    ${runConfig.hdfs.dir}/${runConfig.topic.name}/dt=YYYY-MM-DD/hour=HH/`);
+
+  const onAbort = () => producerStop.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const producer = await startProducer(
+      runConfig,
+      opts.source,
+      metrics,
+      log,
+      producerStop.signal,
+      (tweets, letters) => {
+        live.onTweets(tweets.map((t) => t.value));
+        for (const l of letters) live.onDeadLetter('source', l.reason);
+      },
+    );
+    source = producer.source;
+    const sinkDone = runSinkLoop({
+      config: runConfig,
+      storage,
+      metrics,
+      log,
+      signal: sinkStop.signal,
+      observer: {
+        onCommit: (f) => live.onCommit({ path: f.path, bytes: f.bytes, records: f.records }),
+        onPoison: (poison) => {
+          for (const p of poison) live.onDeadLetter('sink', p.reason);
+        },
+      },
+    });
+    // Stop order: the source stops and drains into Kafka; then the sink commits its open windows.
+    const summary = await producer.done;
+    log.info({ summary }, 'producer stopped');
+    if (!signal.aborted) await drained(metrics, signal, 60_000);
+    sinkStop.abort();
+    await sinkDone;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    sinkStop.abort();
+    await server.close();
+    await emulator?.close();
+    await client.close();
+  }
+}
+
+/** After a finite run (--max-tweets, --duration), waits until the sink has consumed what was produced. */
+async function drained(metrics: Metrics, signal: AbortSignal, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !signal.aborted) {
+    const [produced, consumed] = await Promise.all([
+      metrics.total(metrics.produced),
+      metrics.total(metrics.consumed),
+    ]);
+    if (consumed >= produced) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function readiness(config: Config, storage: ReturnType<typeof hdfsStorage>['storage']) {
+  const [kafka, hdfs] = await Promise.all([
+    probeBrokers(kafkaConnection(config, 'ready'), 2000).then(
+      (brokers) => ({ ok: true, detail: `brokers ${brokers.join(', ')}` }),
+      (err: Error) => ({ ok: false, detail: err.message }),
+    ),
+    storage.status(config.hdfs.dir).then(
+      (st) => ({
+        ok: st !== null,
+        detail: st ? `${config.hdfs.dir} reachable` : `${config.hdfs.dir} missing`,
+      }),
+      (err: Error) => ({ ok: false, detail: err.message }),
+    ),
+  ]);
+  return { ok: kafka.ok && hdfs.ok, checks: { kafka, hdfs } };
+}
