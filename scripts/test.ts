@@ -1,10 +1,11 @@
 /**
  * The one test command (`npm test`): typecheck, lint, then every test file (unit, integration, chaos) in one
  * node:test run against the local stack, which is started when it is not running and stopped afterwards if this
- * script started it. Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=sink`).
+ * script started it. Files run one at a time: the chaos tests stop and restart servers that the others use, and the
+ * machine has two cores. Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=sink`).
  */
 import { spawnSync } from 'node:child_process';
-import { globSync } from 'node:fs';
+import { existsSync, globSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
 import { stackDown, stackStatus, stackUp } from '../src/stack/stack.ts';
 
@@ -15,6 +16,19 @@ const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 };
 
 const bin = (name: string) => `node_modules/.bin/${name}`;
+
+// The dashboard test drives a real headless Chromium; Debian's package is the one that works here (browser
+// downloads by test tools do not). Installed when missing and we are allowed to (root, as in CI).
+const chromium = process.env.TWEETPIPE_CHROMIUM ?? '/usr/bin/chromium';
+if (!existsSync(chromium)) {
+  if (process.getuid?.() === 0) {
+    say('installing Debian chromium for the dashboard browser test');
+    run('apt-get', ['update', '-qq']);
+    if (run('apt-get', ['install', '-y', '-qq', 'chromium']) !== 0) process.exit(1);
+  } else {
+    say(`no Chromium at ${chromium}: install it (sudo apt-get install chromium) or set TWEETPIPE_CHROMIUM`);
+  }
+}
 if (run(bin('tsc'), ['-p', 'tsconfig.json']) !== 0) process.exit(1);
 if (run(bin('biome'), ['check', '.']) !== 0) process.exit(1);
 
@@ -50,7 +64,7 @@ let status = 1;
 try {
   status = run(
     process.execPath,
-    ['--test', '--test-reporter=spec', '--test-concurrency=2', ...process.argv.slice(2), ...files],
+    ['--test', '--test-reporter=spec', '--test-concurrency=1', ...process.argv.slice(2), ...files],
     env,
   );
 } finally {

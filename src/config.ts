@@ -147,10 +147,6 @@ export const configSchema = z.strictObject({
       /** How many recent tweet ids are remembered to drop duplicates. */
       dedupWindow: int(0).default(1_000_000),
       compression: z.enum(['zstd', 'lz4', 'snappy', 'gzip', 'none']).default('zstd'),
-      /** Records per Kafka send. */
-      batchSize: int(1).default(2000),
-      /** Linger before a partial batch is sent. */
-      lingerMs: int(0).default(20),
       /** Records read from the source but not yet acked by Kafka, above which the source pauses. */
       maxInFlight: int(1).default(50_000),
       /** Where the source cursor (newest id acked by Kafka) is kept across restarts. */
@@ -201,9 +197,21 @@ const ENV_ALIASES: Record<string, string> = {
   X_API_BASE_URL: 'x.apiUrl',
 };
 /** TWEETPIPE_* variables that are not config keys. */
-const ENV_NOT_CONFIG = new Set(['TWEETPIPE_CONFIG', 'TWEETPIPE_LOG_LEVEL', 'TWEETPIPE_LOG_FORMAT']);
+const ENV_NOT_CONFIG = new Set([
+  'TWEETPIPE_CONFIG',
+  'TWEETPIPE_LOG_LEVEL',
+  'TWEETPIPE_LOG_FORMAT',
+  'TWEETPIPE_CHROMIUM',
+]);
 
 const screaming = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+/** Config path -> the environment variables that set it, in schema order (docs, `tweetpipe config --keys`). */
+export function configEnvNames(): [string, string[]][] {
+  const byPath = new Map<string, string[]>();
+  for (const [env, path] of leafEnvNames()) byPath.set(path, [...(byPath.get(path) ?? []), env]);
+  return [...byPath];
+}
 
 function leafEnvNames(): Map<string, string> {
   const names = new Map<string, string>();
@@ -259,6 +267,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
         origin.set(section, `config file ${file}`);
         continue;
       }
+      raw[section] ??= {};
       for (const [key, value] of Object.entries(values)) {
         setPath(raw, `${section}.${key}`, value);
         origin.set(`${section}.${key}`, `config file ${file}`);

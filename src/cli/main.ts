@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { TweetpipeError } from '../errors.ts';
 import { maskSecrets } from '../log.ts';
+import { registerConfig } from './commands/config.ts';
 import { registerProduce } from './commands/produce.ts';
 import { registerRun } from './commands/run.ts';
 import { registerSink } from './commands/sink.ts';
@@ -19,6 +20,7 @@ registerStack(program);
 registerProduce(program);
 registerSink(program);
 registerRun(program);
+registerConfig(program);
 registerXEmulator(program);
 
 try {
