@@ -53,11 +53,24 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
       },
       onWindowCommitted: (w) => {
         metrics.commitLatency.observe(w.latencyMs / 1000);
+        observeEndToEnd(w.partition, w.endOffset);
         opts.observer?.onWindowCommitted?.(w);
       },
       onPoison: (poison) => opts.observer?.onPoison?.(poison),
     },
   });
+  /** Per partition, the record timestamps (created_at) not yet committed, for the end-to-end latency. */
+  const pendingTimes = new Map<number, { offsets: bigint[]; times: number[] }>();
+  const observeEndToEnd = (partition: number, endOffset: bigint) => {
+    const pending = pendingTimes.get(partition);
+    if (!pending) return;
+    const now = Date.now();
+    let i = 0;
+    for (; i < pending.offsets.length && pending.offsets[i]! <= endOffset; i++)
+      metrics.endToEndLatency.observe(Math.max(0, now - pending.times[i]!) / 1000);
+    pending.offsets.splice(0, i);
+    pending.times.splice(0, i);
+  };
   /** Partitions with an open writer. */
   const owned = new Map<number, TopicPartition>();
   let lastRecordAt = performance.now();
@@ -80,6 +93,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
         );
         await sink.close([...owned.values()], { abort: true }).catch(() => {});
         owned.clear();
+        pendingTimes.clear();
         await consumer.close();
         await sleep(delay, undefined, { signal }).catch(() => {});
       }
@@ -108,7 +122,10 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
               { revoked },
               'partitions revoked: dropping their open windows (the new owner resumes them)',
             );
-            for (const tp of revoked) owned.delete(tp.partition);
+            for (const tp of revoked) {
+              owned.delete(tp.partition);
+              pendingTimes.delete(tp.partition);
+            }
             await sink.close(revoked, { abort: true });
           }
           consumer.dropUnassigned(assigned);
@@ -121,6 +138,15 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
             .filter((p) => !owned.has(p))
             .map((partition) => ({ topic, partition }));
           if (fresh.length > 0) await openPartitions(consumer, fresh);
+          for (const r of records) {
+            let pending = pendingTimes.get(r.partition);
+            if (!pending) pendingTimes.set(r.partition, (pending = { offsets: [], times: [] }));
+            const last = pending.offsets[pending.offsets.length - 1];
+            // Re-delivered records (after a rebalance or reset) are already counted or already in HDFS.
+            if (last !== undefined && r.offset <= last) continue;
+            pending.offsets.push(r.offset);
+            pending.times.push(r.timestamp);
+          }
           await sink.put(records);
         }
         await sink.maybeRotate(Date.now());
