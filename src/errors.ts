@@ -66,14 +66,20 @@ const RETRYABLE_SYSCALL_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-/** Walks an error's cause chain for a syscall-style `code` (fetch wraps them in TypeError). */
-export function networkErrorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && RETRYABLE_SYSCALL_CODES.has(code)) return code;
-    e = (e as { cause?: unknown }).cause;
+/**
+ * Finds a syscall-style `code` in an error, its `cause` chain (fetch wraps them in TypeError) and its `errors`
+ * (AggregateError, and the Kafka client's MultipleErrors, which nest the connection failure there).
+ */
+export function networkErrorCode(err: unknown, depth = 0): string | undefined {
+  if (!err || typeof err !== 'object' || depth > 5) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && RETRYABLE_SYSCALL_CODES.has(code)) return code;
+  const nested = (err as { errors?: unknown }).errors;
+  for (const inner of Array.isArray(nested) ? nested : []) {
+    const found = networkErrorCode(inner, depth + 1);
+    if (found) return found;
   }
-  return undefined;
+  return networkErrorCode((err as { cause?: unknown }).cause, depth + 1);
 }
 
 /** Normalises anything thrown into a TweetpipeError, keeping the original as `cause`. */
