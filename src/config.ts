@@ -164,6 +164,11 @@ export const configSchema = z.strictObject({
       granularity: z.enum(['day', 'hour', 'minute']).default('hour'),
       /** Extra partition columns taken from the tweet, e.g. ["lang"]. */
       partitionFields: list(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/)).default([]),
+      /**
+       * A sink that dies (kill -9) keeps its partitions until the group coordinator misses it for this long: the
+       * restart waits about as long. Shorter reacts faster; too short evicts a sink stalled by GC or a slow HDFS call.
+       */
+      sessionTimeoutS: num(6).default(10),
       /** Bytes buffered in memory per open file before they are appended to HDFS. */
       flushBytes: int(1024).default(8 * 1024 * 1024),
     })

@@ -2,6 +2,12 @@
  * A consumer-group member that hands out records in batches, pulls only as fast as they are processed (the stream is
  * paused while the buffer is full: bounded memory when HDFS is slow or down), commits offsets only when told, and
  * reports each rebalance so the sink can drop writers of partitions it lost.
+ *
+ * It never hands out a record of a partition it does not own at that moment: the messages stream keeps delivering
+ * what it fetched before a rebalance (its buffer, fetches in flight). A sink that wrote those would be a zombie
+ * writer of a partition that now belongs to another member, starting at whatever offset the stream had reached
+ * after the buffered records before it were dropped. Such a window starts past a gap, passes the manifest fencing,
+ * and the real owner then resumes after it: the gap is lost (test/chaos/sink-rebalance.test.ts found this).
  */
 
 import type { MessagesStream } from '@platformatic/kafka';
@@ -36,6 +42,8 @@ export class BatchConsumer {
   private failure: Error | undefined;
   private readonly maxBuffered: number;
   private rebalanceListener: ((assigned: TopicPartition[]) => void) | undefined;
+  /** Partitions of the latest group join: records of any other partition are dropped. */
+  private owned = new Set<number>();
   private readonly opts: BatchConsumerOptions;
 
   constructor(conn: KafkaConnection, opts: BatchConsumerOptions) {
@@ -53,8 +61,12 @@ export class BatchConsumer {
       retryDelay: 500,
     });
     this.consumer.on('consumer:group:join', () => {
-      this.opts.log.info({ assignments: this.assignments() }, 'consumer group joined');
-      this.rebalanceListener?.(this.assignments());
+      const assigned = this.assignments();
+      this.opts.log.info({ assignments: assigned }, 'consumer group joined');
+      this.owned = new Set(assigned.map((tp) => tp.partition));
+      for (let i = this.buffer.length - 1; i >= 0; i--)
+        if (!this.owned.has(this.buffer[i]!.partition)) this.buffer.splice(i, 1);
+      this.rebalanceListener?.(assigned);
     });
   }
 
@@ -77,6 +89,8 @@ export class BatchConsumer {
     });
     this.stream = stream;
     stream.on('data', (m: Msg) => {
+      // Fetched before the latest rebalance moved the partition away.
+      if (!this.owned.has(m.partition)) return;
       this.leaderEpochs.set(m.partition, m.leaderEpoch);
       this.buffer.push({
         topic: m.topic,
@@ -119,13 +133,6 @@ export class BatchConsumer {
     const batch = this.buffer.splice(0, max);
     if (this.stream?.isPaused() && this.buffer.length < this.maxBuffered / 2) this.stream.resume();
     return batch;
-  }
-
-  /** Drops buffered records of partitions no longer owned (a rebalance moved them to another member). */
-  dropUnassigned(owned: TopicPartition[]): void {
-    const keep = new Set(owned.map((tp) => tp.partition));
-    for (let i = this.buffer.length - 1; i >= 0; i--)
-      if (!keep.has(this.buffer[i]!.partition)) this.buffer.splice(i, 1);
   }
 
   /** Commits the next offsets to read, per partition. Best effort: Kafka's offsets serve lag monitoring. */

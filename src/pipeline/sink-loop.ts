@@ -78,7 +78,12 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
 
   try {
     while (!signal.aborted) {
-      const consumer = new BatchConsumer(conn, { groupId: config.sink.group, topic, log });
+      const consumer = new BatchConsumer(conn, {
+        groupId: config.sink.group,
+        topic,
+        log,
+        sessionTimeoutMs: config.sink.sessionTimeoutS * 1000,
+      });
       try {
         await consumeUntilStopped(consumer);
         return;
@@ -128,7 +133,6 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
             }
             await sink.close(revoked, { abort: true });
           }
-          consumer.dropUnassigned(assigned);
         }
         const records = await consumer.next(5000, 200);
         if (records.length > 0) {
@@ -140,7 +144,10 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
           if (fresh.length > 0) await openPartitions(consumer, fresh);
           for (const r of records) {
             let pending = pendingTimes.get(r.partition);
-            if (!pending) pendingTimes.set(r.partition, (pending = { offsets: [], times: [] }));
+            if (!pending) {
+              pending = { offsets: [], times: [] };
+              pendingTimes.set(r.partition, pending);
+            }
             const last = pending.offsets[pending.offsets.length - 1];
             // Re-delivered records (after a rebalance or reset) are already counted or already in HDFS.
             if (last !== undefined && r.offset <= last) continue;

@@ -55,16 +55,6 @@ logger.request.name = kafka.request.logger
 logger.request.level = WARN
 `;
 
-/** Kafka's command-line tools log warnings only, to stderr, so their stdout stays data. */
-const TOOLS_LOG4J2 = `rootLogger.level = WARN
-rootLogger.appenderRef.stderr.ref = STDERR
-appender.stderr.type = Console
-appender.stderr.name = STDERR
-appender.stderr.target = SYSTEM_ERR
-appender.stderr.layout.type = PatternLayout
-appender.stderr.layout.pattern = [%d] %p %m (%c)%n
-`;
-
 export function kafkaSpec(config: Config, paths: StackPaths): ServerSpec {
   return {
     name: 'kafka',
@@ -91,7 +81,6 @@ export async function prepareKafka(config: Config, paths: StackPaths): Promise<v
   const props = join(paths.kafkaConf, 'server.properties');
   await writeFile(props, serverProperties(config, paths));
   await writeFile(join(paths.kafkaConf, 'log4j2.properties'), LOG4J2);
-  await writeFile(join(paths.kafkaConf, 'tools-log4j2.properties'), TOOLS_LOG4J2);
   if (existsSync(join(paths.kafkaData, 'meta.properties'))) return;
   const clusterId = randomBytes(16).toString('base64url').slice(0, 22);
   try {

@@ -4,17 +4,32 @@
  * performance tools as the ceiling to compare against.
  */
 import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
 import { stackPaths } from './paths.ts';
 
-export function runKafkaTool(
+/** Kafka's command-line tools log warnings only, to stderr, so their stdout stays data. */
+const TOOLS_LOG4J2 = `rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = STDERR
+appender.stderr.type = Console
+appender.stderr.name = STDERR
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = [%d] %p %m (%c)%n
+`;
+
+export async function runKafkaTool(
   config: Config,
   mainClass: string,
   args: string[],
   timeoutMs: number,
 ): Promise<{ stdout: string; stderr: string }> {
   const { kafkaLib, kafkaConf } = stackPaths(config);
+  // Written here, not only by `stack up`: a tool must not print log lines into the data it outputs.
+  await mkdir(kafkaConf, { recursive: true });
+  await writeFile(join(kafkaConf, 'tools-log4j2.properties'), TOOLS_LOG4J2);
   return new Promise((resolve, reject) => {
     execFile(
       'java',

@@ -1,0 +1,119 @@
+/**
+ * Chaos: the NameNode of the local stack dies (SIGKILL) in the middle of a sink run and comes back ~10 s later.
+ * A live producer keeps adding tweets throughout, so the sink has work during and after the outage. The sink
+ * must neither exit nor lose or duplicate anything: it retries until HDFS answers, commits again, and ends by
+ * itself (--exit-when-idle) with every tweet of the topic exactly once in HDFS.
+ *
+ * The NameNode is restarted in a `finally`, and the test returns only once HDFS is healthy again: every later
+ * test needs it. Before anything is stopped, the test checks that the NameNode can be started again exactly as
+ * it runs (see test/helpers/stack-control.ts).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type LogLine, runCli, startCli, stopCli } from '../helpers/cli.ts';
+import { testHdfsClient, verifySinkOutput } from '../helpers/hdfs-readback.ts';
+import { namenodeRestartProblem, startNamenode, stopNamenode } from '../helpers/stack-control.ts';
+import { consoleKeys, deleteTopics, uniqueTopic } from '../helpers/topics.ts';
+
+const OUTAGE_MS = 10_000;
+const LOG = ['--log-format', 'json', '--log-level', 'info'];
+
+test('sink rides out a NameNode outage: it retries without exiting and ends with every tweet exactly once', async (t) => {
+  const problem = await namenodeRestartProblem();
+  assert.equal(problem, null, `refusing to stop a NameNode this test could not restart: ${problem}`);
+
+  const run = `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
+  const topic = uniqueTopic('chaos-sink-namenode');
+  const root = `/tmp/tweetpipe-chaos-sink-namenode-${run}`;
+  const stateDir = await mkdtemp(join(tmpdir(), 'tweetpipe-chaos-sink-namenode-'));
+  const client = testHdfsClient();
+  t.after(async () => {
+    await deleteTopics([topic, `${topic}.dlq`]);
+    await client.delete(root, { recursive: true }).catch(() => {});
+    await client.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  const produceArgs = (seed: number, extra: string[]) => [
+    'produce',
+    '--source',
+    'synthetic',
+    '--seed',
+    String(seed),
+    '--topic',
+    topic,
+    '--partitions',
+    '3',
+    '--state-dir',
+    join(stateDir, `producer-${seed}`),
+    ...extra,
+    ...LOG,
+  ];
+  const prefill = await runCli(produceArgs(41, ['--max-tweets', '30000']), {}, 120_000);
+  assert.equal(prefill.code, 0, prefill.stderr);
+  const live = startCli(produceArgs(42, ['--rate', '1000']));
+  t.after(() => stopCli(live, 'SIGKILL'));
+
+  const sink = startCli([
+    'sink',
+    '--topic',
+    topic,
+    '--hdfs-dir',
+    root,
+    '--group',
+    `tp-test-chaos-sink-namenode-${run}`,
+    '--format',
+    'jsonl.gz',
+    '--max-records',
+    '5000',
+    '--max-age',
+    '1',
+    '--exit-when-idle',
+    '5',
+    ...LOG,
+  ]);
+  t.after(() => stopCli(sink, 'SIGKILL'));
+  await sink.waitForLog((l) => l.msg === 'window committed', 90_000);
+
+  const since = (mark: number) => (l: LogLine) => sink.logs.indexOf(l) >= mark;
+  const isReset = (l: LogLine) => l.level === 40 && /^sink reset/.test(l.msg);
+  const outageStart = sink.logs.length;
+  try {
+    await stopNamenode('SIGKILL');
+    await sleep(OUTAGE_MS);
+    assert.equal(
+      sink.child.exitCode,
+      null,
+      `the sink exited during the outage: ${sink.stderr().slice(-3000)}`,
+    );
+    assert.ok(
+      sink.logs.some((l) => since(outageStart)(l) && isReset(l)),
+      'no retry warning during the outage',
+    );
+  } finally {
+    await startNamenode();
+  }
+  const back = sink.logs.length;
+  await sink.waitForLog((l) => since(back)(l) && l.msg === 'window committed', 120_000);
+
+  const liveExit = await stopCli(live, 'SIGTERM');
+  assert.equal(liveExit.code, 0, live.stderr().slice(-2000));
+  const exit = await Promise.race([sink.exited, sleep(120_000, null, { ref: false })]);
+  assert.deepEqual(exit, { code: 0, signal: null }, sink.stderr().slice(-3000));
+
+  const ids = await consoleKeys(topic);
+  const out = await verifySinkOutput(client, { root, topic, expectedIds: ids });
+  t.diagnostic(
+    `topic ${ids.length} records; HDFS ${out.records} records, ${out.distinctIds} distinct ids in ${out.files} files`,
+  );
+  for (const l of sink.logs.filter(isReset))
+    t.diagnostic(`sink reset: ${String((l.err as { message?: string } | undefined)?.message).slice(0, 300)}`);
+  assert.deepEqual(out.problems, []);
+  assert.equal(out.records, ids.length);
+  assert.deepEqual(out.tmpFiles, [], 'files left in _tmp');
+});

@@ -1,0 +1,140 @@
+/**
+ * Chaos: partitions move between sink processes of one consumer group while they write. On a 6-partition topic
+ * that a live producer keeps filling, sink A runs alone, sink B joins mid-run (A loses partitions, possibly with
+ * a window half written: a zombie that fencing must stop), A is stopped with SIGTERM (B takes everything), and A
+ * starts again (they split once more). Both then end by themselves (--exit-when-idle). The committed files,
+ * read back through WebHDFS, must hold exactly the ids Kafka's ConsoleConsumer reads from the topic, once each.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CliExit, type CliProcess, type LogLine, runCli, startCli, stopCli } from '../helpers/cli.ts';
+import { testHdfsClient, verifySinkOutput } from '../helpers/hdfs-readback.ts';
+import { consoleKeys, deleteTopics, uniqueTopic } from '../helpers/topics.ts';
+
+const LOG = ['--log-format', 'json', '--log-level', 'info'];
+const between = (minMs: number, maxMs: number) => Math.round(minMs + Math.random() * (maxMs - minMs));
+
+/** Partitions a sink owns after its latest group join. */
+function assigned(sink: CliProcess): number[] {
+  const joins = sink.logs.filter((l) => l.msg === 'consumer group joined');
+  const last = joins.at(-1)?.assignments as { partition: number }[] | undefined;
+  return (last ?? []).map((a) => a.partition).sort((a, b) => a - b);
+}
+
+test('sinks joining and leaving one group mid-run: every tweet exactly once in HDFS', async (t) => {
+  const run = `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
+  const topic = uniqueTopic('chaos-sink-rebalance');
+  const root = `/tmp/tweetpipe-chaos-sink-rebalance-${run}`;
+  const stateDir = await mkdtemp(join(tmpdir(), 'tweetpipe-chaos-sink-rebalance-'));
+  const client = testHdfsClient();
+  t.after(async () => {
+    await deleteTopics([topic, `${topic}.dlq`]);
+    await client.delete(root, { recursive: true }).catch(() => {});
+    await client.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  const produceArgs = (seed: number, extra: string[]) => [
+    'produce',
+    '--source',
+    'synthetic',
+    '--seed',
+    String(seed),
+    '--topic',
+    topic,
+    '--partitions',
+    '6',
+    '--state-dir',
+    join(stateDir, `producer-${seed}`),
+    ...extra,
+    ...LOG,
+  ];
+  const prefill = await runCli(produceArgs(51, ['--max-tweets', '60000']), {}, 120_000);
+  assert.equal(prefill.code, 0, prefill.stderr);
+  const live = startCli(produceArgs(52, ['--rate', '1000']));
+  t.after(() => stopCli(live, 'SIGKILL'));
+
+  const startSink = () => {
+    const sink = startCli([
+      'sink',
+      '--topic',
+      topic,
+      '--hdfs-dir',
+      root,
+      '--group',
+      `tp-test-chaos-sink-rebalance-${run}`,
+      '--format',
+      'jsonl.gz',
+      '--max-records',
+      '5000',
+      '--max-age',
+      '1',
+      '--exit-when-idle',
+      '5',
+      ...LOG,
+    ]);
+    t.after(() => stopCli(sink, 'SIGKILL'));
+    return sink;
+  };
+  /** A log line of `sink` after its first `mark` lines whose message starts with `msg`. */
+  const after = (sink: CliProcess, mark: number, msg: string) => (l: LogLine) =>
+    sink.logs.indexOf(l) >= mark && l.msg.startsWith(msg);
+
+  const a = startSink();
+  await a.waitForLog((l) => l.msg === 'window committed', 90_000);
+  assert.deepEqual(assigned(a), [0, 1, 2, 3, 4, 5]);
+
+  // B joins: A gives up partitions (dropping their open windows) and B recovers them from HDFS.
+  const aBeforeB = a.logs.length;
+  const b = startSink();
+  await a.waitForLog(after(a, aBeforeB, 'partitions revoked'), 90_000);
+  await b.waitForLog((l) => l.msg === 'window committed', 90_000);
+  const aShare = assigned(a);
+  const bShare = assigned(b);
+  assert.equal(aShare.length + bShare.length, 6, `A ${aShare}, B ${bShare}`);
+  assert.ok(aShare.length > 0 && bShare.length > 0, `A ${aShare}, B ${bShare}`);
+  await sleep(between(1000, 3000));
+
+  // A leaves with SIGTERM (commits its windows); B takes A's partitions over.
+  const bBeforeStop = b.logs.length;
+  const aExit = await stopCli(a, 'SIGTERM');
+  assert.deepEqual(aExit, { code: 0, signal: null }, a.stderr().slice(-3000));
+  await b.waitForLog(
+    (l) => after(b, bBeforeStop, 'consumer group joined')(l) && assigned(b).length === 6,
+    90_000,
+  );
+  await b.waitForLog(after(b, bBeforeStop, 'window committed'), 90_000);
+
+  // A comes back: the partitions split again.
+  const bBeforeA2 = b.logs.length;
+  const a2 = startSink();
+  await a2.waitForLog((l) => l.msg === 'partitions opened', 90_000);
+  await b.waitForLog(after(b, bBeforeA2, 'partitions revoked'), 90_000);
+  await sleep(between(1000, 3000));
+
+  const liveExit = await stopCli(live, 'SIGTERM');
+  assert.equal(liveExit.code, 0, live.stderr().slice(-2000));
+  const timeout = sleep(180_000, null, { ref: false });
+  const exits = await Promise.all(
+    [a2, b].map((s) => Promise.race([s.exited, timeout]) as Promise<CliExit | null>),
+  );
+  assert.deepEqual(exits[0], { code: 0, signal: null }, a2.stderr().slice(-3000));
+  assert.deepEqual(exits[1], { code: 0, signal: null }, b.stderr().slice(-3000));
+
+  const ids = await consoleKeys(topic);
+  const out = await verifySinkOutput(client, { root, topic, expectedIds: ids });
+  const resets = [a, b, a2].flatMap((s) => s.logs.filter((l) => l.level === 40 && /^sink reset/.test(l.msg)));
+  t.diagnostic(
+    `topic ${ids.length} records; HDFS ${out.records} records, ${out.distinctIds} distinct ids in ${out.files} files; ${resets.length} sink resets`,
+  );
+  for (const l of resets)
+    t.diagnostic(`sink reset: ${String((l.err as { message?: string } | undefined)?.message).slice(0, 300)}`);
+  assert.deepEqual(out.problems, []);
+  assert.equal(out.records, ids.length);
+  assert.deepEqual(out.tmpFiles, [], 'files left in _tmp');
+});
