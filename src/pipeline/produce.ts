@@ -16,6 +16,12 @@ export interface SeenIds {
   add(id: string): boolean;
 }
 
+/**
+ * Kafka refuses a batch holding a record timestamp more than log.message.timestamp.after.max.ms (1 h by default)
+ * ahead of the broker's clock, and retrying would stall the stream: such tweets go to the DLQ instead.
+ */
+const MAX_FUTURE_MS = 55 * 60_000;
+
 export interface ProduceLoopOptions {
   source: Source;
   producer: TweetProducer;
@@ -84,11 +90,21 @@ export async function runProduceLoop(opts: ProduceLoopOptions): Promise<ProduceS
       }
       summary.received += batch.tweets.length;
       metrics.received.inc({ source: source.name }, batch.tweets.length);
-      const fresh = batch.tweets.filter((t) => dedup.add(t.id));
-      const dups = batch.tweets.length - fresh.length;
+      const letters = [...batch.deadLetters];
+      const fresh: TweetRecord[] = [];
+      const latest = Date.now() + MAX_FUTURE_MS;
+      let dups = 0;
+      for (const t of batch.tweets) {
+        if (!dedup.add(t.id)) dups++;
+        else if (t.createdAtMs > latest)
+          letters.push({
+            raw: t.value,
+            reason: `created_at ${new Date(t.createdAtMs).toISOString()} is in the future`,
+          });
+        else fresh.push(t);
+      }
       summary.duplicates += dups;
       if (dups > 0) metrics.duplicates.inc({ source: source.name }, dups);
-      const letters = batch.deadLetters;
       for (const l of letters)
         log.warn({ reason: l.reason, bytes: l.raw.length }, 'malformed payload sent to the DLQ');
 

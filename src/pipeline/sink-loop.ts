@@ -159,7 +159,9 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
         await sink.maybeRotate(Date.now());
         await commitDurable(consumer);
         attempt = 0;
-        if (
+        // Idle means the consumer had nothing for us, not that our own work (a commit) took long.
+        if (records.length > 0) lastRecordAt = performance.now();
+        else if (
           opts.exitWhenIdleS !== undefined &&
           (performance.now() - lastRecordAt) / 1000 >= opts.exitWhenIdleS
         ) {

@@ -442,6 +442,11 @@ export class SyntheticTweets {
 
   // ---- clock and ids ----
 
+  /** The virtual clock: created_at of the latest tweet. */
+  get clock(): number {
+    return this.clockMs;
+  }
+
   private tick(atMs: number | undefined): number {
     let ms = atMs ?? this.clockMs + this.rng.int(2 * this.meanGapMs + 1);
     if (ms < this.lastMs) ms = this.lastMs;

@@ -1,13 +1,14 @@
 /**
  * The synthetic source: realistic v2 tweets from SyntheticTweets, mapped through the same code as real payloads.
  * With `rate` it paces to that many tweets per second in real time (created_at = now, for demos); without it,
- * it runs as fast as it can on a virtual clock, fully deterministic for a seed (for benchmarks and tests).
+ * it runs as fast as it can on a virtual clock that ends near now (never ahead of it), the same tweets for a seed
+ * (for benchmarks and tests), with the generation on a worker thread a few batches ahead.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DeadLetter, TweetRecord } from '../types.ts';
+import { Worker } from 'node:worker_threads';
 import { EndOfInput, type Source, type SourceBatch, type SourceState } from './source.ts';
+import { generateBatch, type PackedBatch, syntheticStartMs, unpackBatch } from './synthetic-batch.ts';
 import { SyntheticTweets } from './synthetic-payloads.ts';
-import { toTweetRecords } from './tweet-record.ts';
 
 export interface SyntheticSourceOptions {
   seed: number;
@@ -18,57 +19,85 @@ export interface SyntheticSourceOptions {
   batchSize?: number;
 }
 
-const RULES = [{ id: '1', tag: 'synthetic' }];
+/** Batches the worker generates ahead of read(). */
+const PREFETCH = 3;
 
 export class SyntheticSource implements Source {
   readonly name = 'synthetic';
-  private readonly tweets: SyntheticTweets;
   private readonly opts: SyntheticSourceOptions;
+  private readonly batchSize: number;
+  private readonly max: number;
   private generated = 0;
+  private requested = 0;
   private started = 0;
+  private tweets: SyntheticTweets | undefined;
+  private worker: Worker | undefined;
+  private readonly pending: { resolve: (b: PackedBatch) => void; reject: (e: Error) => void }[] = [];
+  private readonly ready: Promise<PackedBatch>[] = [];
 
   constructor(opts: SyntheticSourceOptions) {
     this.opts = opts;
-    this.tweets = new SyntheticTweets({ seed: opts.seed });
+    this.batchSize = opts.batchSize ?? 1000;
+    this.max = opts.maxTweets ?? Number.POSITIVE_INFINITY;
   }
 
   async connect(): Promise<void> {
     this.started = performance.now();
+    if (this.opts.rate !== undefined) {
+      this.tweets = new SyntheticTweets({ seed: this.opts.seed, startTimeMs: Date.now() });
+      return;
+    }
+    const workerData = { seed: this.opts.seed, startTimeMs: syntheticStartMs(this.max) };
+    const worker = new Worker(new URL('./synthetic-worker.ts', import.meta.url), { workerData });
+    worker.on('message', (b: PackedBatch) => this.pending.shift()?.resolve(b));
+    worker.on('error', (err) => {
+      for (const p of this.pending.splice(0)) p.reject(err);
+    });
+    this.worker = worker;
+    this.prefetch();
+  }
+
+  private prefetch(): void {
+    while (this.ready.length < PREFETCH && this.requested < this.max) {
+      const n = Math.min(this.batchSize, this.max - this.requested);
+      this.requested += n;
+      this.ready.push(new Promise((resolve, reject) => this.pending.push({ resolve, reject })));
+      this.worker!.postMessage({ n, source: this.name });
+    }
   }
 
   async read(signal: AbortSignal): Promise<SourceBatch> {
-    const max = this.opts.maxTweets ?? Number.POSITIVE_INFINITY;
-    if (this.generated >= max) throw new EndOfInput();
-    let n = Math.min(this.opts.batchSize ?? 1000, max - this.generated);
-    if (this.opts.rate !== undefined) {
-      // Pace: how many tweets the rate allows by now, waiting a little when none.
-      for (;;) {
-        signal.throwIfAborted();
-        const due = Math.floor(((performance.now() - this.started) / 1000) * this.opts.rate) - this.generated;
-        if (due > 0) {
-          n = Math.min(n, due);
-          break;
-        }
-        await sleep(Math.max(5, Math.min(100, 1000 / this.opts.rate)), undefined, { signal });
+    if (this.generated >= this.max) throw new EndOfInput();
+    signal.throwIfAborted();
+    if (this.worker) {
+      const next = this.ready.shift();
+      if (!next) throw new EndOfInput();
+      const tweets = unpackBatch(await next);
+      this.generated += tweets.length;
+      this.prefetch();
+      return { tweets, deadLetters: [], ack: async () => {} };
+    }
+    const rate = this.opts.rate!;
+    // Pace: as many tweets as the rate allows by now, waiting a little when none are due.
+    let n = Math.min(this.batchSize, this.max - this.generated);
+    for (;;) {
+      signal.throwIfAborted();
+      const due = Math.floor(((performance.now() - this.started) / 1000) * rate) - this.generated;
+      if (due > 0) {
+        n = Math.min(n, due);
+        break;
       }
+      await sleep(Math.max(5, Math.min(100, 1000 / rate)), undefined, { signal });
     }
-    const records: TweetRecord[] = [];
-    const deadLetters: DeadLetter[] = [];
-    const now = Date.now();
-    for (let i = 0; i < n; i++) {
-      const { data, includes } = this.tweets.nextTweet(this.opts.rate !== undefined ? Date.now() : undefined);
-      const mapped = toTweetRecords(
-        { data, includes, matching_rules: RULES },
-        { source: this.name, ingestedAtMs: now },
-      );
-      for (const r of mapped.records) records.push(r);
-      for (const d of mapped.deadLetters) deadLetters.push(d);
-    }
+    const batch = generateBatch(this.tweets!, n, Date.now(), this.name);
     this.generated += n;
-    return { tweets: records, deadLetters, ack: async () => {} };
+    return { tweets: batch.records, deadLetters: batch.deadLetters, ack: async () => {} };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.worker?.terminate();
+    this.worker = undefined;
+  }
 
   state(): SourceState {
     return { state: 'connected', reconnects: 0 };

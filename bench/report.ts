@@ -1,0 +1,172 @@
+/**
+ * The bench's output: one table of figures beside their ceiling or baseline, the ratio and whether the goal from
+ * the issues is met, then the details behind it; and the same as JSON (test-artifacts/bench.json) for tooling.
+ * Goals are reported, never asserted: a benchmark that misses one still exits 0.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { MB } from './context.ts';
+import type { ProfileSummary } from './cpu-profile.ts';
+import type { ProduceBench, ProduceRun } from './produce.ts';
+import type { PythonBench } from './python-baseline.ts';
+import type { FormatBench, SinkBench } from './sink.ts';
+
+export interface BenchResults {
+  date: string;
+  machine: { cpus: number; cpuModel: string; memoryGb: number; kernel: string; node: string };
+  load: { before: number[]; after?: number[] };
+  options: Record<string, unknown>;
+  sample?: { records: number; avgValueBytes: number };
+  produce?: ProduceBench;
+  sinkFill?: ProduceRun;
+  sink?: SinkBench;
+  python?: PythonBench;
+  profiles?: ProfileSummary[];
+  rows?: Row[];
+}
+
+export interface Row {
+  benchmark: string;
+  figure: string;
+  against: string;
+  ratio: number | null;
+  goal: string;
+  met: boolean | null;
+  peakRssMb: number | null;
+}
+
+const num = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const rate = (tweetsPerS: number, mbPerS: number) => `${num(tweetsPerS)} tweets/s, ${num(mbPerS, 1)} MB/s`;
+const rssMb = (bytes: number | null) => (bytes === null ? null : bytes / MB);
+
+export function buildRows(r: BenchResults): Row[] {
+  const rows: Row[] = [];
+  if (r.produce) {
+    const p = r.produce;
+    rows.push({
+      benchmark: 'produce',
+      figure: rate(p.tweetpipe.tweetsPerS, p.tweetpipe.mbPerS),
+      against: `ProducerPerformance ${rate(p.ceiling.tweetsPerS, p.ceiling.mbPerS)}`,
+      ratio: p.ratio,
+      goal: '>= 0.7 of ProducerPerformance',
+      met: p.ratio >= 0.7,
+      peakRssMb: rssMb(p.tweetpipe.peakRssBytes),
+    });
+  }
+  for (const f of r.sink?.formats ?? []) {
+    if ('failed' in f) {
+      rows.push({
+        benchmark: `sink ${f.format}`,
+        figure: 'failed (see below)',
+        against: '-',
+        ratio: null,
+        goal: '-',
+        met: false,
+        peakRssMb: null,
+      });
+      continue;
+    }
+    const t = f.tweetpipe;
+    const goal =
+      t.format === 'jsonl'
+        ? { goal: '>= 50,000 tweets/s', met: t.tweetsPerS >= 50_000 }
+        : t.format === 'jsonl.gz'
+          ? { goal: '>= 0.8 of the lower ceiling', met: f.ratio >= 0.8 }
+          : { goal: '(none)', met: null };
+    rows.push({
+      benchmark: `sink ${t.format}`,
+      figure: rate(t.tweetsPerS, t.mbPerS),
+      against: `${f.ceiling.which} ${num(f.ceiling.tweetsPerS)} tweets/s`,
+      ratio: f.ratio,
+      ...goal,
+      peakRssMb: rssMb(t.peakRssBytes),
+    });
+  }
+  if (r.python) {
+    const jsonl = r.sink?.formats.find(
+      (f): f is FormatBench => 'tweetpipe' in f && f.tweetpipe.format === 'jsonl',
+    )?.tweetpipe;
+    const py = r.python;
+    rows.push({
+      benchmark: 'naive python sink',
+      figure: py.ok ? `${num(py.tweetsPerS)} tweets/s` : 'failed (see below)',
+      against: jsonl ? `tweetpipe sink jsonl ${num(jsonl.tweetsPerS)} tweets/s` : '(no jsonl figure)',
+      ratio: py.ok && jsonl ? jsonl.tweetsPerS / py.tweetsPerS : null,
+      goal: '(ratio = tweetpipe / python)',
+      met: null,
+      peakRssMb: null,
+    });
+  }
+  return rows;
+}
+
+export function formatTable(rows: Row[]): string {
+  const header = ['benchmark', 'figure', 'ceiling / baseline', 'ratio', 'goal', 'met', 'peak RSS'];
+  const cells = rows.map((row) => [
+    row.benchmark,
+    row.figure,
+    row.against,
+    row.ratio === null ? '-' : num(row.ratio, 2),
+    row.goal,
+    row.met === null ? '-' : row.met ? 'yes' : 'NO',
+    row.peakRssMb === null ? '-' : `${num(row.peakRssMb)} MB`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]?.length ?? 0)));
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** The measurements behind the table, for the record (times, bytes, ceilings' own figures). */
+export function formatDetails(r: BenchResults): string {
+  const out: string[] = [];
+  const s = (n: number) => `${num(n, 1)} s`;
+  if (r.sample)
+    out.push(
+      `synthetic values: ${num(r.sample.avgValueBytes)} bytes on average (first ${num(r.sample.records)} tweets, seed 1)`,
+    );
+  if (r.produce) {
+    const p = r.produce;
+    out.push(
+      `produce: ${num(p.records)} tweets; tweetpipe ${s(p.tweetpipe.seconds)} (produce loop; process ${s(p.tweetpipe.wallS)}), ProducerPerformance ${s(p.ceiling.seconds)} with ${p.ceiling.props.slice(1).join(' ')}`,
+    );
+  }
+  if (r.sinkFill)
+    out.push(
+      `sink topic fill: ${num(r.sinkFill.produced)} tweets in ${s(r.sinkFill.seconds)} = ${num(r.sinkFill.produced / r.sinkFill.seconds)} tweets/s (tweetpipe produce)`,
+    );
+  if (r.sink) {
+    const c = r.sink.consumerPerf;
+    out.push(
+      `ConsumerPerformance: ${num(c.records)} messages in ${s(c.seconds)} = ${rate(c.tweetsPerS, c.mbPerS)} (key + value bytes)`,
+    );
+    for (const f of r.sink.formats) {
+      if ('failed' in f) {
+        out.push(`sink ${f.format}: failed: ${f.failed.split('\n')[0]}`);
+        continue;
+      }
+      const t = f.tweetpipe;
+      out.push(
+        `sink ${t.format}: ${num(t.records)} tweets, ${num(t.bytesWritten / MB)} MB in ${s(t.seconds)} (process ${s(t.wallS)}); raw WebHDFS write of the same bytes ${s(f.raw.seconds)} = ${num(f.raw.mbPerS)} MB/s = ${num(f.raw.tweetsPerS)} tweets/s`,
+      );
+    }
+  }
+  if (r.python) {
+    const py = r.python;
+    out.push(
+      py.ok
+        ? `naive python sink: ${num(py.written)} tweets written in ${s(py.seconds)} as ${num(py.files)} files; ${num(py.batchesOverwritten)} batches of 50 overwritten by a later batch of the same second (lost)`
+        : `naive python sink: not measured: ${py.reason}`,
+    );
+  }
+  return out.join('\n');
+}
+
+export async function writeResults(file: string, results: BenchResults): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+}
