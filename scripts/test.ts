@@ -4,7 +4,7 @@
  * script started it. Files run one at a time: the chaos tests stop and restart servers that the others use, and the
  * machine has two cores. Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=sink`).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
 import { stackDown, stackStatus, stackUp } from '../src/stack/stack.ts';
@@ -13,6 +13,16 @@ const say = (line: string) => process.stdout.write(`[test] ${line}\n`);
 const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number => {
   say(`$ ${cmd} ${args.join(' ')}`);
   return spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
+};
+/**
+ * For the test run itself: asynchronous, because this process is the parent of the stack servers it started, and
+ * a blocked event loop would not reap a server a chaos test kills (it would linger as a zombie).
+ */
+const runAsync = (cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> => {
+  say(`$ ${cmd} ${args.join(' ')}`);
+  return new Promise((resolve) => {
+    spawn(cmd, args, { stdio: 'inherit', env }).on('close', (code) => resolve(code ?? 1));
+  });
 };
 
 const bin = (name: string) => `node_modules/.bin/${name}`;
@@ -62,7 +72,7 @@ const env = {
 };
 let status = 1;
 try {
-  status = run(
+  status = await runAsync(
     process.execPath,
     ['--test', '--test-reporter=spec', '--test-concurrency=1', ...process.argv.slice(2), ...files],
     env,

@@ -1,6 +1,6 @@
 /** Starting, finding and stopping the stack's Java servers, which outlive the CLI (detached, pid files). */
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ export async function runningPid(spec: Pick<ServerSpec, 'pidFile' | 'mainClass'>
     return null;
   }
   if (!Number.isInteger(pid) || pid <= 0) return null;
+  if (!isAlive(pid)) return null;
   try {
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
     return cmdline.split('\0').includes(spec.mainClass) ? pid : null;
@@ -49,12 +50,21 @@ export async function startServer(spec: ServerSpec): Promise<number> {
   return pid;
 }
 
+/**
+ * True while the process runs. A killed server whose parent has not reaped it yet (a zombie) counts as gone: it
+ * holds no port and no file, and waiting for it to disappear could wait forever.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
