@@ -1,9 +1,12 @@
 /**
  * Turns a consumed Kafka record into what the sink writes, or says why it cannot be written (a poison record,
- * which the caller dead-letters). Parsing happens once here; every format and partitioner reads the result.
+ * which the caller dead-letters). Validation scans the bytes without building the document (json-scan.ts):
+ * JSONL writes the value as it is and never needs it. The parsed document is built on first read of `doc`, by
+ * the parquet format and field partitioning only.
  */
 import { isUtf8 } from 'node:buffer';
 import type { KafkaRecord } from '../types.ts';
+import { newJsonScan, scanJson } from './json-scan.ts';
 
 export interface SinkRecord {
   topic: string;
@@ -13,8 +16,8 @@ export interface SinkRecord {
   timestampMs: number;
   /** The value bytes exactly as consumed. */
   value: Buffer;
-  /** The parsed value; a JSON object with a non-empty string `id`. */
-  doc: Record<string, unknown>;
+  /** The parsed value, a JSON object with a non-empty string `id`; parsed on first read, then cached. */
+  readonly doc: Record<string, unknown>;
   headers: Map<string, Buffer>;
 }
 
@@ -30,36 +33,57 @@ const MAX_TIMESTAMP_MS = 253_402_300_799_999;
 
 const usable = (ms: number): boolean => Number.isFinite(ms) && ms > 0 && ms <= MAX_TIMESTAMP_MS;
 
+/** A validated record; `doc` is parsed lazily because only some formats and partitioners read it. */
+class ValidRecord implements SinkRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly timestampMs: number;
+  readonly value: Buffer;
+  readonly headers: Map<string, Buffer>;
+  #doc: Record<string, unknown> | undefined = undefined;
+
+  constructor(record: KafkaRecord, value: Buffer, timestampMs: number) {
+    this.topic = record.topic;
+    this.partition = record.partition;
+    this.offset = record.offset;
+    this.timestampMs = timestampMs;
+    this.value = value;
+    this.headers = record.headers;
+  }
+
+  get doc(): Record<string, unknown> {
+    // classify() proved the value is a JSON object, so this cannot throw.
+    this.#doc ??= JSON.parse(this.value.toString('utf8')) as Record<string, unknown>;
+    return this.#doc;
+  }
+}
+
+/** Reused by every call: classify is synchronous, and the scan result never leaves it. */
+const scan = newJsonScan();
+
+function describeByte(value: Buffer, offset: number): string {
+  if (offset >= value.length) return 'unexpected end of input';
+  const c = value[offset]!;
+  const shown =
+    c > 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
+  return `unexpected ${shown} at byte ${offset}`;
+}
+
 export function classify(record: KafkaRecord): Classified {
   const { value } = record;
   if (value === null || value.length === 0) return { ok: false, reason: 'value is empty' };
   if (!isUtf8(value)) return { ok: false, reason: 'value is not valid UTF-8' };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(value.toString('utf8'));
-  } catch (err) {
-    return { ok: false, reason: `value is not JSON: ${(err as Error).message}` };
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
-    return { ok: false, reason: 'value is not a JSON object' };
-  const obj = doc as Record<string, unknown>;
-  if (typeof obj.id !== 'string' || obj.id === '') return { ok: false, reason: 'value has no string id' };
+  scanJson(value, scan);
+  if (scan.kind === 'invalid')
+    return { ok: false, reason: `value is not JSON: ${describeByte(value, scan.errorOffset)}` };
+  if (scan.kind !== 'object') return { ok: false, reason: 'value is not a JSON object' };
+  if (scan.id === undefined || scan.id === '') return { ok: false, reason: 'value has no string id' };
   let timestampMs = record.timestamp;
   if (!usable(timestampMs)) {
-    timestampMs = typeof obj.created_at === 'string' ? Date.parse(obj.created_at) : Number.NaN;
+    timestampMs = scan.createdAt === undefined ? Number.NaN : Date.parse(scan.createdAt);
     if (!usable(timestampMs))
       return { ok: false, reason: 'no usable timestamp (record timestamp or created_at)' };
   }
-  return {
-    ok: true,
-    record: {
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
-      timestampMs,
-      value,
-      doc: obj,
-      headers: record.headers,
-    },
-  };
+  return { ok: true, record: new ValidRecord(record, value, timestampMs) };
 }

@@ -16,7 +16,7 @@ const gzipAsync = promisify(gzip);
 /**
  * Default gzip level. Measured on ~2 KB tweet records (synthetic X payloads through the record mapper), CPU per
  * record on zlib's thread pool: level 1 17 us (ratio 5.5), level 3 26 us (5.8), level 6 43 us (6.7); the event
- * loop spends ~15 us per record (JSON validation, partitioning) whatever the level. On 2 cores only level 1
+ * loop's own per-record work (JSON validation, partitioning) does not depend on the level. On 2 cores only level 1
  * keeps compression (~58k records/s per core) ahead of the >= 50k tweets/s target; 6 would cap the sink near
  * 23k/s. Level 6 buys 20% smaller files for 2.5x the CPU: set gzipLevel when disk matters more than CPU.
  */
