@@ -1,6 +1,6 @@
 /** Starting, finding and stopping the stack's Java servers, which outlive the CLI (detached, pid files). */
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -52,7 +52,8 @@ export async function startServer(spec: ServerSpec): Promise<number> {
 
 /**
  * True while the process runs. A killed server whose parent has not reaped it yet (a zombie) counts as gone: it
- * holds no port and no file, and waiting for it to disappear could wait forever.
+ * holds no port and no file, and waiting for it to disappear could wait forever. A process is a zombie only when
+ * every thread is: a JVM's first thread can exit while the others still serve (and hold the ports).
  */
 export function isAlive(pid: number): boolean {
   try {
@@ -60,12 +61,20 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+  let tasks: string[];
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
     return true;
   }
+  return tasks.some((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** SIGTERM, wait up to `graceMs`, then SIGKILL. Returns how it ended. */

@@ -140,11 +140,17 @@ export async function stackDown(config: Config, say: Say): Promise<void> {
     say(`${server.spec.name}: ${result}`);
   };
   await Promise.all([stop(kafka), stop(datanode).then(() => stop(namenode))]);
-  const busy: string[] = [];
-  for (const server of all) {
-    for (const [what, port] of Object.entries(server.ports)) {
-      if (!(await portIsFree(port))) busy.push(`${port} (${server.spec.name} ${what})`);
+  // The kernel may take a moment to release a listening socket after the process is gone.
+  let busy: string[] = [];
+  for (let attempt = 0; attempt < 40; attempt++) {
+    busy = [];
+    for (const server of all) {
+      for (const [what, port] of Object.entries(server.ports)) {
+        if (!(await portIsFree(port))) busy.push(`${port} (${server.spec.name} ${what})`);
+      }
     }
+    if (busy.length === 0) break;
+    await sleep(250);
   }
   if (busy.length > 0)
     throw new TweetpipeError(
