@@ -188,7 +188,6 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.infer<typeof configSchema>;
-type Section = keyof Config;
 
 /** Short env names that issues and the README promise; every leaf also has TWEETPIPE_<SECTION>_<KEY>. */
 const ENV_ALIASES: Record<string, string> = {
@@ -327,8 +326,6 @@ function valueAt(raw: Raw, path: PropertyKey[]): unknown {
   for (const p of rest) v = (v as Record<string, unknown> | undefined)?.[p];
   return v;
 }
-
-export const configSections = Object.keys(configSchema.shape) as Section[];
 
 /** The config with secrets masked, for `tweetpipe config` and logs. */
 export function redactedConfig(config: Config): unknown {

@@ -94,6 +94,3 @@ export function toTweetpipeError(err: unknown, fallback: ErrorCode = 'INTERNAL')
   return new TweetpipeError(fallback, message, { cause: err });
 }
 
-export function isRetryable(err: unknown): boolean {
-  return toTweetpipeError(err).retryable;
-}
