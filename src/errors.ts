@@ -93,4 +93,3 @@ export function toTweetpipeError(err: unknown, fallback: ErrorCode = 'INTERNAL')
   const message = err instanceof Error ? err.message : String(err);
   return new TweetpipeError(fallback, message, { cause: err });
 }
-
