@@ -30,6 +30,8 @@ function producerProps(ctx: BenchContext): string[] {
     `bootstrap.servers=${ctx.config.kafka.brokers.join(',')}`,
     'acks=all',
     `compression.type=${ctx.config.producer.compression}`,
+    // The level tweetpipe compresses at (Kafka's default is 3).
+    `compression.zstd.level=${ctx.config.producer.zstdLevel}`,
     'enable.idempotence=true',
     'linger.ms=20',
     'batch.size=1048576',

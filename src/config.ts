@@ -147,6 +147,11 @@ export const configSchema = z.strictObject({
       /** How many recent tweet ids are remembered to drop duplicates. */
       dedupWindow: int(0).default(1_000_000),
       compression: z.enum(['zstd', 'lz4', 'snappy', 'gzip', 'none']).default('zstd'),
+      /**
+       * zstd level of the record batches. Measured on 256 KB batches of synthetic tweets: level 1 compresses at
+       * 1.4x the speed of level 3 (Kafka's default) for 2% larger batches (ratio 8.27 vs 8.46).
+       */
+      zstdLevel: int(1, 22).default(1),
       /** Records read from the source but not yet acked by Kafka, above which the source pauses. */
       maxInFlight: int(1).default(50_000),
       /** Where the source cursor (newest id acked by Kafka) is kept across restarts. */
@@ -169,8 +174,14 @@ export const configSchema = z.strictObject({
        * restart waits about as long. Shorter reacts faster; too short evicts a sink stalled by GC or a slow HDFS call.
        */
       sessionTimeoutS: num(6).default(10),
-      /** Bytes buffered in memory per open file before they are appended to HDFS. */
+      /** Bytes an open file gathers in memory (encoded) before they go out on its HDFS upload. */
       flushBytes: int(1024).default(8 * 1024 * 1024),
+      /**
+       * Sink threads in one process, each a consumer group member with its own partitions (a topic with fewer
+       * partitions than workers leaves some idle). One thread is CPU-bound near 30-37k tweets/s; on a 2-core
+       * machine that also runs Kafka and the DataNode, 2 threads measured no steadier gain and 1.7x the memory.
+       */
+      workers: int(1, 64).default(1),
     })
     .prefault({}),
   metrics: z

@@ -24,6 +24,7 @@ export const SINK_FLAG_KEYS: Record<string, string> = {
   timezone: 'sink.timezone',
   granularity: 'sink.granularity',
   partitionFields: 'sink.partitionFields',
+  workers: 'sink.workers',
 };
 
 export function addTopicOption(cmd: Command): Command {
@@ -94,5 +95,10 @@ export function addSinkOptions(cmd: Command): Command {
         'minute',
       ]),
     )
-    .option('--partition-fields <list>', 'extra partition columns from the tweet, e.g. lang');
+    .option('--partition-fields <list>', 'extra partition columns from the tweet, e.g. lang')
+    .option(
+      '--workers <n>',
+      'sink threads, each a consumer group member with its own partitions (default 1)',
+      positiveInt('--workers'),
+    );
 }

@@ -1,6 +1,6 @@
 /** In-memory Storage with HDFS semantics, for unit tests of the sink; passes the same conformance suite as WebHDFS. */
 import { TweetpipeError } from '../errors.ts';
-import type { CreateOptions, FileStatus, Storage } from './storage.ts';
+import type { CreateOptions, FileStatus, Storage, StorageBody } from './storage.ts';
 
 interface Node {
   type: 'FILE' | 'DIRECTORY';
@@ -27,7 +27,7 @@ export class MemoryStorage implements Storage {
     this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
   }
 
-  async create(path: string, data: Uint8Array, opts: CreateOptions = {}): Promise<void> {
+  async create(path: string, body: StorageBody, opts: CreateOptions = {}): Promise<void> {
     this.count('create');
     const p = normalize(path);
     const existing = this.nodes.get(p);
@@ -35,15 +35,32 @@ export class MemoryStorage implements Storage {
       throw new TweetpipeError('HDFS_ALREADY_EXISTS', `${p} already exists as a directory`);
     if (existing && !opts.overwrite) throw new TweetpipeError('HDFS_ALREADY_EXISTS', `${p} already exists`);
     this.mkdirsSync(parentOf(p), p);
-    this.nodes.set(p, { type: 'FILE', data: Buffer.from(data), modificationTime: Date.now() });
+    const node: Node = { type: 'FILE', data: Buffer.alloc(0), modificationTime: Date.now() };
+    this.nodes.set(p, node);
+    await this.land(p, node, body);
   }
 
-  async append(path: string, data: Uint8Array): Promise<void> {
+  async append(path: string, body: StorageBody): Promise<void> {
     this.count('append');
-    const node = this.nodes.get(normalize(path));
+    const p = normalize(path);
+    const node = this.nodes.get(p);
     if (node?.type === 'DIRECTORY')
       throw new TweetpipeError('HDFS_ALREADY_EXISTS', `Cannot append to directory ${path}`);
     if (!node) throw new TweetpipeError('HDFS_NOT_FOUND', `File does not exist: ${path}`);
+    await this.land(p, node, body);
+  }
+
+  /**
+   * Adds the body to the file once it has all arrived: like HDFS, a file under construction shows its earlier
+   * length, and one that was deleted or replaced meanwhile cannot be completed (the writer lost its lease).
+   */
+  private async land(p: string, node: Node, body: StorageBody): Promise<void> {
+    const data = body instanceof Uint8Array ? body : Buffer.concat(await body.toArray());
+    if (this.nodes.get(p) !== node)
+      throw new TweetpipeError(
+        'HDFS_NOT_FOUND',
+        `No lease on ${p}: the file was deleted while it was written`,
+      );
     node.data = Buffer.concat([node.data, data]);
     node.modificationTime = Date.now();
   }

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * The file-system contract the sink writes through. Two implementations pass one conformance suite
  * (test/helpers/storage-conformance.ts): WebHdfsStorage (the real thing) and MemoryStorage (unit tests).
@@ -15,11 +17,17 @@ export interface CreateOptions {
   overwrite?: boolean;
 }
 
+/**
+ * The bytes of a create or append: a buffer, or a stream that is uploaded as it is written and settles the call
+ * when it ends (one long request instead of one per chunk; nothing of it is durable before the call resolves).
+ */
+export type StorageBody = Uint8Array | Readable;
+
 export interface Storage {
   /** Creates a file with the given bytes; parents are created as needed. */
-  create(path: string, data: Uint8Array, opts?: CreateOptions): Promise<void>;
+  create(path: string, data: StorageBody, opts?: CreateOptions): Promise<void>;
   /** Appends bytes to an existing file (HDFS_NOT_FOUND when it does not exist). */
-  append(path: string, data: Uint8Array): Promise<void>;
+  append(path: string, data: StorageBody): Promise<void>;
   /** Reads a whole file (HDFS_NOT_FOUND when missing). */
   read(path: string): Promise<Buffer>;
   /** Renames; false when the source is missing or the destination exists (HDFS semantics). */

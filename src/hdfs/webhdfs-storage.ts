@@ -1,6 +1,6 @@
 /** The Storage contract (storage.ts) on a real HDFS, through the WebHDFS client. */
 import { TweetpipeError } from '../errors.ts';
-import type { CreateOptions, FileStatus, Storage } from './storage.ts';
+import type { CreateOptions, FileStatus, Storage, StorageBody } from './storage.ts';
 import { type HdfsFileStatus, normalizePath, type WebHdfsClient } from './webhdfs.ts';
 
 export class WebHdfsStorage implements Storage {
@@ -11,11 +11,11 @@ export class WebHdfsStorage implements Storage {
   }
 
   /** HDFS CREATE makes the missing parents itself. */
-  async create(path: string, data: Uint8Array, opts: CreateOptions = {}): Promise<void> {
+  async create(path: string, data: StorageBody, opts: CreateOptions = {}): Promise<void> {
     await this.client.create(path, data, { overwrite: opts.overwrite ?? false });
   }
 
-  async append(path: string, data: Uint8Array): Promise<void> {
+  async append(path: string, data: StorageBody): Promise<void> {
     await this.client.append(path, data);
   }
 

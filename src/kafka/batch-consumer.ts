@@ -16,6 +16,7 @@ import {
   type Message,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
+  stringDeserializer,
 } from '@platformatic/kafka';
 import type { Logger } from '../log.ts';
 import type { KafkaRecord, TopicPartition } from '../types.ts';
@@ -31,11 +32,11 @@ export interface BatchConsumerOptions {
   sessionTimeoutMs?: number;
 }
 
-type Msg = Message<Buffer, Buffer, Buffer, Buffer>;
+type Msg = Message<Buffer, Buffer, string, Buffer>;
 
 export class BatchConsumer {
-  private readonly consumer: Consumer;
-  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private readonly consumer: Consumer<Buffer, Buffer, string, Buffer>;
+  private stream: MessagesStream<Buffer, Buffer, string, Buffer> | undefined;
   private readonly buffer: KafkaRecord[] = [];
   private readonly leaderEpochs = new Map<number, number>();
   private wake: (() => void) | undefined;
@@ -59,6 +60,8 @@ export class BatchConsumer {
       timeout: 30_000,
       retries: 5,
       retryDelay: 500,
+      // Header names as strings, decoded once by the client: the records keep its headers map as it is.
+      deserializers: { headerKey: stringDeserializer },
     });
     this.consumer.on('consumer:group:join', () => {
       const assigned = this.assignments();
@@ -85,6 +88,11 @@ export class BatchConsumer {
       autocommit: false,
       maxWaitTime: 500,
       maxBytes: 16 * 1024 * 1024,
+      // Left unset, the client asks for 0 bytes per partition, and the broker then answers each fetch with one
+      // record batch of one partition: the partitions were read one after another, at ~23k records/s where this
+      // (Kafka's own default, max.partition.fetch.bytes) gave ~29-32k in the same sink. 2 MB measured alike;
+      // 4 MB was slower and used more memory.
+      maxBytesPerPartition: 1024 * 1024,
       highWaterMark: 1024,
     });
     this.stream = stream;
@@ -99,7 +107,7 @@ export class BatchConsumer {
         timestamp: Number(m.timestamp),
         key: m.key ?? null,
         value: m.value ?? null,
-        headers: new Map([...m.headers].map(([k, v]) => [k.toString(), v])),
+        headers: m.headers,
       });
       if (this.buffer.length >= this.maxBuffered) stream.pause();
       this.wake?.();

@@ -1,5 +1,6 @@
 /** Connection options shared by every Kafka client tweetpipe creates (brokers, SASL, TLS, client id). */
 import type { Config } from '../config.ts';
+import { installZstdCodec } from './zstd-codec.ts';
 
 export interface KafkaConnection {
   clientId: string;
@@ -9,6 +10,7 @@ export interface KafkaConnection {
 }
 
 export function kafkaConnection(config: Config, role: string): KafkaConnection {
+  installZstdCodec(config.producer.zstdLevel);
   const conn: KafkaConnection = {
     clientId: `${config.kafka.clientId}-${role}`,
     bootstrapBrokers: config.kafka.brokers,

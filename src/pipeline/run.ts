@@ -18,7 +18,7 @@ import { stackUp } from '../stack/stack.ts';
 import { hdfsStorage } from './hdfs-storage.ts';
 import { startProducer } from './producer-service.ts';
 import { retryForever } from './retry.ts';
-import { runSinkLoop } from './sink-loop.ts';
+import { runSink } from './sink-workers.ts';
 
 export interface RunOptions {
   source: SourceArgs & { durationS?: number | undefined };
@@ -111,7 +111,7 @@ export async function runPipeline(
       },
     );
     source = producer.source;
-    const sinkDone = runSinkLoop({
+    const sinkDone = runSink({
       config: runConfig,
       storage,
       metrics,

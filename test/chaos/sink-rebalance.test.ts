@@ -1,5 +1,6 @@
 /**
- * Chaos: partitions move between sink processes of one consumer group while they write. On a 6-partition topic
+ * Chaos: partitions move between sink processes of one consumer group while they write (sink A runs two worker
+ * threads, each a group member of its own). On a 6-partition topic
  * that a live producer keeps filling, sink A runs alone, sink B joins mid-run (A loses partitions, possibly with
  * a window half written: a zombie that fencing must stop), A is stopped with SIGTERM (B takes everything), and A
  * starts again (they split once more). Both then end by themselves (--exit-when-idle). The committed files,
@@ -19,11 +20,15 @@ import { consoleKeys, deleteTopics, uniqueTopic } from '../helpers/topics.ts';
 const LOG = ['--log-format', 'json', '--log-level', 'info'];
 const between = (minMs: number, maxMs: number) => Math.round(minMs + Math.random() * (maxMs - minMs));
 
-/** Partitions a sink owns after its latest group join. */
+/** Partitions a sink owns: those of the latest group join of each of its worker threads. */
 function assigned(sink: CliProcess): number[] {
-  const joins = sink.logs.filter((l) => l.msg === 'consumer group joined');
-  const last = joins.at(-1)?.assignments as { partition: number }[] | undefined;
-  return (last ?? []).map((a) => a.partition).sort((a, b) => a - b);
+  const latest = new Map<unknown, { partition: number }[]>();
+  for (const l of sink.logs)
+    if (l.msg === 'consumer group joined') latest.set(l.worker, l.assignments as { partition: number }[]);
+  return [...latest.values()]
+    .flat()
+    .map((a) => a.partition)
+    .sort((a, b) => a - b);
 }
 
 test('sinks joining and leaving one group mid-run: every tweet exactly once in HDFS', async (t) => {
@@ -59,7 +64,7 @@ test('sinks joining and leaving one group mid-run: every tweet exactly once in H
   const live = startCli(produceArgs(52, ['--rate', '1000']));
   t.after(() => stopCli(live, 'SIGKILL'));
 
-  const startSink = () => {
+  const startSink = (workers: number) => {
     const sink = startCli([
       'sink',
       '--topic',
@@ -76,6 +81,8 @@ test('sinks joining and leaving one group mid-run: every tweet exactly once in H
       '1',
       '--exit-when-idle',
       '5',
+      '--workers',
+      String(workers),
       ...LOG,
     ]);
     t.after(() => stopCli(sink, 'SIGKILL'));
@@ -85,13 +92,13 @@ test('sinks joining and leaving one group mid-run: every tweet exactly once in H
   const after = (sink: CliProcess, mark: number, msg: string) => (l: LogLine) =>
     sink.logs.indexOf(l) >= mark && l.msg.startsWith(msg);
 
-  const a = startSink();
+  const a = startSink(2);
   await a.waitForLog((l) => l.msg === 'window committed', 90_000);
   assert.deepEqual(assigned(a), [0, 1, 2, 3, 4, 5]);
 
   // B joins: A gives up partitions (dropping their open windows) and B recovers them from HDFS.
   const aBeforeB = a.logs.length;
-  const b = startSink();
+  const b = startSink(1);
   await a.waitForLog(after(a, aBeforeB, 'partitions revoked'), 90_000);
   await b.waitForLog((l) => l.msg === 'window committed', 90_000);
   const aShare = assigned(a);
@@ -112,7 +119,7 @@ test('sinks joining and leaving one group mid-run: every tweet exactly once in H
 
   // A comes back: the partitions split again.
   const bBeforeA2 = b.logs.length;
-  const a2 = startSink();
+  const a2 = startSink(2);
   await a2.waitForLog((l) => l.msg === 'partitions opened', 90_000);
   await b.waitForLog(after(b, bBeforeA2, 'partitions revoked'), 90_000);
   await sleep(between(1000, 3000));

@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import { TweetpipeError } from '../../src/errors.ts';
 import type { Storage } from '../../src/hdfs/storage.ts';
 
@@ -118,6 +121,40 @@ export function storageConformance(name: string, make: () => Promise<Conformance
         const p = `${fresh()}/missing`;
         await assertCode(s.append(p, bytes('x')), 'HDFS_NOT_FOUND');
         assert.equal(await s.status(p), null);
+      });
+    });
+
+    describe('stream bodies', { concurrency: true }, () => {
+      /** Writes the chunks one at a time while the call is running, as the sink does, then ends the stream. */
+      async function streamed(call: (body: PassThrough) => Promise<void>, chunks: Buffer[]): Promise<void> {
+        const body = new PassThrough();
+        const done = call(body);
+        for (const chunk of chunks) {
+          if (!body.write(chunk)) await once(body, 'drain');
+          await setImmediate();
+        }
+        body.end();
+        await done;
+      }
+
+      test('create and append take streams written while the call runs', async () => {
+        const p = `${fresh()}/streamed`;
+        const parts = [randomBytes(3 * 1024 * 1024), bytes('tail'), randomBytes(100_000)];
+        await streamed((body) => s.create(p, body), parts.slice(0, 2));
+        await streamed((body) => s.append(p, body), parts.slice(2));
+        const expected = Buffer.concat(parts);
+        assert.ok((await s.read(p)).equals(expected));
+        assert.equal((await s.status(p))?.length, expected.length);
+      });
+
+      test('a stream onto an existing file with overwrite=false fails and leaves the content', async () => {
+        const p = `${fresh()}/f`;
+        await s.create(p, bytes('first'));
+        const body = new PassThrough();
+        const done = s.create(p, body);
+        body.end(bytes('second'));
+        await assertCode(done, 'HDFS_ALREADY_EXISTS');
+        assert.deepEqual(await s.read(p), bytes('first'));
       });
     });
 

@@ -3,7 +3,7 @@
  * the author embedded) and a Storage wrapper that "crashes" at a chosen mutating call.
  */
 import type { MemoryStorage } from '../../src/hdfs/memory-storage.ts';
-import type { CreateOptions, FileStatus, Storage } from '../../src/hdfs/storage.ts';
+import type { CreateOptions, FileStatus, Storage, StorageBody } from '../../src/hdfs/storage.ts';
 import type { KafkaRecord } from '../../src/types.ts';
 
 const LANGS = ['en', 'en', 'en', 'es', 'ja', 'pt', 'fr', 'ar'];
@@ -143,11 +143,11 @@ export class CrashingStorage implements Storage {
     if (this.crashed) throw new SimulatedCrash(this.mutations, 'read after crash');
   }
 
-  async create(path: string, data: Uint8Array, opts?: CreateOptions): Promise<void> {
+  async create(path: string, data: StorageBody, opts?: CreateOptions): Promise<void> {
     this.step(`create ${path}`);
     return this.inner.create(path, data, opts);
   }
-  async append(path: string, data: Uint8Array): Promise<void> {
+  async append(path: string, data: StorageBody): Promise<void> {
     this.step(`append ${path}`);
     return this.inner.append(path, data);
   }

@@ -26,6 +26,7 @@ interface Setup {
   flushBytes?: number;
   writerId?: string;
   clock?: () => number;
+  uploadIdleMs?: number;
 }
 
 function writer(s: Setup): PartitionWriter {
@@ -44,6 +45,7 @@ function writer(s: Setup): PartitionWriter {
     keepManifests: 2,
     clock: s.clock ?? (() => 0),
     logger: silentLogger,
+    ...(s.uploadIdleMs === undefined ? {} : { uploadIdleMs: s.uploadIdleMs }),
   });
 }
 
@@ -157,18 +159,29 @@ describe('rotation', () => {
     assert.deepEqual(await committedOffsets(storage), range(0, 30));
   });
 
-  test('bytes reach HDFS every flushBytes, before the commit', async () => {
+  test('a file is one upload while records flow; an idle upload ends and the next chunk appends', async () => {
     const storage = new MemoryStorage();
-    const w = writer({ storage, flushBytes: 2048 });
+    let now = 0;
+    const w = writer({ storage, flushBytes: 2048, clock: () => now, uploadIdleMs: 5000 });
     await w.recover();
     await w.write(items(tweetRecords(0, 40)));
-    await w.maybeRotate(0); // a no-op that waits for the queue
-    const tmp = filesUnder(storage, `${ROOT}/_tmp`);
-    assert.equal(tmp.length, 1);
-    assert.ok((tmp[0]?.data.length ?? 0) > 10_000, 'temp file holds most of the data already');
-    assert.ok((storage.calls.get('append') ?? 0) >= 5);
+    now = 4000;
+    await w.write(items(tweetRecords(40, 60)));
+    await w.maybeRotate(now); // waits for the queue
+    assert.equal(storage.calls.get('create'), 1);
+    assert.equal(storage.calls.get('append') ?? 0, 0);
+    const [open] = filesUnder(storage, `${ROOT}/_tmp`);
+    assert.equal(open?.data.length, 0, 'nothing is durable while the upload runs');
+
+    now = 9000; // nothing written for 5 s
+    await w.maybeRotate(now);
+    const [landed] = filesUnder(storage, `${ROOT}/_tmp`);
+    assert.ok((landed?.data.length ?? 0) > 20_000, 'the ended upload holds the records flushed so far');
+    await w.write(items(tweetRecords(60, 80)));
     await w.close(false);
-    assert.deepEqual(await committedOffsets(storage), range(0, 40));
+    assert.equal(storage.calls.get('create'), 2, 'the temp file and the manifest');
+    assert.equal(storage.calls.get('append'), 1);
+    assert.deepEqual(await committedOffsets(storage), range(0, 80));
   });
 });
 
@@ -217,9 +230,10 @@ describe('poison and re-delivery', () => {
 
   test('close(abort) deletes the temp files and commits nothing', async () => {
     const storage = new MemoryStorage();
-    const w = writer({ storage, flushBytes: 1024 });
+    const w = writer({ storage, flushBytes: 1024, uploadIdleMs: 0 });
     await w.recover();
     await w.write(items(tweetRecords(0, 10)));
+    await w.write(items(tweetRecords(10, 20)));
     assert.ok(filesUnder(storage, `${ROOT}/_tmp`).length > 0);
     await w.close(true);
     assert.deepEqual(filesUnder(storage, ROOT), []);
@@ -263,13 +277,14 @@ describe('crash at every step', () => {
   for (const format of ['jsonl', 'jsonl.gz', 'parquet'] as const) {
     for (const redeliver of ['from the recovered offset', 'from offset 0'] as const) {
       test(`${format}, re-delivery ${redeliver}`, async () => {
-        const opts = { format, rotation: { maxRecords: 20 }, flushBytes: 3000 };
+        // Uploads end after every batch, so that the matrix crashes between the appends of a file too.
+        const opts = { format, rotation: { maxRecords: 20 }, flushBytes: 3000, uploadIdleMs: 0 };
         const dry = new CrashingStorage(new MemoryStorage());
         const w0 = writer({ ...opts, storage: dry });
         await w0.recover();
         assert.equal((await consume(w0, 0n, null)).crashed, false);
         const steps = dry.mutations;
-        assert.ok(steps > 20, `a run makes ${steps} mutating calls`);
+        assert.ok(steps >= 15, `a run makes ${steps} mutating calls`);
 
         let crashes = 0;
         for (let crashAt = 1; crashAt <= steps; crashAt++) {
@@ -350,10 +365,10 @@ describe('fencing', () => {
 
   test('the new owner removes the zombie temp files; the zombie then fails instead of committing', async () => {
     const storage = new MemoryStorage();
-    const zombie = writer({ storage, writerId: 'zombie', flushBytes: 1024 });
+    const zombie = writer({ storage, writerId: 'zombie', flushBytes: 1024, uploadIdleMs: 0 });
     await zombie.recover();
     await zombie.write(items(tweetRecords(0, 10)));
-    await new Promise((resolve) => setImmediate(resolve)); // its appends land (they run behind write())
+    await zombie.maybeRotate(0); // its upload lands (it runs behind write())
     assert.ok(filesUnder(storage, `${ROOT}/_tmp`).length > 0);
     const owner = writer({ storage, writerId: 'owner' });
     await owner.recover();
@@ -364,6 +379,18 @@ describe('fencing', () => {
     await owner.write(items(tweetRecords(0, 10)));
     await owner.close(false);
     assert.deepEqual(await committedOffsets(storage), range(0, 10));
+  });
+
+  test('a zombie whose temp file is removed while its upload runs fails at the end of the upload', async () => {
+    const storage = new MemoryStorage();
+    const zombie = writer({ storage, writerId: 'zombie', flushBytes: 1024 });
+    await zombie.recover();
+    await zombie.write(items(tweetRecords(0, 10)));
+    const owner = writer({ storage, writerId: 'owner' });
+    await owner.recover();
+    await assert.rejects(zombie.close(false), isCode('HDFS_NOT_FOUND'));
+    assert.deepEqual(manifests(storage), [], 'the zombie wrote no manifest');
+    assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp`), []);
   });
 });
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Metrics } from '../../observe/metrics.ts';
 import { startProgress } from '../../observe/progress.ts';
 import { hdfsStorage } from '../../pipeline/hdfs-storage.ts';
-import { runSinkLoop } from '../../pipeline/sink-loop.ts';
+import { runSink } from '../../pipeline/sink-workers.ts';
 import {
   addConfigOption,
   addHdfsOptions,
@@ -43,7 +43,7 @@ export function registerSink(program: Command): void {
         log,
       );
       try {
-        await runSinkLoop({ config, storage, metrics, log, signal, exitWhenIdleS: opts.exitWhenIdle });
+        await runSink({ config, storage, metrics, log, signal, exitWhenIdleS: opts.exitWhenIdle });
         log.info(
           {
             written: await metrics.total(metrics.written),

@@ -1,0 +1,65 @@
+/**
+ * One sink worker thread (started by sink-workers.ts): a consumer group member running the sink loop with its own
+ * Kafka, WebHDFS and logger, that forwards its metric updates and observer events to the main thread and stops
+ * (committing its open windows) when told to.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { TweetpipeError, toTweetpipeError } from '../errors.ts';
+import { createLogger, registerSecret } from '../log.ts';
+import { Metrics } from '../observe/metrics.ts';
+import { forwardMetrics } from '../observe/metrics-bridge.ts';
+import { hdfsStorage } from './hdfs-storage.ts';
+import { runSinkLoop } from './sink-loop.ts';
+import type { SinkWorkerData, WorkerMessage } from './sink-workers.ts';
+
+/** How often metric updates travel to the main thread (the progress line ticks every second). */
+const FLUSH_MS = 250;
+
+const port = parentPort;
+if (!port) throw new TweetpipeError('INTERNAL', 'sink-worker.ts runs as a worker thread only');
+const data = workerData as SinkWorkerData;
+const { config } = data;
+registerSecret(config.x.bearerToken);
+registerSecret(config.kafka.sasl?.password);
+const log = createLogger({ level: config.log.level, format: config.log.format }).child({
+  worker: data.index,
+});
+const post = (m: WorkerMessage) => port.postMessage(m);
+const metrics = new Metrics({ processMetrics: false });
+const bridge = forwardMetrics(metrics, (ops) => post({ type: 'metrics', ops }));
+const flushTimer = setInterval(() => bridge.flush(), FLUSH_MS);
+const stop = new AbortController();
+port.on('message', (m: { type?: string }) => {
+  if (m?.type === 'stop') stop.abort(new TweetpipeError('ABORTED', 'stopped by the main thread'));
+});
+const { storage, client } = hdfsStorage(config, log);
+let last: WorkerMessage = { type: 'done' };
+try {
+  await runSinkLoop({
+    config,
+    storage,
+    metrics,
+    log,
+    signal: stop.signal,
+    exitWhenIdleS: data.exitWhenIdleS,
+    ...(data.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: data.shutdownGraceMs }),
+    observer: {
+      onCommit: (arg) => post({ type: 'event', event: 'onCommit', arg }),
+      onWindowCommitted: (arg) => post({ type: 'event', event: 'onWindowCommitted', arg }),
+      onPoison: (arg) => post({ type: 'event', event: 'onPoison', arg }),
+    },
+  });
+} catch (raw) {
+  const err = toTweetpipeError(raw);
+  log.error({ err }, 'sink worker failed');
+  last = { type: 'failed', error: { code: err.code, message: err.message, details: err.details } };
+} finally {
+  clearInterval(flushTimer);
+  await client.close().catch(() => undefined);
+  bridge.flush();
+  post(last);
+  log.flush();
+  // Nothing else keeps the thread alive: it exits once the messages above are out.
+  port.removeAllListeners('message');
+  port.unref();
+}
