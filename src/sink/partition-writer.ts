@@ -133,6 +133,8 @@ interface TempFile {
   upload: Upload | null;
   /** Flushes run in order; each link sends one chunk (or ends the upload). */
   tail: Promise<void>;
+  /** Set when the window is aborted: chunks still queued must not open a new upload. */
+  aborted: boolean;
   inFlight: number;
 }
 
@@ -380,6 +382,7 @@ export class PartitionWriter {
         created: false,
         upload: null,
         tail: Promise.resolve(),
+        aborted: false,
         inFlight: 0,
       };
       w.files.set(dir, file);
@@ -424,6 +427,7 @@ export class PartitionWriter {
    */
   private async send(file: TempFile, bytes: Uint8Array): Promise<void> {
     if (bytes.length === 0) return;
+    if (file.aborted) throw new TweetpipeError('INTERNAL', `${this.label()}: window aborted`);
     const upload = file.upload ?? this.startUpload(file);
     if (upload.failure) throw upload.failure;
     upload.bytes += bytes.length;
@@ -642,6 +646,7 @@ export class PartitionWriter {
   /** Fails the open requests, so that the DataNode drops them now rather than after a socket timeout. */
   private abortUploads(w: Window): void {
     for (const f of w.files.values()) {
+      f.aborted = true;
       f.upload?.body.destroy(new TweetpipeError('INTERNAL', `${this.label()}: window aborted`));
       f.upload = null;
     }

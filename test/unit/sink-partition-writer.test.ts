@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import type { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { parquetReadObjects } from 'hyparquet';
 import { TweetpipeError } from '../../src/errors.ts';
 import { MemoryStorage } from '../../src/hdfs/memory-storage.ts';
-import type { Storage } from '../../src/hdfs/storage.ts';
+import type { CreateOptions, Storage } from '../../src/hdfs/storage.ts';
 import { silentLogger } from '../../src/log.ts';
 import { parseCommittedFileName, SinkPaths } from '../../src/sink/filenames.ts';
 import { createFormat, type FormatName } from '../../src/sink/formats/format.ts';
@@ -379,6 +380,43 @@ describe('fencing', () => {
     await owner.write(items(tweetRecords(0, 10)));
     await owner.close(false);
     assert.deepEqual(await committedOffsets(storage), range(0, 10));
+  });
+
+  test('an abort while an upload still waits for the NameNode fails it at once, without an unhandled error', async () => {
+    const memory = new MemoryStorage();
+    // WebHDFS reads a stream body only after the NameNode's answer; this NameNode never answers.
+    let release: () => void = () => undefined;
+    const stalled: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+      create: (path: string, body: Readable, opts: CreateOptions) =>
+        new Promise<void>((resolve, reject) => {
+          release = () => memory.create(path, body, opts).then(resolve, reject);
+        }),
+    });
+    let creates = 0;
+    const counted = Object.assign(Object.create(stalled) as Storage, {
+      create: (path: string, body: Readable, opts: CreateOptions) => {
+        creates++;
+        return stalled.create(path, body, opts);
+      },
+    });
+    // gzip chunks are compressed on the thread pool, so chunks are still queued when the abort comes.
+    const w = writer({ storage: counted, flushBytes: 1024, format: 'jsonl.gz' });
+    await w.recover();
+    await w.write(items(tweetRecords(0, 10)));
+    for (let i = 0; i < 100 && creates === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(creates, 1, 'the first chunk opened the upload');
+    await w.write(items(tweetRecords(10, 20)));
+    await w.close(true);
+    assert.equal(creates, 1, 'no upload opened after the abort');
+    await new Promise((resolve) => setImmediate(resolve)); // the NameNode is still silent while the abort settles
+    release(); // the late request lands, or fails, after the abort
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(filesUnder(memory, `${ROOT}/${TOPIC}`), [], 'nothing committed');
+    assert.deepEqual(manifests(memory), []);
+    assert.equal(w.takeCommittedOffset(), null);
+    // Whatever the late request left under _tmp, the next owner's recovery removes it.
+    await writer({ storage: memory, writerId: 'next' }).recover();
+    assert.deepEqual(filesUnder(memory, ROOT), []);
   });
 
   test('a zombie whose temp file is removed while its upload runs fails at the end of the upload', async () => {
