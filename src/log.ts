@@ -3,6 +3,7 @@
  * so no call site can leak them by accident.
  */
 import { type Logger, pino } from 'pino';
+import type { Config } from './config.ts';
 
 export type { Logger };
 
@@ -40,10 +41,21 @@ export interface LogOptions {
   format?: 'json' | 'pretty' | 'auto';
 }
 
+/** 'auto' is pretty on a terminal; resolved once where stderr is known (a worker thread's stderr is no TTY). */
+export function resolveLogFormat(format: LogOptions['format'] = 'auto'): 'json' | 'pretty' {
+  return format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true) ? 'pretty' : 'json';
+}
+
+/** Registers the secrets of a loaded config, before anything can log them. */
+export function registerConfigSecrets(config: Pick<Config, 'x' | 'kafka'>): void {
+  registerSecret(config.x.bearerToken);
+  registerSecret(config.kafka.sasl?.password);
+}
+
 export function createLogger(opts: LogOptions = {}): Logger {
   const level = opts.level ?? process.env.TWEETPIPE_LOG_LEVEL ?? 'info';
-  const format = opts.format ?? (process.env.TWEETPIPE_LOG_FORMAT as LogOptions['format']) ?? 'auto';
-  const pretty = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
+  const pretty =
+    resolveLogFormat(opts.format ?? (process.env.TWEETPIPE_LOG_FORMAT as LogOptions['format'])) === 'pretty';
   const options = {
     level,
     base: { pid: process.pid },

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
-import { createLogger, type Logger, registerSecret } from '../log.ts';
+import { createLogger, type Logger, registerConfigSecrets } from '../log.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
@@ -54,8 +54,7 @@ export function configFromFlags(opts: Record<string, unknown>, extra: Record<str
     if (opts[flag] !== undefined) flags[path] = opts[flag];
   }
   const config = loadConfig({ file: opts.config as string | undefined, flags });
-  registerSecret(config.x.bearerToken);
-  registerSecret(config.kafka.sasl?.password);
+  registerConfigSecrets(config);
   return config;
 }
 

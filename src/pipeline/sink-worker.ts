@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
-import { createLogger, registerSecret } from '../log.ts';
+import { createLogger, registerConfigSecrets } from '../log.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { forwardMetrics } from '../observe/metrics-bridge.ts';
 import { hdfsStorage } from './hdfs-storage.ts';
@@ -19,8 +19,7 @@ const port = parentPort;
 if (!port) throw new TweetpipeError('INTERNAL', 'sink-worker.ts runs as a worker thread only');
 const data = workerData as SinkWorkerData;
 const { config } = data;
-registerSecret(config.x.bearerToken);
-registerSecret(config.kafka.sasl?.password);
+registerConfigSecrets(config);
 const log = createLogger({ level: config.log.level, format: config.log.format }).child({
   worker: data.index,
 });

@@ -12,6 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
+import { resolveLogFormat } from '../log.ts';
 import { applyMetricOps, type MetricOp } from '../observe/metrics-bridge.ts';
 import type { CommittedFileInfo, WindowCommitInfo } from '../sink/partition-writer.ts';
 import type { PoisonRecord } from '../sink/sink-record.ts';
@@ -72,11 +73,9 @@ export async function runSink(opts: SinkLoopOptions): Promise<void> {
 
 function startWorker(index: number, opts: SinkLoopOptions): { done: Promise<void>; stop(): void } {
   const { config } = opts;
-  const format =
-    config.log.format === 'auto' ? (process.stderr.isTTY ? 'pretty' : 'json') : config.log.format;
   const workerData: SinkWorkerData = {
     index,
-    config: { ...config, log: { ...config.log, format } },
+    config: { ...config, log: { ...config.log, format: resolveLogFormat(config.log.format) } },
     exitWhenIdleS: opts.exitWhenIdleS,
     shutdownGraceMs: opts.shutdownGraceMs,
   };
