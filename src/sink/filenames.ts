@@ -47,6 +47,14 @@ export function parseCommittedFileName(name: string): CommittedFile | null {
   return { topic, partition: Number(partition), firstOffset, lastOffset, extension };
 }
 
+const TEMP_NAME = /^(\d+)\+\d+\.[a-z.]+$/;
+
+/** The window start offset in a temp file name (`<window start>+<n>.<ext>`), or null for other names. */
+export function parseTempFileWindowStart(name: string): bigint | null {
+  const m = TEMP_NAME.exec(name);
+  return m?.[1] ? BigInt(m[1]) : null;
+}
+
 const OFFSET_DIGITS = 20;
 const MANIFEST_NAME = /^(\d{20})\.json$/;
 

@@ -12,9 +12,15 @@
  *   renamed            every temp file has its final name; old manifests are pruned
  *   committed          endOffset + 1 may be reported to Kafka
  *
- * recover() reads the newest manifest, finishes its renames, deletes every orphan temp file of the partition
- * and returns where the consumer must resume. Records at or below the last committed offset are skipped, so a
- * re-delivery after a seek (or without one) never duplicates data.
+ * recover() reads the newest manifest, finishes its renames, deletes the temp files that no writer can commit
+ * any more and returns where the consumer must resume. Records at or below the last committed offset are
+ * skipped, so a re-delivery after a seek (or without one) never duplicates data.
+ *
+ * Another writer of the partition may still be alive while this one recovers (the previous owner, before it
+ * learns of the rebalance), and its window may start right after the newest manifest: it can still win the
+ * manifest race, so its temp files are left alone. Deleting them could void a window whose manifest is being
+ * written at that moment, or leave it half renamed. Temp files of windows starting at or below the committed
+ * end can never pass the fencing, so those are deleted, at recovery and after later commits until none is left.
  *
  * Uploads: a temp file is written through one streaming WebHDFS request while records flow (ended after
  * uploadIdleMs without data, then continued by an append), and its bytes count as durable only once HDFS answered
@@ -35,7 +41,7 @@ import { PassThrough } from 'node:stream';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import type { Logger } from '../log.ts';
-import { committedFileName, type SinkPaths } from './filenames.ts';
+import { committedFileName, parseTempFileWindowStart, type SinkPaths } from './filenames.ts';
 import type { Format, RecordEncoder } from './formats/format.ts';
 import { MANIFEST_VERSION, type Manifest, type ManifestFile, ManifestLog } from './manifest.ts';
 import type { Partitioner } from './partitioner.ts';
@@ -176,6 +182,8 @@ export class PartitionWriter {
   /** Set once the window's manifest create was attempted: its temp files then belong to recovery. */
   private manifestAttempted = false;
   private unreported: bigint | null = null;
+  /** Other writers' temp files were left at the last cleanup (their windows might still have been committed). */
+  private foreignTempsLeft = false;
 
   constructor(opts: PartitionWriterOptions) {
     this.opts = opts;
@@ -221,7 +229,6 @@ export class PartitionWriter {
   recover(): Promise<bigint | null> {
     return this.serial(async () => {
       if (this.stateValue !== 'new') throw new TweetpipeError('INTERNAL', `${this.label()}: recover() twice`);
-      const { storage, paths } = this.opts;
       let latest = await this.manifests.latest();
       while (latest) {
         const pending = await this.unrenamed(latest);
@@ -242,10 +249,10 @@ export class PartitionWriter {
         await this.manifests.discard(latest);
         latest = await this.manifests.latest();
       }
-      await storage.delete(paths.partitionTmpDir(this.topic, this.partition), true);
+      const end = latest ? BigInt(latest.endOffset) : null;
+      this.foreignTempsLeft = await this.deleteObsoleteTemps(end);
       this.stateValue = 'idle';
-      if (!latest) return null;
-      const end = BigInt(latest.endOffset);
+      if (!latest || end === null) return null;
       this.lastProcessed = end;
       this.nextStart = end + 1n;
       this.unreported = end + 1n;
@@ -310,8 +317,11 @@ export class PartitionWriter {
   close(abort: boolean): Promise<void> {
     return this.serial(async () => {
       if (this.stateValue === 'closed') return;
-      if (!abort && this.stateValue !== 'failed') await this.commit();
-      else if (this.window) {
+      if (!abort && this.stateValue !== 'failed') {
+        await this.commit();
+        // Empty now; without this _tmp keeps one directory per assignment until a recovery removes it.
+        await this.deleteOwnTemps().catch(() => undefined);
+      } else if (this.window) {
         this.abortUploads(this.window);
         if (!this.manifestAttempted) await this.discardWindow(this.window);
       }
@@ -502,7 +512,7 @@ export class PartitionWriter {
     const w = this.window;
     if (!w) return;
     const started = performance.now();
-    const { storage, paths, topic, partition } = this.opts;
+    const { paths, topic, partition } = this.opts;
 
     this.stateValue = 'rotating';
     const files = [...w.files.values()];
@@ -542,7 +552,7 @@ export class PartitionWriter {
       // Fenced: the manifest is not ours (or was removed again), so the temp files are garbage.
       if (err instanceof TweetpipeError && err.code === 'FENCED') {
         this.manifestAttempted = false;
-        await storage.delete(paths.writerTmpDir(topic, partition, this.opts.writerId), true);
+        await this.deleteOwnTemps();
       }
       throw err;
     }
@@ -551,6 +561,7 @@ export class PartitionWriter {
     for (const f of manifest.files) await this.rename(f);
     this.stateValue = 'renamed';
     await this.manifests.prune(prunable);
+    if (this.foreignTempsLeft) await this.cleanUpAfterCommit(w.end);
 
     this.stateValue = 'committed';
     this.window = null;
@@ -582,6 +593,9 @@ export class PartitionWriter {
   /**
    * The files of a recovered manifest that still need their rename, or null when none of them exists in any
    * form (a void window). Some renamed and others lost is an inconsistency no recovery can repair.
+   *
+   * The manifest's writer may be renaming right now: a file found under neither name is looked up once more under
+   * its final name, or a rename between the two looks would roll back a window that readers already see.
    */
   private async unrenamed(m: Manifest): Promise<ManifestFile[] | null> {
     const { storage } = this.opts;
@@ -589,12 +603,10 @@ export class PartitionWriter {
     const lost: ManifestFile[] = [];
     for (const f of m.files) {
       const final = await storage.status(f.final);
-      if (final) {
-        checkSize(f.final, final.length, f.bytes);
-        continue;
-      }
-      const tmp = await storage.status(f.tmp);
-      if (tmp) {
+      const tmp = final ? null : await storage.status(f.tmp);
+      const renamed = final ?? (tmp ? null : await storage.status(f.final));
+      if (renamed) checkSize(f.final, renamed.length, f.bytes);
+      else if (tmp) {
         checkSize(f.tmp, tmp.length, f.bytes);
         pending.push(f);
       } else lost.push(f);
@@ -606,6 +618,47 @@ export class PartitionWriter {
       `inconsistent state: neither the temp file nor the final file exists for ${lost.map((f) => f.final).join(', ')}`,
       { details: { manifestStart: m.startOffset, lost: lost.map((f) => f.final) } },
     );
+  }
+
+  /**
+   * Deletes the other writers' temp files that belong to windows starting at or below `committedEnd` (no
+   * manifest can ever name them), and their directories once empty. Returns whether any temp file was left.
+   * A directory delete is not recursive: a zombie that creates a file in it meanwhile keeps the directory.
+   */
+  private async deleteObsoleteTemps(committedEnd: bigint | null): Promise<boolean> {
+    const { storage, paths, writerId } = this.opts;
+    const partitionDir = paths.partitionTmpDir(this.topic, this.partition);
+    let left = false;
+    for (const writerDir of await storage.list(partitionDir)) {
+      if (writerDir.name === writerId) continue;
+      const dir = `${partitionDir}/${writerDir.name}`;
+      let kept = 0;
+      for (const f of writerDir.type === 'DIRECTORY' ? await storage.list(dir) : []) {
+        const start = parseTempFileWindowStart(f.name);
+        // A name no writer gives is nobody's temp file.
+        if (start === null || (committedEnd !== null && start <= committedEnd))
+          await storage.delete(`${dir}/${f.name}`, true);
+        else kept++;
+      }
+      if (kept > 0) left = true;
+      else
+        await storage.delete(dir).catch(() => {
+          left = true;
+        });
+    }
+    return left;
+  }
+
+  /** The window is committed whatever happens here: a failed cleanup is retried after the next commit. */
+  private async cleanUpAfterCommit(committedEnd: bigint): Promise<void> {
+    try {
+      this.foreignTempsLeft = await this.deleteObsoleteTemps(committedEnd);
+    } catch (err) {
+      this.opts.logger.warn(
+        { err, topic: this.topic, partition: this.partition },
+        'could not delete obsolete temp files (retried after the next commit)',
+      );
+    }
   }
 
   /** Gives a temp file its final name, accepting a rename that another writer (or a lost reply) already did. */
@@ -654,6 +707,10 @@ export class PartitionWriter {
 
   private async discardWindow(w: Window): Promise<void> {
     await Promise.allSettled([...w.files.values()].map((f) => f.tail));
+    await this.deleteOwnTemps();
+  }
+
+  private async deleteOwnTemps(): Promise<void> {
     const { storage, paths, writerId } = this.opts;
     await storage.delete(paths.writerTmpDir(this.topic, this.partition, writerId), true);
   }

@@ -328,6 +328,26 @@ describe('crash at every step', () => {
   }
 });
 
+/** A storage whose renames wait for release(); renameRequested resolves at the first one. */
+function blockingRenames(memory: MemoryStorage) {
+  let requested: () => void = () => undefined;
+  let release: () => void = () => undefined;
+  const renameRequested = new Promise<void>((resolve) => {
+    requested = resolve;
+  });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const storage: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+    rename: async (from: string, to: string) => {
+      requested();
+      await released;
+      return memory.rename(from, to);
+    },
+  });
+  return { storage, renameRequested, release };
+}
+
 describe('fencing', () => {
   test('two writers for the same partition: the second manifest create fails, no duplicate data', async () => {
     const storage = new MemoryStorage();
@@ -364,22 +384,139 @@ describe('fencing', () => {
     assert.deepEqual(await committedOffsets(storage), range(0, 40));
   });
 
-  test('the new owner removes the zombie temp files; the zombie then fails instead of committing', async () => {
+  test('a zombie whose window starts at the committed end + 1 may still win: recovery leaves its temp files', async () => {
     const storage = new MemoryStorage();
+    const first = writer({ storage, writerId: 'first', rotation: { maxRecords: 10 } });
+    await first.recover();
+    await first.write(items(tweetRecords(0, 10)));
     const zombie = writer({ storage, writerId: 'zombie', flushBytes: 1024, uploadIdleMs: 0 });
+    assert.equal(await zombie.recover(), 10n);
+    await zombie.write(items(tweetRecords(10, 20)));
+    await zombie.maybeRotate(0); // its upload lands (it runs behind write())
+    const zombieTemps = filesUnder(storage, `${ROOT}/_tmp/${TOPIC}/0/zombie`);
+    assert.ok(zombieTemps.length > 0);
+
+    const owner = writer({ storage, writerId: 'owner' });
+    assert.equal(await owner.recover(), 10n);
+    assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp/${TOPIC}/0/zombie`), zombieTemps, 'left alone');
+    await zombie.close(false); // the zombie's manifest comes first: its window is the committed one
+    await owner.write(items(tweetRecords(10, 25)));
+    await assert.rejects(owner.close(false), isCode('FENCED'));
+
+    const next = writer({ storage, writerId: 'next' });
+    assert.equal(await next.recover(), 20n);
+    await next.write(items(tweetRecords(10, 25)));
+    await next.close(false);
+    assert.deepEqual(await committedOffsets(storage), range(0, 25));
+    assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp`), []);
+  });
+
+  test('recovery deletes temp files of windows at or below the committed end; the rest go after the next commit', async () => {
+    const storage = new MemoryStorage();
+    const paths = new SinkPaths(ROOT);
+    const first = writer({ storage, writerId: 'first', rotation: { maxRecords: 10 } });
+    await first.recover();
+    await first.write(items(tweetRecords(0, 10)));
+    const stale = paths.tmpFile(TOPIC, 0, 'dead1', 5n, 0, 'jsonl');
+    const current = paths.tmpFile(TOPIC, 0, 'dead2', 10n, 0, 'jsonl');
+    const foreign = `${paths.writerTmpDir(TOPIC, 0, 'dead3')}/not-a-temp-file`;
+    for (const p of [stale, current, foreign]) await storage.create(p, Buffer.from('x'));
+
+    const owner = writer({ storage, writerId: 'owner', rotation: { maxRecords: 10 } });
+    assert.equal(await owner.recover(), 10n);
+    assert.deepEqual(
+      filesUnder(storage, `${ROOT}/_tmp`).map((f) => f.path),
+      [current],
+    );
+    assert.deepEqual(await storage.list(paths.writerTmpDir(TOPIC, 0, 'dead1')), [], 'its directory too');
+    await owner.write(items(tweetRecords(10, 20)));
+    assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp`), []);
+    assert.deepEqual(
+      (await storage.list(paths.partitionTmpDir(TOPIC, 0))).map((f) => f.name),
+      ['owner'],
+    );
+    await owner.close(false);
+    assert.deepEqual(
+      await storage.list(paths.partitionTmpDir(TOPIC, 0)),
+      [],
+      'a clean close leaves no directory',
+    );
+    assert.deepEqual(await committedOffsets(storage), range(0, 20));
+  });
+
+  test('recovery racing the rename of a window it reads keeps the window (it is not taken for a lost one)', async () => {
+    const memory = new MemoryStorage();
+    // The zombie's manifest is written; its rename is still to come.
+    const zombieStorage = blockingRenames(memory);
+    const zombie = writer({ storage: zombieStorage.storage, writerId: 'zombie' });
     await zombie.recover();
     await zombie.write(items(tweetRecords(0, 10)));
-    await zombie.maybeRotate(0); // its upload lands (it runs behind write())
-    assert.ok(filesUnder(storage, `${ROOT}/_tmp`).length > 0);
-    const owner = writer({ storage, writerId: 'owner' });
-    await owner.recover();
-    assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp`), []);
-    await assert.rejects(zombie.close(false), isCode('FENCED'));
-    assert.deepEqual(manifests(storage), [], 'the zombie wrote no manifest');
-    assert.deepEqual(await committedOffsets(storage), []);
-    await owner.write(items(tweetRecords(0, 10)));
+    const zombieClose = zombie.close(false);
+    await zombieStorage.renameRequested;
+    const m = manifests(memory)[0];
+    assert.ok(m);
+    const files = new Set(m.files.flatMap((f) => [f.tmp, f.final]));
+    // The zombie's rename lands right after the recovering writer's first look at one of the window's files.
+    let raced = false;
+    const racing: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+      status: async (path: string) => {
+        const st = await memory.status(path);
+        if (!raced && files.has(path)) {
+          raced = true;
+          zombieStorage.release();
+          await zombieClose;
+        }
+        return st;
+      },
+    });
+    const owner = writer({ storage: racing, writerId: 'owner' });
+    assert.equal(await owner.recover(), 10n);
+    assert.ok(raced);
+    assert.deepEqual(
+      manifests(memory).map((x) => x.startOffset),
+      ['0'],
+    );
+    await owner.write(items(tweetRecords(0, 15)));
     await owner.close(false);
-    assert.deepEqual(await committedOffsets(storage), range(0, 10));
+    assert.deepEqual(await committedOffsets(memory), range(0, 15));
+  });
+
+  test('a window whose manifest appears while another writer recovers is not voided by that recovery', async () => {
+    const memory = new MemoryStorage();
+    const paths = new SinkPaths(ROOT);
+    const first = writer({ storage: memory, writerId: 'first', rotation: { maxRecords: 10 } });
+    await first.recover();
+    await first.write(items(tweetRecords(0, 10)));
+    // Two hours: two files, so a recovery that deleted them mid-rename would leave the window half visible.
+    const records = tweetRecords(10, 20, { msPerRecord: 6 * 60_000 });
+    const zombieStorage = blockingRenames(memory);
+    const zombie = writer({ storage: zombieStorage.storage, writerId: 'zombie' });
+    assert.equal(await zombie.recover(), 10n);
+    await zombie.write(items(records));
+    // The recovering writer lists the manifests; then the zombie writes its manifest and starts renaming.
+    let zombieClose: Promise<void> | null = null;
+    const racing: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+      list: async (dir: string) => {
+        const listing = await memory.list(dir);
+        if (!zombieClose && dir === paths.walDir(TOPIC, 0)) {
+          zombieClose = zombie.close(false);
+          await zombieStorage.renameRequested;
+        }
+        return listing;
+      },
+    });
+    const owner = writer({ storage: racing, writerId: 'owner' });
+    assert.equal(await owner.recover(), 10n, 'it read the manifests before the zombie committed');
+    zombieStorage.release();
+    await zombieClose;
+    await owner.write(items(tweetRecords(10, 30)));
+    await assert.rejects(owner.close(false), isCode('FENCED'));
+    const next = writer({ storage: memory, writerId: 'next' });
+    assert.equal(await next.recover(), 20n);
+    await next.write(items(tweetRecords(10, 30)));
+    await next.close(false);
+    assert.deepEqual(await committedOffsets(memory), range(0, 30));
+    assert.deepEqual(filesUnder(memory, `${ROOT}/_tmp`), []);
   });
 
   test('an abort while an upload still waits for the NameNode fails it at once, without an unhandled error', async () => {
@@ -414,9 +551,13 @@ describe('fencing', () => {
     assert.deepEqual(filesUnder(memory, `${ROOT}/${TOPIC}`), [], 'nothing committed');
     assert.deepEqual(manifests(memory), []);
     assert.equal(w.takeCommittedOffset(), null);
-    // Whatever the late request left under _tmp, the next owner's recovery removes it.
-    await writer({ storage: memory, writerId: 'next' }).recover();
-    assert.deepEqual(filesUnder(memory, ROOT), []);
+    // Whatever the late request left under _tmp goes once the next owner commits past its window.
+    const next = writer({ storage: memory, writerId: 'next' });
+    await next.recover();
+    await next.write(items(tweetRecords(0, 3)));
+    await next.close(false);
+    assert.deepEqual(filesUnder(memory, `${ROOT}/_tmp`), []);
+    assert.deepEqual(await committedOffsets(memory), range(0, 3));
   });
 
   test('a zombie whose temp file is removed while its upload runs fails at the end of the upload', async () => {
@@ -424,11 +565,18 @@ describe('fencing', () => {
     const zombie = writer({ storage, writerId: 'zombie', flushBytes: 1024 });
     await zombie.recover();
     await zombie.write(items(tweetRecords(0, 10)));
-    const owner = writer({ storage, writerId: 'owner' });
+    // The new owner commits past the zombie's window start, which makes the zombie's temp file obsolete.
+    const owner = writer({ storage, writerId: 'owner', rotation: { maxRecords: 20 } });
     await owner.recover();
+    await owner.write(items(tweetRecords(0, 20)));
     await assert.rejects(zombie.close(false), isCode('HDFS_NOT_FOUND'));
-    assert.deepEqual(manifests(storage), [], 'the zombie wrote no manifest');
+    assert.deepEqual(
+      manifests(storage).map((m) => m.writerId),
+      ['owner'],
+      'the zombie wrote no manifest',
+    );
     assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp`), []);
+    assert.deepEqual(await committedOffsets(storage), range(0, 20));
   });
 });
 
@@ -518,7 +666,7 @@ describe('renames and recovery', () => {
       costs.push(Object.fromEntries(storage.calls));
     }
     assert.deepEqual(costs[0], costs[1]);
-    assert.equal(costs[0]?.list, 1);
+    assert.equal(costs[0]?.list, 2, 'the manifests and the temp directory');
     assert.ok(Object.values(costs[0] ?? {}).reduce((a, b) => a + b, 0) <= 10, JSON.stringify(costs[0]));
   });
 
