@@ -144,6 +144,18 @@ export class ManifestLog {
    * overlapping manifests the one created later, which can never have passed the fencing check in commit().
    */
   async latest(): Promise<Manifest | null> {
+    // A listed manifest can be pruned by a newer writer before it is read: list again, the newer one is there.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.latestOfListing();
+      } catch (err) {
+        if (!(err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND') || attempt >= 5) throw err;
+        this.log.info({ dir: this.dir, err }, 'a manifest vanished while reading the newest ones: listing again');
+      }
+    }
+  }
+
+  private async latestOfListing(): Promise<Manifest | null> {
     const list = entries(await this.storage.list(this.dir));
     let newer: Loaded | null = null;
     for (let i = list.length - 1; i >= 0; i--) {
@@ -211,22 +223,29 @@ export class ManifestLog {
       if (existing?.writerId !== m.writerId || existing.endOffset !== m.endOffset)
         throw fenced(m, `another writer committed a window starting at offset ${start}`, err);
     }
-    const list = entries(await this.storage.list(this.dir));
-    const own = list.findIndex((e) => e.name === name);
-    const newest = list[list.length - 1];
-    let reason: string | null = null;
-    if (own === -1) reason = 'its manifest was removed by a newer writer';
-    else if (newest && newest.start > start) reason = `a newer writer committed offset ${newest.start}`;
-    else if (own > 0) {
-      const before = await this.read((list[own - 1] as Entry).name);
-      if (before && BigInt(before.endOffset) >= start)
-        reason = `its window overlaps the committed window ${before.startOffset}..${before.endOffset}`;
+    for (let attempt = 1; ; attempt++) {
+      const list = entries(await this.storage.list(this.dir));
+      const own = list.findIndex((e) => e.name === name);
+      const newest = list[list.length - 1];
+      let reason: string | null = null;
+      if (own === -1) reason = 'its manifest was removed by a newer writer';
+      else if (newest && newest.start > start) reason = `a newer writer committed offset ${newest.start}`;
+      else if (own > 0) {
+        const before = await this.read((list[own - 1] as Entry).name).catch((err: unknown) => {
+          if (err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND' && attempt < 5) return 'vanished' as const;
+          throw err;
+        });
+        // Deleted since the listing (pruned, or removed by a recovery as a loser of a race): look again.
+        if (before === 'vanished') continue;
+        if (before && BigInt(before.endOffset) >= start)
+          reason = `its window overlaps the committed window ${before.startOffset}..${before.endOffset}`;
+      }
+      if (reason !== null) {
+        if (own !== -1) await this.storage.delete(path);
+        throw fenced(m, reason);
+      }
+      return list.slice(0, Math.max(0, own - (this.keep - 1))).map((e) => e.name);
     }
-    if (reason !== null) {
-      if (own !== -1) await this.storage.delete(path);
-      throw fenced(m, reason);
-    }
-    return list.slice(0, Math.max(0, own - (this.keep - 1))).map((e) => e.name);
   }
 
   /** Removes a manifest whose window is void (recovery found none of its files). */

@@ -196,6 +196,43 @@ describe('ManifestLog', () => {
     assert.equal(names().length, 2);
   });
 
+  test('a manifest pruned between the listing and its read: latest() and commit() list again', async () => {
+    const { storage, log } = setup();
+    for (let i = 0n; i < 3n; i++) await log.prune(await log.commit(manifest(i * 10n, i * 10n + 9n)));
+    // Another writer commits 30..39 and prunes 10 right after this process listed the directory.
+    const other = new ManifestLog({
+      storage,
+      paths: new SinkPaths('/d'),
+      topic: 't',
+      partition: 0,
+      keep: 2,
+      logger: silentLogger,
+    });
+    const listOnce = (after: () => Promise<void>) => {
+      let done = false;
+      return async (dir: string) => {
+        const listing = await MemoryStorage.prototype.list.call(storage, dir);
+        if (!done) {
+          done = true;
+          await after();
+        }
+        return listing;
+      };
+    };
+    storage.list = listOnce(async () => {
+      await other.prune(await other.commit(manifest(30n, 39n, 'other')));
+      await storage.delete(`/d/_wal/t/0/${manifestFileName(20n)}`); // the one listed as newest, too
+    });
+    assert.deepEqual(await log.latest(), manifest(30n, 39n, 'other'));
+
+    // commit(): the predecessor it listed is deleted before it reads it; it looks again instead of failing.
+    storage.list = listOnce(async () => {
+      await storage.delete(`/d/_wal/t/0/${manifestFileName(30n)}`);
+    });
+    assert.deepEqual(await log.commit(manifest(40n, 45n, 'next')), []);
+    assert.deepEqual(await log.latest(), manifest(40n, 45n, 'next'));
+  });
+
   test('latest() costs one list and at most two reads however many windows were committed', async () => {
     for (const windows of [3, 200]) {
       const { storage, log } = setup();
