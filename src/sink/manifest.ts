@@ -150,7 +150,10 @@ export class ManifestLog {
         return await this.latestOfListing();
       } catch (err) {
         if (!(err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND') || attempt >= 5) throw err;
-        this.log.info({ dir: this.dir, err }, 'a manifest vanished while reading the newest ones: listing again');
+        this.log.info(
+          { dir: this.dir, err },
+          'a manifest vanished while reading the newest ones: listing again',
+        );
       }
     }
   }
@@ -232,7 +235,8 @@ export class ManifestLog {
       else if (newest && newest.start > start) reason = `a newer writer committed offset ${newest.start}`;
       else if (own > 0) {
         const before = await this.read((list[own - 1] as Entry).name).catch((err: unknown) => {
-          if (err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND' && attempt < 5) return 'vanished' as const;
+          if (err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND' && attempt < 5)
+            return 'vanished' as const;
           throw err;
         });
         // Deleted since the listing (pruned, or removed by a recovery as a loser of a race): look again.
