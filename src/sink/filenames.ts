@@ -87,7 +87,7 @@ export class SinkPaths {
     return `${this.committedDir(topic, partitionPath)}/${name}`;
   }
 
-  /** All in-progress files of one Kafka partition (deleted as orphans on recovery). */
+  /** All in-progress files of one Kafka partition, one directory per writer instance. */
   partitionTmpDir(topic: string, partition: number): string {
     return `${this.root}/_tmp/${topic}/${partition}`;
   }

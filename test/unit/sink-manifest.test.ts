@@ -8,6 +8,7 @@ import {
   manifestFileName,
   parseCommittedFileName,
   parseManifestFileName,
+  parseTempFileWindowStart,
   SinkPaths,
 } from '../../src/sink/filenames.ts';
 import { decodeManifest, encodeManifest, type Manifest, ManifestLog } from '../../src/sink/manifest.ts';
@@ -65,6 +66,14 @@ describe('file names', () => {
     const p = new SinkPaths('/data/');
     assert.equal(p.tmpFile('t', 2, 'w1', 100n, 0, 'parquet'), '/data/_tmp/t/2/w1/100+0.parquet');
     assert.equal(p.manifest('t', 2, 100n), '/data/_wal/t/2/00000000000000000100.json');
+  });
+
+  test('a temp file name gives back its window start; other names give null', () => {
+    const p = new SinkPaths('/data');
+    const name = p.tmpFile('t', 2, 'w1', 12345678901234n, 3, 'jsonl.gz').split('/').pop() ?? '';
+    assert.equal(parseTempFileWindowStart(name), 12345678901234n);
+    for (const other of ['100.jsonl', '100+x.jsonl', '+1.jsonl', '100+1', 'a100+1.jsonl', '100+1.JSONL'])
+      assert.equal(parseTempFileWindowStart(other), null, other);
   });
 });
 
