@@ -10,7 +10,13 @@
  *   lets only one win. Because old names are pruned, a writer that is far behind could still create a name
  *   that no longer exists; so after its create a writer lists the directory and proceeds only if its manifest
  *   is the newest and its predecessor ends before it starts. Recovery applies the same rule.
+ * - A manifest that a new owner may create again after its removal (a torn or a void window's) is not deleted by
+ *   name but first renamed to a unique name, then checked and deleted there. A DELETE retried after a lost reply
+ *   could remove the manifest that another writer put under that name meanwhile; a retried rename onto a unique
+ *   name that now exists changes nothing. And a file that looked torn may only have been under construction
+ *   (HDFS shows a file being created, empty): if it is a whole manifest once set aside, it is put back.
  */
+import { randomUUID } from 'node:crypto';
 import { TweetpipeError } from '../errors.ts';
 import type { FileStatus, Storage } from '../hdfs/storage.ts';
 import type { Logger } from '../log.ts';
@@ -110,6 +116,9 @@ function entries(listing: FileStatus[]): Entry[] {
   return out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
 }
 
+/** The listing that latest() works from is out of date. */
+class ListAgain extends Error {}
+
 interface Loaded {
   entry: Entry;
   manifest: Manifest;
@@ -145,14 +154,16 @@ export class ManifestLog {
    */
   async latest(): Promise<Manifest | null> {
     // A listed manifest can be pruned by a newer writer before it is read: list again, the newer one is there.
+    // The same when a manifest taken for torn was complete after all (it was put back).
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.latestOfListing();
       } catch (err) {
-        if (!(err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND') || attempt >= 5) throw err;
+        const vanished = err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND';
+        if (!(vanished || err instanceof ListAgain) || attempt >= 5) throw err;
         this.log.info(
           { dir: this.dir, err },
-          'a manifest vanished while reading the newest ones: listing again',
+          'a manifest changed while reading the newest ones: listing again',
         );
       }
     }
@@ -194,8 +205,8 @@ export class ManifestLog {
     const manifest = await this.read(entry.name);
     if (manifest) return { entry, manifest };
     this.log.warn({ manifest: `${this.dir}/${entry.name}` }, 'deleting a torn manifest');
-    await this.storage.delete(`${this.dir}/${entry.name}`);
-    return null;
+    if (await this.remove(entry.name, 'torn')) return null;
+    throw new ListAgain(`${this.dir}/${entry.name} was still being written`);
   }
 
   private async read(name: string): Promise<Manifest | null> {
@@ -254,7 +265,39 @@ export class ManifestLog {
 
   /** Removes a manifest whose window is void (recovery found none of its files). */
   async discard(m: Manifest): Promise<void> {
-    await this.storage.delete(`${this.dir}/${manifestFileName(BigInt(m.startOffset))}`);
+    if (!(await this.remove(manifestFileName(BigInt(m.startOffset)), m)))
+      throw new TweetpipeError(
+        'FENCED',
+        `${this.dir}: the void manifest of ${m.startOffset}..${m.endOffset} was replaced meanwhile`,
+        { retryable: true, details: { startOffset: m.startOffset } },
+      );
+  }
+
+  /**
+   * Removes the manifest `name` that the caller judged torn, or void (`judged`), the retry-safe way described in
+   * the module comment. False when the file set aside is not what the caller judged: it is put back then.
+   */
+  private async remove(name: string, judged: Manifest | 'torn'): Promise<boolean> {
+    const path = `${this.dir}/${name}`;
+    const aside = `${path}.removed-${randomUUID()}`;
+    // False with nothing set aside: someone else removed it first.
+    if (!(await this.storage.rename(path, aside)) && !(await this.storage.status(aside))) return true;
+    const moved = decodeManifest(await this.storage.read(aside), aside);
+    const same =
+      judged === 'torn'
+        ? moved === null
+        : moved?.writerId === judged.writerId && moved.endOffset === judged.endOffset;
+    if (!same) {
+      this.log.warn({ manifest: path }, 'a manifest changed before its removal: putting it back');
+      if (await this.storage.rename(aside, path)) return false;
+      throw new TweetpipeError(
+        'INTERNAL',
+        `${path} was replaced while it was being removed and cannot be put back: it is at ${aside}`,
+        { details: { manifest: path, aside } },
+      );
+    }
+    await this.storage.delete(aside);
+    return true;
   }
 
   /** Deletes manifests older than the retained ones; failures only leave extra manifests behind. */
