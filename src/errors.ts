@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'X_RULES_INVALID'
   | 'BAD_RECORD' // a payload that cannot become a tweet record (goes to the DLQ)
   | 'FENCED' // another writer committed the same range first
+  | 'OFFSET_GAP' // a partition's records jumped past offsets that were never delivered
   | 'ABORTED'
   | 'INTERNAL';
 

@@ -117,6 +117,8 @@ export class HdfsSink {
   /** Committed offsets of writers closed since the last preCommit(). */
   private readonly closedOffsets = new Map<string, bigint>();
   private writerSeq = 0;
+  /** Per partition, the offset gap a writer refused last (`from-to`): seen again after a reset, it is Kafka's. */
+  private readonly refusedGaps = new Map<string, string>();
   private readonly counters: SinkStats = {
     recordsWritten: 0,
     bytesWritten: 0,
@@ -227,7 +229,27 @@ export class HdfsSink {
       clock: this.clock,
       logger: this.log,
       events: this.events,
+      acceptGap: (from, to) => this.acceptGap(tp, from, to),
     });
+  }
+
+  /**
+   * A gap is refused once, which resets the consumer; a fresh fetch from the committed offset that shows the same
+   * gap proves Kafka has no records there (retention, transaction markers), and the writer goes on.
+   */
+  private acceptGap(tp: TopicPartition, from: bigint, to: bigint): boolean {
+    const key = tpKey(tp);
+    const gap = `${from}-${to}`;
+    if (this.refusedGaps.get(key) !== gap) {
+      this.refusedGaps.set(key, gap);
+      return false;
+    }
+    this.refusedGaps.delete(key);
+    this.log.warn(
+      { topic: tp.topic, partition: tp.partition, from: String(from), next: String(to) },
+      'Kafka has no records between these offsets (retention or transaction markers): writing on',
+    );
+    return true;
   }
 
   /** Writes a polled batch; poison records are dead-lettered (awaited) before anything is written. */

@@ -120,6 +120,13 @@ export interface PartitionWriterOptions {
   clock: () => number;
   logger: Logger;
   events?: WriterEvents;
+  /**
+   * Whether to write on past a jump in offsets (`from`..`to` - 1 never delivered). Kafka has such gaps only
+   * where retention deleted records or transaction markers sit; but a fetch answered after the partition moved
+   * away and back can deliver records from a position the consumer had left, and writing on would lose the
+   * records in between. Refused by default: write() then fails with OFFSET_GAP.
+   */
+  acceptGap?: (from: bigint, to: bigint) => boolean;
 }
 
 /** One item of a batch: a record to write, or the offset of a record that was dead-lettered. */
@@ -277,6 +284,7 @@ export class PartitionWriter {
       let bytes = 0;
       for (const item of items) {
         if (this.isProcessed(item.offset)) continue;
+        if (this.lastProcessed !== null && item.offset > this.lastProcessed + 1n) this.checkGap(item.offset);
         const w = this.window ?? this.openWindow(item.offset);
         if (item.record) {
           await this.append(w, item.record);
@@ -355,6 +363,16 @@ export class PartitionWriter {
     if (this.failure) throw this.failure;
     if (this.stateValue === 'new' || this.stateValue === 'closed')
       throw new TweetpipeError('INTERNAL', `${this.label()}: writer is ${this.stateValue}`);
+  }
+
+  private checkGap(next: bigint): void {
+    const from = (this.lastProcessed as bigint) + 1n;
+    if (this.opts.acceptGap?.(from, next)) return;
+    throw new TweetpipeError(
+      'OFFSET_GAP',
+      `${this.label()}: offsets ${from}..${next - 1n} were not delivered before offset ${next}`,
+      { retryable: true, details: { from: String(from), next: String(next) } },
+    );
   }
 
   private label(): string {

@@ -36,6 +36,11 @@ const ids = (storage: MemoryStorage, dir = '/twitter_data/twitter_data'): string
     .map((l) => JSON.parse(l).id as string)
     .sort();
 
+const idsOf = (from: number, to: number): string[] =>
+  tweetRecords(from, to, { topic: TOPIC })
+    .map((r) => JSON.parse(String(r.value)).id as string)
+    .sort();
+
 const isCode = (code: string) => (e: unknown) => e instanceof TweetpipeError && e.code === code;
 
 describe('HdfsSink', () => {
@@ -219,6 +224,29 @@ describe('HdfsSink', () => {
     await zombie.closeAll({ abort: false });
     assert.equal(ids(storage).length, 10);
     assert.equal(new Set(ids(storage)).size, 10);
+  });
+
+  test('an offset gap fails the partition once; the same gap after reopening is a real gap in the log and is accepted', async () => {
+    const storage = new MemoryStorage();
+    const s = sink(storage, { maxRecords: 10 });
+    await s.open([tp(0)]);
+    await s.put(tweetRecords(0, 10, { topic: TOPIC })); // committed 0..9
+    // Records 10..14 never arrive (a stale fetch after the partition moved away and back): refused.
+    await assert.rejects(s.put(tweetRecords(15, 20, { topic: TOPIC })), isCode('OFFSET_GAP'));
+    assert.deepEqual(await s.open([tp(0)]), new Map([[`${TOPIC}/0`, 10n]]));
+    // A fresh fetch delivers them: nothing was lost.
+    await s.put(tweetRecords(10, 20, { topic: TOPIC }));
+    assert.deepEqual(ids(storage), idsOf(0, 20));
+
+    // Retention deleted 20..24: the fresh fetch shows the same gap, and the sink writes on.
+    await assert.rejects(s.put(tweetRecords(25, 30, { topic: TOPIC })), isCode('OFFSET_GAP'));
+    await s.open([tp(0)]);
+    await s.put(tweetRecords(25, 30, { topic: TOPIC }));
+    await s.close([tp(0)], { abort: false });
+    assert.deepEqual(ids(storage), [...idsOf(0, 20), ...idsOf(25, 30)].sort());
+    // A different gap later is refused again.
+    await s.open([tp(0)]);
+    await assert.rejects(s.put(tweetRecords(31, 32, { topic: TOPIC })), isCode('OFFSET_GAP'));
   });
 
   test('records of a partition that is not open are refused', async () => {
