@@ -74,6 +74,17 @@ export function kafkaSpec(config: Config, paths: StackPaths): ServerSpec {
   };
 }
 
+/**
+ * A random KRaft cluster id (16 bytes, base64url, as Kafka's Uuid prints them). Like Kafka's Uuid.randomUuid(),
+ * never one starting with '-': the storage tool would read it as an option and fail (1 start in 64 did).
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 /** Writes the config (every time, so port changes apply) and formats the storage once; data survives restarts. */
 export async function prepareKafka(config: Config, paths: StackPaths): Promise<void> {
   await mkdir(paths.kafkaConf, { recursive: true });
@@ -82,7 +93,7 @@ export async function prepareKafka(config: Config, paths: StackPaths): Promise<v
   await writeFile(props, serverProperties(config, paths));
   await writeFile(join(paths.kafkaConf, 'log4j2.properties'), LOG4J2);
   if (existsSync(join(paths.kafkaData, 'meta.properties'))) return;
-  const clusterId = randomBytes(16).toString('base64url').slice(0, 22);
+  const clusterId = newClusterId();
   try {
     await run(
       'java',
