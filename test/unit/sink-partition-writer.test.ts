@@ -1,98 +1,26 @@
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { gunzipSync, zstdDecompressSync } from 'node:zlib';
-import { parquetReadObjects } from 'hyparquet';
 import { TweetpipeError } from '../../src/errors.ts';
 import { MemoryStorage } from '../../src/hdfs/memory-storage.ts';
 import type { CreateOptions, Storage } from '../../src/hdfs/storage.ts';
-import { silentLogger } from '../../src/log.ts';
-import { parseCommittedFileName, SinkPaths } from '../../src/sink/filenames.ts';
-import { createFormat, type FormatName } from '../../src/sink/formats/format.ts';
-import { decodeManifest, encodeManifest, type Manifest } from '../../src/sink/manifest.ts';
-import { PartitionWriter, type RotationPolicy, type WriteItem } from '../../src/sink/partition-writer.ts';
-import { createPartitioner } from '../../src/sink/partitioner.ts';
-import { classify } from '../../src/sink/sink-record.ts';
+import { SinkPaths } from '../../src/sink/filenames.ts';
+import { encodeManifest, type Manifest } from '../../src/sink/manifest.ts';
+import type { PartitionWriter } from '../../src/sink/partition-writer.ts';
 import type { KafkaRecord } from '../../src/types.ts';
+import {
+  blockingRenames,
+  committedOffsets,
+  isCode,
+  items,
+  manifests,
+  overriding,
+  ROOT,
+  range,
+  TOPIC,
+  writer,
+} from './partition-writer-fixtures.ts';
 import { CrashingStorage, filesUnder, kafkaRecord, SimulatedCrash, tweetRecords } from './sink-fixtures.ts';
-
-const ROOT = '/d';
-const TOPIC = 'tweets';
-const FIRST_ID = 1_993_000_000_000_000_000n;
-
-interface Setup {
-  storage: Storage;
-  format?: FormatName;
-  rotation?: Partial<RotationPolicy>;
-  flushBytes?: number;
-  writerId?: string;
-  clock?: () => number;
-  uploadIdleMs?: number;
-}
-
-function writer(s: Setup): PartitionWriter {
-  return new PartitionWriter({
-    storage: s.storage,
-    paths: new SinkPaths(ROOT),
-    topic: TOPIC,
-    partition: 0,
-    format: createFormat(s.format ?? 'jsonl', {
-      flushBytes: s.flushBytes ?? 4096,
-      parquet: { rowGroupRows: 8 },
-    }),
-    partitioner: createPartitioner({ granularity: 'hour' }),
-    rotation: { maxRecords: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 60_000, ...s.rotation },
-    writerId: s.writerId ?? 'w1',
-    keepManifests: 2,
-    clock: s.clock ?? (() => 0),
-    logger: silentLogger,
-    ...(s.uploadIdleMs === undefined ? {} : { uploadIdleMs: s.uploadIdleMs }),
-  });
-}
-
-/** What the sink does before calling the writer: poison records become offset-only items. */
-const items = (records: KafkaRecord[]): WriteItem[] =>
-  records.map((r) => {
-    const c = classify(r);
-    return { offset: r.offset, record: c.ok ? c.record : null };
-  });
-
-/** Offsets found inside the committed files (from the tweet ids), checked against each file's name. */
-async function committedOffsets(storage: MemoryStorage): Promise<bigint[]> {
-  const out: bigint[] = [];
-  for (const { path, data } of filesUnder(storage, `${ROOT}/${TOPIC}`)) {
-    const name = parseCommittedFileName(path.slice(path.lastIndexOf('/') + 1));
-    assert.ok(name, `not a committed file name: ${path}`);
-    let offsets: bigint[];
-    if (name.extension === 'parquet') {
-      const file = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
-      const rows = await parquetReadObjects({
-        file,
-        columns: ['kafka_offset'],
-        compressors: { ZSTD: (input: Uint8Array) => zstdDecompressSync(input) },
-      });
-      offsets = rows.map((r) => r.kafka_offset as bigint);
-    } else {
-      const text = (name.extension === 'jsonl.gz' ? gunzipSync(data) : data).toString();
-      offsets = text
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => BigInt(JSON.parse(l).id) - FIRST_ID);
-    }
-    assert.equal(offsets[0], name.firstOffset, path);
-    assert.equal(offsets.at(-1), name.lastOffset, path);
-    out.push(...offsets);
-  }
-  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-const range = (from: number, to: number, except: number[] = []): bigint[] =>
-  Array.from({ length: to - from }, (_, i) => BigInt(from + i)).filter((o) => !except.includes(Number(o)));
-
-const manifests = (storage: MemoryStorage): Manifest[] =>
-  filesUnder(storage, `${ROOT}/_wal/${TOPIC}/0`).map((f) => decodeManifest(f.data, f.path) as Manifest);
-
-const isCode = (code: string) => (e: unknown) => e instanceof TweetpipeError && e.code === code;
 
 describe('rotation', () => {
   test('by record count: full windows are committed, the rest stays open', async () => {
@@ -328,26 +256,6 @@ describe('crash at every step', () => {
   }
 });
 
-/** A storage whose renames wait for release(); renameRequested resolves at the first one. */
-function blockingRenames(memory: MemoryStorage) {
-  let requested: () => void = () => undefined;
-  let release: () => void = () => undefined;
-  const renameRequested = new Promise<void>((resolve) => {
-    requested = resolve;
-  });
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const storage: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
-    rename: async (from: string, to: string) => {
-      requested();
-      await released;
-      return memory.rename(from, to);
-    },
-  });
-  return { storage, renameRequested, release };
-}
-
 describe('fencing', () => {
   test('two writers for the same partition: the second manifest create fails, no duplicate data', async () => {
     const storage = new MemoryStorage();
@@ -458,7 +366,7 @@ describe('fencing', () => {
     const files = new Set(m.files.flatMap((f) => [f.tmp, f.final]));
     // The zombie's rename lands right after the recovering writer's first look at one of the window's files.
     let raced = false;
-    const racing: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+    const racing: Storage = overriding(memory, {
       status: async (path: string) => {
         const st = await memory.status(path);
         if (!raced && files.has(path)) {
@@ -495,7 +403,7 @@ describe('fencing', () => {
     await zombie.write(items(records));
     // The recovering writer lists the manifests; then the zombie writes its manifest and starts renaming.
     let zombieClose: Promise<void> | null = null;
-    const racing: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+    const racing: Storage = overriding(memory, {
       list: async (dir: string) => {
         const listing = await memory.list(dir);
         if (!zombieClose && dir === paths.walDir(TOPIC, 0)) {
@@ -523,7 +431,7 @@ describe('fencing', () => {
     const memory = new MemoryStorage();
     // WebHDFS reads a stream body only after the NameNode's answer; this NameNode never answers.
     let release: () => void = () => undefined;
-    const stalled: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+    const stalled: Storage = overriding(memory, {
       create: (path: string, body: Readable, opts: CreateOptions) =>
         new Promise<void>((resolve, reject) => {
           release = () => memory.create(path, body, opts).then(resolve, reject);
@@ -583,7 +491,7 @@ describe('fencing', () => {
 describe('renames and recovery', () => {
   test('a rename that reports false because another writer already renamed the file is accepted', async () => {
     const memory = new MemoryStorage();
-    const racing: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+    const racing: Storage = overriding(memory, {
       rename: async (from: string, to: string) => {
         await memory.rename(from, to);
         return false;
@@ -598,7 +506,7 @@ describe('renames and recovery', () => {
 
   test('a rename that fails with the temp file still there is an error', async () => {
     const memory = new MemoryStorage();
-    const refusing: Storage = Object.assign(Object.create(memory) as MemoryStorage, {
+    const refusing: Storage = overriding(memory, {
       rename: async () => false,
     });
     const w = writer({ storage: refusing });

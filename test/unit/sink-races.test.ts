@@ -7,76 +7,31 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TweetpipeError } from '../../src/errors.ts';
 import { MemoryStorage } from '../../src/hdfs/memory-storage.ts';
 import type { CreateOptions, Storage, StorageBody } from '../../src/hdfs/storage.ts';
-import { silentLogger } from '../../src/log.ts';
-import { parseCommittedFileName, SinkPaths } from '../../src/sink/filenames.ts';
-import { createFormat } from '../../src/sink/formats/format.ts';
-import { decodeManifest, encodeManifest, type Manifest } from '../../src/sink/manifest.ts';
-import { PartitionWriter, type WriteItem } from '../../src/sink/partition-writer.ts';
-import { createPartitioner } from '../../src/sink/partitioner.ts';
-import { classify } from '../../src/sink/sink-record.ts';
-import type { KafkaRecord } from '../../src/types.ts';
-import { filesUnder, tweetRecords } from './sink-fixtures.ts';
+import { SinkPaths } from '../../src/sink/filenames.ts';
+import { encodeManifest, type Manifest } from '../../src/sink/manifest.ts';
+import type { PartitionWriter } from '../../src/sink/partition-writer.ts';
+import {
+  committedOffsets,
+  deferred,
+  isCode,
+  items,
+  manifests,
+  overriding,
+  writer as partitionWriter,
+  ROOT,
+  range,
+  TOPIC,
+} from './partition-writer-fixtures.ts';
+import { tweetRecords } from './sink-fixtures.ts';
 
-const ROOT = '/d';
-const TOPIC = 'tweets';
-const FIRST_ID = 1_993_000_000_000_000_000n;
 const paths = new SinkPaths(ROOT);
 
-function writer(storage: Storage, writerId: string, maxRecords = 1_000_000): PartitionWriter {
-  return new PartitionWriter({
-    storage,
-    paths,
-    topic: TOPIC,
-    partition: 0,
-    format: createFormat('jsonl', { flushBytes: 4096 }),
-    partitioner: createPartitioner({ granularity: 'hour' }),
-    rotation: { maxRecords, maxBytes: 1 << 30, maxAgeMs: 60_000 },
-    writerId,
-    keepManifests: 2,
-    clock: () => 0,
-    logger: silentLogger,
-  });
-}
+const writer = (storage: Storage, writerId: string, maxRecords = 1_000_000): PartitionWriter =>
+  partitionWriter({ storage, writerId, rotation: { maxRecords } });
 
-const items = (records: KafkaRecord[]): WriteItem[] =>
-  records.map((r) => {
-    const c = classify(r);
-    return { offset: r.offset, record: c.ok ? c.record : null };
-  });
-
-/** Every offset in the committed (final-named) files, sorted; an offset appears once per file holding it. */
-function committedOffsets(storage: MemoryStorage): bigint[] {
-  const out: bigint[] = [];
-  for (const { path, data } of filesUnder(storage, `${ROOT}/${TOPIC}`)) {
-    assert.ok(parseCommittedFileName(path.slice(path.lastIndexOf('/') + 1)), path);
-    for (const line of data.toString().split('\n').filter(Boolean))
-      out.push(BigInt(JSON.parse(line).id) - FIRST_ID);
-  }
-  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-const range = (from: number, to: number): bigint[] =>
-  Array.from({ length: to - from }, (_, i) => BigInt(from + i));
-
-const manifests = (storage: MemoryStorage): Manifest[] =>
-  filesUnder(storage, `${ROOT}/_wal/${TOPIC}/0`).map((f) => decodeManifest(f.data, f.path) as Manifest);
-
-const isFenced = (e: unknown) => e instanceof TweetpipeError && e.code === 'FENCED';
-
-function deferred<T = void>() {
-  let resolve: (v: T) => void = () => undefined;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-/** A storage that passes everything to `memory` except the methods given. */
-const wrap = (memory: MemoryStorage, overrides: Partial<Storage>): Storage =>
-  Object.assign(Object.create(memory) as MemoryStorage, overrides);
+const isFenced = isCode('FENCED');
 
 /**
  * The new owner's side after recovery, as the sink loop does it: the group re-delivers from `from`; a FENCED
@@ -110,7 +65,7 @@ describe('a manifest judged torn or void from an earlier read is removed only if
     const m10 = paths.manifest(TOPIC, 0, 10n);
     const underConstruction = deferred();
     const land = deferred();
-    const zombieStorage = wrap(memory, {
+    const zombieStorage = overriding(memory, {
       create: async (path: string, body: StorageBody, opts?: CreateOptions) => {
         if (path !== m10) return memory.create(path, body, opts);
         await memory.create(path, Buffer.alloc(0), opts);
@@ -129,7 +84,7 @@ describe('a manifest judged torn or void from an earlier read is removed only if
     // reaches the NameNode only after the zombie's create completed, passed the fencing check and renamed
     // (a slow or retried call; the NameNode processes it whenever it arrives).
     let removals = 0;
-    const ownerStorage = wrap(memory, {
+    const ownerStorage = overriding(memory, {
       rename: async (from: string, to: string) => {
         if (from === m10 && removals++ === 0) {
           land.resolve();
@@ -141,12 +96,12 @@ describe('a manifest judged torn or void from an earlier read is removed only if
     const owner = writer(ownerStorage, 'owner');
     const resumeAt = await owner.recover();
     await zombieClose; // the zombie's window 10..19 is committed and visible
-    assert.deepEqual(committedOffsets(memory), range(0, 20));
+    assert.deepEqual(await committedOffsets(memory), range(0, 20));
 
     // The group never saw the zombie's Kafka commit (a member outside the generation cannot commit), so
     // it re-delivers from 10; the writers skip what HDFS holds.
     await ownerConsumes(memory, owner, 10, 26);
-    assert.deepEqual(committedOffsets(memory), range(0, 26), 'every offset exactly once');
+    assert.deepEqual(await committedOffsets(memory), range(0, 26), 'every offset exactly once');
     assert.equal(resumeAt, 20n, 'recovery resumes after the visible window');
     assert.equal(removals, 1, 'it set the manifest aside once, then put it back');
   });
@@ -189,7 +144,7 @@ describe('a manifest judged torn or void from an earlier read is removed only if
       // client retries it after a backoff. Meanwhile recovery B - another member that now owns the
       // partition - recovers, commits 10..14 under the same name and renames.
       let retried = false;
-      const storageA = wrap(memory, {
+      const storageA = overriding(memory, {
         rename: async (from: string, to: string) => {
           if (from !== m10 || retried) return memory.rename(from, to);
           retried = true;
@@ -198,7 +153,7 @@ describe('a manifest judged torn or void from an earlier read is removed only if
           assert.equal(await b.recover(), 10n);
           await b.write(items(tweetRecords(10, 15)));
           await b.close(false);
-          assert.deepEqual(committedOffsets(memory), range(0, 15));
+          assert.deepEqual(await committedOffsets(memory), range(0, 15));
           // The retry: its destination exists now, so it changes nothing (WebHDFS answers false; the
           // client's check for an earlier attempt that landed finds the source still there).
           return memory.rename(from, to);
@@ -219,7 +174,7 @@ describe('a manifest judged torn or void from an earlier read is removed only if
       // earlier listing, and the fencing then stops its first window.
       if (kind === 'void') assert.equal(resumeAt, 15n);
       await ownerConsumes(memory, a, 10, 20);
-      assert.deepEqual(committedOffsets(memory), range(0, 20), 'every offset exactly once');
+      assert.deepEqual(await committedOffsets(memory), range(0, 20), 'every offset exactly once');
     });
   }
 });
@@ -236,7 +191,7 @@ describe('safe interleavings', { timeout: 20_000 }, () => {
     const listed = deferred();
     const proceed = deferred();
     let creates = 0;
-    const zombieStorage = wrap(memory, {
+    const zombieStorage = overriding(memory, {
       create: async (path: string, body: StorageBody, opts?: CreateOptions) => {
         await memory.create(path, body, opts);
         if (path.startsWith(walDir)) creates++;
@@ -264,7 +219,7 @@ describe('safe interleavings', { timeout: 20_000 }, () => {
     await owner.close(false);
     const next = writer(memory, 'next');
     assert.equal(await next.recover(), 40n);
-    assert.deepEqual(committedOffsets(memory), range(0, 40));
+    assert.deepEqual(await committedOffsets(memory), range(0, 40));
   });
 
   test('a manifest create retried after a lost reply, once a recovery deleted the first attempt as torn, fences the new owner instead', async () => {
@@ -275,7 +230,7 @@ describe('safe interleavings', { timeout: 20_000 }, () => {
     const m10 = paths.manifest(TOPIC, 0, 10n);
     const underConstruction = deferred();
     const deleted = deferred();
-    const zombieStorage = wrap(memory, {
+    const zombieStorage = overriding(memory, {
       create: async (path: string, body: StorageBody, opts?: CreateOptions) => {
         if (path !== m10) return memory.create(path, body, opts);
         await memory.create(path, Buffer.alloc(0), opts); // first attempt: visible, empty; then it times out
@@ -289,7 +244,7 @@ describe('safe interleavings', { timeout: 20_000 }, () => {
     await zombie.write(items(tweetRecords(10, 20)));
     const zombieClose = zombie.close(false);
     await underConstruction.promise;
-    const ownerStorage = wrap(memory, {
+    const ownerStorage = overriding(memory, {
       delete: async (path: string, recursive?: boolean) => {
         const r = await memory.delete(path, recursive);
         if (path.startsWith(`${m10}.`)) deleted.resolve(); // the torn manifest, deleted once set aside
@@ -300,6 +255,6 @@ describe('safe interleavings', { timeout: 20_000 }, () => {
     assert.equal(await owner.recover(), 10n);
     await zombieClose; // the retry re-created the manifest, the zombie passed the check and renamed
     await ownerConsumes(memory, owner, 10, 26);
-    assert.deepEqual(committedOffsets(memory), range(0, 26));
+    assert.deepEqual(await committedOffsets(memory), range(0, 26));
   });
 });
