@@ -30,6 +30,8 @@ export interface BatchConsumerOptions {
   /** Buffered records above which fetching pauses. */
   maxBuffered?: number;
   sessionTimeoutMs?: number;
+  /** How long close() may wait for the group to let this member leave. */
+  closeDeadlineMs?: number;
 }
 
 type Msg = Message<Buffer, Buffer, string, Buffer>;
@@ -46,10 +48,13 @@ export class BatchConsumer {
   /** Partitions of the latest group join: records of any other partition are dropped. */
   private owned = new Set<number>();
   private readonly opts: BatchConsumerOptions;
+  private readonly closeDeadlineMs: number;
 
   constructor(conn: KafkaConnection, opts: BatchConsumerOptions) {
     this.opts = opts;
     this.maxBuffered = opts.maxBuffered ?? 20_000;
+    // A normal leave takes well under a second.
+    this.closeDeadlineMs = opts.closeDeadlineMs ?? 5000;
     const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
     this.consumer = new Consumer({
       ...conn,
@@ -168,8 +173,32 @@ export class BatchConsumer {
     return new Map((lag.get(this.opts.topic) ?? []).map((v, partition) => [partition, v]));
   }
 
+  /**
+   * Leaves the group and closes the connections, in at most `closeDeadlineMs`. Leaving is a request on the
+   * coordinator connection, where the broker answers in order: during a rebalance it queues behind this member's
+   * pending JoinGroup, which the broker holds until every member rejoined or the rebalance timed out. A sink told to
+   * stop (or resetting) then sat ~30 s in close. Past the deadline the connections are closed instead: the broker
+   * drops the member after its session timeout, as it would after a crash, and the committed offsets and HDFS
+   * manifests make that safe.
+   */
   async close(): Promise<void> {
-    await this.stream?.close().catch(() => {});
-    await this.consumer.close(true).catch(() => {});
+    const leave = (async () => {
+      await this.stream?.close().catch(() => {});
+      await this.consumer.close(true).catch(() => {});
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      leave.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.closeDeadlineMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!late) return;
+    this.opts.log.warn(
+      { deadlineMs: this.closeDeadlineMs },
+      'leaving the consumer group did not finish in time (a rebalance holds it): closing the connections; the broker drops this member after its session timeout',
+    );
+    await this.consumer.connections.close().catch(() => {});
   }
 }
