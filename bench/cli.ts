@@ -8,8 +8,11 @@ import { join } from 'node:path';
 import { TweetpipeError } from '../src/errors.ts';
 import { type LogLine, startCli } from '../test/helpers/cli.ts';
 import type { BenchContext } from './context.ts';
+import type { CpuWindow } from './cpu-usage.ts';
 
 export interface CliRun {
+  /** What the run is called in the CPU figures and profile names. */
+  label: string;
   logs: LogLine[];
   wallS: number;
   /** VmHWM of the child in bytes; null where /proc is not there. */
@@ -32,6 +35,7 @@ export async function runTweetpipe(
     env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${ctx.cpuProfDir} --cpu-prof-name=${label}.cpuprofile`;
   const t0 = performance.now();
   const run = startCli([...args, '--log-format', 'json'], env);
+  if (run.child.pid !== undefined) ctx.cpu?.track(label, run.child.pid);
   let peakRssBytes: number | null = null;
   const sampler = setInterval(async () => {
     const hwm = await readHighWaterMark(run.child.pid);
@@ -48,6 +52,7 @@ export async function runTweetpipe(
       `tweetpipe ${args.join(' ')} ${exit.signal === 'SIGKILL' ? `ran longer than ${timeoutMs} ms` : `exited with ${exit.code ?? exit.signal}`}:\n${run.stderr().slice(-3000)}`,
     );
   return {
+    label,
     logs: run.logs,
     wallS: (performance.now() - t0) / 1000,
     peakRssBytes,
@@ -74,3 +79,28 @@ export function logTime(logs: LogLine[], msg: string, which: 'first' | 'last'): 
     throw new TweetpipeError('INTERNAL', `no "${msg}" log line with a time in the tweetpipe output`);
   return line.time;
 }
+
+/** Where the CPU went while `run` did its measured work: its own process as "tweetpipe", the stack servers, the rest. */
+export interface RunCpu extends CpuWindow {
+  /** CPU microseconds the tweetpipe process spent per tweet in the interval. */
+  tweetpipeUsPerTweet: number;
+}
+
+export function runCpu(
+  ctx: BenchContext,
+  run: CliRun,
+  fromMs: number,
+  toMs: number,
+  tweets: number,
+): RunCpu | null {
+  const w = ctx.cpu?.window(fromMs, toMs);
+  const own = w?.processes[run.label];
+  if (!w || own === undefined) return null;
+  const processes: Record<string, number> = { tweetpipe: own };
+  for (const name of STACK_SERVERS) if (w.processes[name] !== undefined) processes[name] = w.processes[name]!;
+  processes.other = Math.max(0, w.busyCores - Object.values(processes).reduce((a, b) => a + b, 0));
+  return { ...w, processes, tweetpipeUsPerTweet: (own * ((toMs - fromMs) / 1000) * 1e6) / tweets };
+}
+
+/** The stack servers the CPU meter tracks, by the names `stack status` gives them. */
+export const STACK_SERVERS = ['kafka', 'namenode', 'datanode'] as const;

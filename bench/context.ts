@@ -3,6 +3,7 @@
  * run with, a run id that makes topic, group and HDFS names unique, and where scratch files go.
  */
 import type { Config } from '../src/config.ts';
+import type { CpuMeter } from './cpu-usage.ts';
 
 export interface BenchContext {
   config: Config;
@@ -15,6 +16,8 @@ export interface BenchContext {
   hdfsRoot: string;
   /** When set, tweetpipe children write a V8 CPU profile here. */
   cpuProfDir?: string | undefined;
+  /** Samples the machine's and the processes' CPU for the whole run (null where /proc is not there). */
+  cpu?: CpuMeter | undefined;
   say: (line: string) => void;
 }
 

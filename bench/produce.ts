@@ -6,7 +6,7 @@
  */
 import { TweetpipeError } from '../src/errors.ts';
 import { producerPerformance, type Throughput } from './ceilings.ts';
-import { runTweetpipe } from './cli.ts';
+import { type RunCpu, runCpu, runTweetpipe } from './cli.ts';
 import { type BenchContext, MB } from './context.ts';
 import { SYNTHETIC_SEED, type SyntheticSample } from './synthetic-sample.ts';
 import { createBenchTopic } from './topics.ts';
@@ -16,6 +16,8 @@ export interface ProduceRun {
   seconds: number;
   wallS: number;
   peakRssBytes: number | null;
+  /** CPU use during the produce loop. */
+  cpu: RunCpu | null;
   cpuProfile?: string;
 }
 
@@ -45,19 +47,20 @@ export async function produceSynthetic(
     ],
     30 * 60_000,
   );
-  const summary = run.logs.find((l) => typeof l.summary === 'object' && l.summary !== null)?.summary as
-    | { produced: number; seconds: number }
-    | undefined;
+  const summaryLine = run.logs.find((l) => typeof l.summary === 'object' && l.summary !== null);
+  const summary = summaryLine?.summary as { produced: number; seconds: number } | undefined;
   if (!summary || summary.produced !== count)
     throw new TweetpipeError(
       'INTERNAL',
       `tweetpipe produce into ${topic} should have produced ${count} tweets; its summary says ${JSON.stringify(summary)}`,
     );
+  const end = typeof summaryLine?.time === 'number' ? summaryLine.time : Date.now();
   return {
     produced: summary.produced,
     seconds: summary.seconds,
     wallS: run.wallS,
     peakRssBytes: run.peakRssBytes,
+    cpu: runCpu(ctx, run, end - summary.seconds * 1000, end, summary.produced),
     ...(run.cpuProfile ? { cpuProfile: run.cpuProfile } : {}),
   };
 }
@@ -65,7 +68,12 @@ export async function produceSynthetic(
 export interface ProduceBench {
   records: number;
   avgValueBytes: number;
-  tweetpipe: Throughput & { wallS: number; peakRssBytes: number | null; cpuProfile?: string };
+  tweetpipe: Throughput & {
+    wallS: number;
+    peakRssBytes: number | null;
+    cpu: RunCpu | null;
+    cpuProfile?: string;
+  };
   ceiling: Throughput & { props: string[] };
   ratio: number;
 }

@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { RunCpu } from './cli.ts';
 import { MB } from './context.ts';
 import type { ProfileSummary } from './cpu-profile.ts';
 import type { ProduceBench, ProduceRun } from './produce.ts';
@@ -33,12 +34,16 @@ export interface Row {
   goal: string;
   met: boolean | null;
   peakRssMb: number | null;
+  /** Cores busy on the whole machine while the figure was measured, of how many. */
+  busy: { cores: number; busyCores: number } | null;
 }
 
 const num = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const rate = (tweetsPerS: number, mbPerS: number) => `${num(tweetsPerS)} tweets/s, ${num(mbPerS, 1)} MB/s`;
 const rssMb = (bytes: number | null) => (bytes === null ? null : bytes / MB);
+const busyOf = (cpu: RunCpu | null | undefined) =>
+  cpu ? { cores: cpu.cores, busyCores: cpu.busyCores } : null;
 
 export function buildRows(r: BenchResults): Row[] {
   const rows: Row[] = [];
@@ -52,6 +57,7 @@ export function buildRows(r: BenchResults): Row[] {
       goal: '>= 0.7 of ProducerPerformance',
       met: p.ratio >= 0.7,
       peakRssMb: rssMb(p.tweetpipe.peakRssBytes),
+      busy: busyOf(p.tweetpipe.cpu),
     });
   }
   for (const f of r.sink?.formats ?? []) {
@@ -64,6 +70,7 @@ export function buildRows(r: BenchResults): Row[] {
         goal: '-',
         met: false,
         peakRssMb: null,
+        busy: null,
       });
       continue;
     }
@@ -81,6 +88,7 @@ export function buildRows(r: BenchResults): Row[] {
       ratio: f.ratio,
       ...goal,
       peakRssMb: rssMb(t.peakRssBytes),
+      busy: busyOf(t.cpu),
     });
   }
   if (r.python) {
@@ -96,13 +104,23 @@ export function buildRows(r: BenchResults): Row[] {
       goal: '(ratio = tweetpipe / python)',
       met: null,
       peakRssMb: null,
+      busy: null,
     });
   }
   return rows;
 }
 
 export function formatTable(rows: Row[]): string {
-  const header = ['benchmark', 'figure', 'ceiling / baseline', 'ratio', 'goal', 'met', 'peak RSS'];
+  const header = [
+    'benchmark',
+    'figure',
+    'ceiling / baseline',
+    'ratio',
+    'goal',
+    'met',
+    'peak RSS',
+    'busy cores',
+  ];
   const cells = rows.map((row) => [
     row.benchmark,
     row.figure,
@@ -111,6 +129,7 @@ export function formatTable(rows: Row[]): string {
     row.goal,
     row.met === null ? '-' : row.met ? 'yes' : 'NO',
     row.peakRssMb === null ? '-' : `${num(row.peakRssMb)} MB`,
+    row.busy === null ? '-' : `${num(row.busy.busyCores, 2)} of ${row.busy.cores}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]?.length ?? 0)));
   const line = (c: string[]) =>
@@ -155,6 +174,14 @@ export function formatDetails(r: BenchResults): string {
       );
     }
   }
+  const cpuLines: [string, RunCpu | null | undefined][] = [
+    ['produce', r.produce?.tweetpipe.cpu],
+    ['sink topic fill', r.sinkFill?.cpu],
+    ...(r.sink?.formats ?? []).flatMap((f): [string, RunCpu | null][] =>
+      'tweetpipe' in f ? [[`sink ${f.tweetpipe.format}`, f.tweetpipe.cpu]] : [],
+    ),
+  ];
+  for (const [what, cpu] of cpuLines) if (cpu) out.push(`CPU during ${what}: ${formatCpu(cpu)}`);
   if (r.python) {
     const py = r.python;
     out.push(
@@ -164,6 +191,16 @@ export function formatDetails(r: BenchResults): string {
     );
   }
   return out.join('\n');
+}
+
+/** "1.93 of 2 cores busy: tweetpipe 1.21 (30 us per tweet), kafka 0.08, ..." */
+export function formatCpu(cpu: RunCpu): string {
+  const parts = Object.entries(cpu.processes).map(([name, cores]) =>
+    name === 'tweetpipe'
+      ? `tweetpipe ${num(cores, 2)} (${num(cpu.tweetpipeUsPerTweet)} us CPU per tweet)`
+      : `${name} ${num(cores, 2)}`,
+  );
+  return `${num(cpu.busyCores, 2)} of ${cpu.cores} cores busy: ${parts.join(', ')}`;
 }
 
 export async function writeResults(file: string, results: BenchResults): Promise<void> {

@@ -9,9 +9,11 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TweetpipeError } from '../src/errors.ts';
+import { stackStatus } from '../src/stack/stack.ts';
 import { removeRunArtifacts } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { formatProfile, summarizeCpuProfile } from './cpu-profile.ts';
+import { CpuMeter } from './cpu-usage.ts';
 import { benchProduce } from './produce.ts';
 import { benchPython } from './python-baseline.ts';
 import { type BenchResults, buildRows, formatDetails, formatTable, writeResults } from './report.ts';
@@ -102,6 +104,8 @@ async function main(): Promise<void> {
     await mkdir(PROFILE_DIR, { recursive: true });
   }
   const stack = await acquireStack(say);
+  const servers = (await stackStatus(stack.config)).servers;
+  const cpuMeter = new CpuMeter(Object.fromEntries(servers.map((s) => [s.name, s.pid])));
   const runId = Date.now().toString(36);
   const ctx: BenchContext = {
     config: stack.config,
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
     workDir: await mkdtemp(join(os.tmpdir(), 'tweetpipe-bench-')),
     hdfsRoot: `/tweetpipe-bench/${runId}`,
     cpuProfDir: opts.cpuProf ? PROFILE_DIR : undefined,
+    cpu: cpuMeter,
     say,
   };
   try {
@@ -128,6 +133,7 @@ async function main(): Promise<void> {
         });
     }
   } finally {
+    cpuMeter.stop();
     if (!opts.keep) await removeRunArtifacts(ctx);
     await stack.release();
   }

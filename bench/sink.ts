@@ -15,7 +15,7 @@ import { TweetpipeError } from '../src/errors.ts';
 import { WebHdfsClient } from '../src/hdfs/webhdfs.ts';
 import type { FormatName } from '../src/sink/formats/format.ts';
 import { consumerPerformance, type RawWriteResult, rawWebHdfsWrite, type Throughput } from './ceilings.ts';
-import { logTime, runTweetpipe } from './cli.ts';
+import { logTime, type RunCpu, runCpu, runTweetpipe } from './cli.ts';
 import { type BenchContext, MB } from './context.ts';
 import { type ProduceRun, produceSynthetic } from './produce.ts';
 
@@ -37,6 +37,8 @@ export interface SinkFigures extends Throughput {
   bytesWritten: number;
   wallS: number;
   peakRssBytes: number | null;
+  /** CPU use between the first records and the last commit before the idle wait. */
+  cpu: RunCpu | null;
   cpuProfile?: string;
 }
 
@@ -133,9 +135,8 @@ async function sinkOnce(
       'INTERNAL',
       `tweetpipe sink --format ${format} should have written ${count} tweets; it says ${String(written)}`,
     );
-  const seconds =
-    (logTime(run.logs, 'window committed', 'last') - logTime(run.logs, 'partitions opened', 'first')) / 1000 -
-    IDLE_S;
+  const opened = logTime(run.logs, 'partitions opened', 'first');
+  const seconds = (logTime(run.logs, 'window committed', 'last') - opened) / 1000 - IDLE_S;
   const bytesWritten = await committedBytes(ctx, `${dir}/${topic}`);
   return {
     format,
@@ -146,6 +147,7 @@ async function sinkOnce(
     bytesWritten,
     wallS: run.wallS,
     peakRssBytes: run.peakRssBytes,
+    cpu: runCpu(ctx, run, opened, opened + seconds * 1000, count),
     ...(run.cpuProfile ? { cpuProfile: run.cpuProfile } : {}),
   };
 }
