@@ -7,6 +7,7 @@
 import { TweetpipeError } from '../src/errors.ts';
 import { WebHdfsClient } from '../src/hdfs/webhdfs.ts';
 import { runKafkaTool } from '../src/stack/kafka-tools.ts';
+import { measuredCpu, type RunCpu } from './cli.ts';
 import { type BenchContext, MB } from './context.ts';
 import { createBenchTopic } from './topics.ts';
 
@@ -45,9 +46,10 @@ export async function producerPerformance(
   records: number,
   payloadFile: string,
   avgValueBytes: number,
-): Promise<Throughput & { props: string[] }> {
+): Promise<Throughput & { props: string[]; cpu: RunCpu | null }> {
   await createBenchTopic(ctx, topic);
   const props = producerProps(ctx);
+  const label = `ProducerPerformance-${topic}`;
   const { stdout } = await runKafkaTool(
     ctx.config,
     'org.apache.kafka.tools.ProducerPerformance',
@@ -64,16 +66,21 @@ export async function producerPerformance(
       ...props,
     ],
     600_000,
+    (pid) => ctx.cpu?.track(label, pid),
   );
+  const exitedAt = Date.now();
   const totals = [...stdout.matchAll(/^(\d+) records sent, ([\d.]+) records\/sec/gm)].at(-1);
   if (!totals) throw toolOutputError('ProducerPerformance', stdout);
   const tweetsPerS = Number(totals[2]);
+  const seconds = Number(totals[1]) / tweetsPerS;
   return {
     records: Number(totals[1]),
-    seconds: Number(totals[1]) / tweetsPerS,
+    seconds,
     tweetsPerS,
     mbPerS: (tweetsPerS * avgValueBytes) / MB,
     props,
+    // Its figures cover the sends; it prints them when the sends are done and exits right after.
+    cpu: measuredCpu(ctx, label, 'ProducerPerformance', exitedAt - seconds * 1000, exitedAt, records),
   };
 }
 

@@ -80,27 +80,36 @@ export function logTime(logs: LogLine[], msg: string, which: 'first' | 'last'): 
   return line.time;
 }
 
-/** Where the CPU went while `run` did its measured work: its own process as "tweetpipe", the stack servers, the rest. */
+/** Where the CPU went while a measured process did its work: that process, the stack servers, the rest. */
 export interface RunCpu extends CpuWindow {
-  /** CPU microseconds the tweetpipe process spent per tweet in the interval. */
-  tweetpipeUsPerTweet: number;
+  /** What the measured process is called in `processes` ("tweetpipe", "ProducerPerformance"). */
+  process: string;
+  /** CPU microseconds the measured process spent per record in the interval. */
+  usPerRecord: number;
 }
 
-export function runCpu(
+/** CPU figures of the process tracked as `label`, shown as `name`, between two times, for `records` records. */
+export function measuredCpu(
   ctx: BenchContext,
-  run: CliRun,
+  label: string,
+  name: string,
   fromMs: number,
   toMs: number,
-  tweets: number,
+  records: number,
 ): RunCpu | null {
   const w = ctx.cpu?.window(fromMs, toMs);
-  const own = w?.processes[run.label];
+  const own = w?.processes[label];
   if (!w || own === undefined) return null;
-  const processes: Record<string, number> = { tweetpipe: own };
-  for (const name of STACK_SERVERS) if (w.processes[name] !== undefined) processes[name] = w.processes[name]!;
+  const processes: Record<string, number> = { [name]: own };
+  for (const server of STACK_SERVERS)
+    if (w.processes[server] !== undefined) processes[server] = w.processes[server]!;
   processes.other = Math.max(0, w.busyCores - Object.values(processes).reduce((a, b) => a + b, 0));
-  return { ...w, processes, tweetpipeUsPerTweet: (own * ((toMs - fromMs) / 1000) * 1e6) / tweets };
+  return { ...w, processes, process: name, usPerRecord: (own * ((toMs - fromMs) / 1000) * 1e6) / records };
 }
+
+/** The tweetpipe run's CPU between two times. */
+export const runCpu = (ctx: BenchContext, run: CliRun, fromMs: number, toMs: number, tweets: number) =>
+  measuredCpu(ctx, run.label, 'tweetpipe', fromMs, toMs, tweets);
 
 /** The stack servers the CPU meter tracks, by the names `stack status` gives them. */
 export const STACK_SERVERS = ['kafka', 'namenode', 'datanode'] as const;

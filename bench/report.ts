@@ -60,6 +60,19 @@ export function buildRows(r: BenchResults): Row[] {
       busy: busyOf(p.tweetpipe.cpu),
     });
   }
+  if (r.produce) {
+    const a = r.produce.syntheticAlone;
+    rows.push({
+      benchmark: 'synthetic source alone',
+      figure: `${num(a.tweetsPerS)} tweets/s`,
+      against: '(no Kafka; generator + mapping)',
+      ratio: null,
+      goal: '>= 50,000 tweets/s',
+      met: a.tweetsPerS >= 50_000,
+      peakRssMb: null,
+      busy: null,
+    });
+  }
   for (const f of r.sink?.formats ?? []) {
     if ('failed' in f) {
       rows.push({
@@ -151,6 +164,9 @@ export function formatDetails(r: BenchResults): string {
   if (r.produce) {
     const p = r.produce;
     out.push(
+      `synthetic source alone: ${num(p.syntheticAlone.records)} tweets in ${s(p.syntheticAlone.seconds)}, ${num(p.syntheticAlone.usPerTweet)} us CPU per tweet (generating and mapping, all threads)`,
+    );
+    out.push(
       `produce: ${num(p.records)} tweets; tweetpipe ${s(p.tweetpipe.seconds)} (produce loop; process ${s(p.tweetpipe.wallS)}), ProducerPerformance ${s(p.ceiling.seconds)} with ${p.ceiling.props.slice(1).join(' ')}`,
     );
   }
@@ -176,6 +192,7 @@ export function formatDetails(r: BenchResults): string {
   }
   const cpuLines: [string, RunCpu | null | undefined][] = [
     ['produce', r.produce?.tweetpipe.cpu],
+    ['ProducerPerformance', r.produce?.ceiling.cpu],
     ['sink topic fill', r.sinkFill?.cpu],
     ...(r.sink?.formats ?? []).flatMap((f): [string, RunCpu | null][] =>
       'tweetpipe' in f ? [[`sink ${f.tweetpipe.format}`, f.tweetpipe.cpu]] : [],
@@ -193,11 +210,11 @@ export function formatDetails(r: BenchResults): string {
   return out.join('\n');
 }
 
-/** "1.93 of 2 cores busy: tweetpipe 1.21 (30 us per tweet), kafka 0.08, ..." */
+/** "1.93 of 2 cores busy: tweetpipe 1.21 (30 us CPU per record), kafka 0.08, ..." */
 export function formatCpu(cpu: RunCpu): string {
   const parts = Object.entries(cpu.processes).map(([name, cores]) =>
-    name === 'tweetpipe'
-      ? `tweetpipe ${num(cores, 2)} (${num(cpu.tweetpipeUsPerTweet)} us CPU per tweet)`
+    name === cpu.process
+      ? `${name} ${num(cores, 2)} (${num(cpu.usPerRecord)} us CPU per record)`
       : `${name} ${num(cores, 2)}`,
   );
   return `${num(cpu.busyCores, 2)} of ${cpu.cores} cores busy: ${parts.join(', ')}`;

@@ -25,13 +25,15 @@ export async function runKafkaTool(
   mainClass: string,
   args: string[],
   timeoutMs: number,
+  /** Told the tool's pid once it runs (the bench measures its CPU). */
+  onStart?: (pid: number) => void,
 ): Promise<{ stdout: string; stderr: string }> {
   const { kafkaLib, kafkaConf } = stackPaths(config);
   // Written here, not only by `stack up`: a tool must not print log lines into the data it outputs.
   await mkdir(kafkaConf, { recursive: true });
   await writeFile(join(kafkaConf, 'tools-log4j2.properties'), TOOLS_LOG4J2);
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'java',
       [
         '-Xmx512m',
@@ -50,6 +52,7 @@ export async function runKafkaTool(
         resolve({ stdout, stderr });
       },
     );
+    if (child.pid !== undefined) onStart?.(child.pid);
   });
 }
 
