@@ -384,11 +384,15 @@ const DEFAULT_START_MS = Date.UTC(2026, 10, 25, 6, 0, 0);
 const RECENT_ORIGINALS = 64;
 
 export class SyntheticTweets {
-  private readonly rng: Rng;
+  private rng: Rng;
+  private readonly seed: number;
   private readonly authors: Author[];
   private readonly languageTable: LanguagePool[];
-  private readonly worker: number;
+  private worker: number;
   private readonly meanGapMs: number;
+  private readonly startMs: number;
+  /** In segment mode (startSegment): where the current segment's virtual time starts, and its tweets so far. */
+  private segment: { startMs: number; made: number } | undefined;
   private clockMs: number;
   private lastMs = -1;
   private seq = 0;
@@ -399,14 +403,32 @@ export class SyntheticTweets {
   private recentNext = 0;
 
   constructor(opts: SyntheticTweetsOptions) {
+    this.seed = opts.seed;
     this.rng = new Rng(opts.seed);
     this.worker = opts.seed & 0x3ff;
-    this.clockMs = opts.startTimeMs ?? DEFAULT_START_MS;
+    this.startMs = opts.startTimeMs ?? DEFAULT_START_MS;
+    this.clockMs = this.startMs;
     this.meanGapMs = opts.meanGapMs ?? 20;
     this.languageTable = LANGUAGES.flatMap((l) => Array.from({ length: l.weight }, () => l));
     const count = Math.max(1, opts.authors ?? 5000);
     const taken = new Set<string>();
     this.authors = Array.from({ length: count }, (_, i) => this.makeAuthor(i, taken));
+  }
+
+  /**
+   * Continues as segment `index` of a stream cut into independent segments of `size` tweets, so that several threads
+   * generate one stream (thread t makes segments t, t + threads, ...) and a seed still gives the same tweets
+   * whatever their timing. A segment draws from its own PRNG, keeps to its own slice of virtual time (tweet i of
+   * segment k at start + (k * size + i) * gap plus less than one gap of jitter, so slices never overlap), and replies to, quotes and retweets only its own tweets. `thread` goes into
+   * the snowflake worker bits: tweets that two threads pin to the same real millisecond (the clock never runs ahead
+   * of now) still get different ids. Segments of one instance must come in increasing order.
+   */
+  startSegment(index: number, size: number, thread: number): void {
+    this.rng = new Rng(Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) + index);
+    this.worker = (this.seed + thread) & 0x3ff;
+    this.segment = { startMs: this.startMs + index * size * this.meanGapMs, made: 0 };
+    this.recent.length = 0;
+    this.recentNext = 0;
   }
 
   /** The next tweet. `atMs` pins its creation time (never earlier than the previous tweet); ids always grow. */
@@ -448,7 +470,12 @@ export class SyntheticTweets {
   }
 
   private tick(atMs: number | undefined): number {
-    let ms = atMs ?? this.clockMs + this.rng.int(2 * this.meanGapMs + 1);
+    const seg = this.segment;
+    let ms =
+      atMs ??
+      (seg
+        ? seg.startMs + seg.made++ * this.meanGapMs + this.rng.int(this.meanGapMs)
+        : this.clockMs + this.rng.int(2 * this.meanGapMs + 1));
     if (ms < this.lastMs) ms = this.lastMs;
     if (ms === this.lastMs) {
       this.seq++;

@@ -1,17 +1,33 @@
 /**
- * Worker thread of the synthetic source at full speed: generating and mapping realistic tweets costs as much CPU as
- * publishing them, so it runs on the second core. Batches go back as one transferred buffer (no copy, no
- * per-tweet structured clone).
+ * A worker thread of the synthetic source at full speed: generating and mapping realistic tweets costs more CPU
+ * than publishing them, so it runs beside the main thread, on as many threads as synthetic.ts starts, each making
+ * the stream segments it is asked for (SyntheticTweets.startSegment). Batches go back as one transferred buffer
+ * (no copy, no per-tweet structured clone).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { generateBatch, packBatch } from './synthetic-batch.ts';
 import { SyntheticTweets } from './synthetic-payloads.ts';
 
+export interface SyntheticWorkerData {
+  seed: number;
+  startTimeMs: number;
+  /** Tweets per stream segment (the source's batch size). */
+  segmentSize: number;
+  thread: number;
+}
+
+export interface SegmentRequest {
+  segment: number;
+  n: number;
+  source: string;
+}
+
 const port = parentPort;
 if (!port) throw new Error('synthetic-worker.ts runs as a worker thread');
-const { seed, startTimeMs } = workerData as { seed: number; startTimeMs: number };
+const { seed, startTimeMs, segmentSize, thread } = workerData as SyntheticWorkerData;
 const tweets = new SyntheticTweets({ seed, startTimeMs });
-port.on('message', (msg: { n: number; source: string }) => {
+port.on('message', (msg: SegmentRequest) => {
+  tweets.startSegment(msg.segment, segmentSize, thread);
   const packed = packBatch(generateBatch(tweets, msg.n, undefined, msg.source));
   port.postMessage(packed, [packed.bytes.buffer as ArrayBuffer]);
 });

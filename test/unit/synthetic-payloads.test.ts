@@ -118,6 +118,56 @@ describe('SyntheticTweets', () => {
     }
   });
 
+  describe('segments (several generator threads, one stream)', () => {
+    const SIZE = 500;
+    /** Segments `indexes` of seed 5, made by one instance as generator thread `thread`. */
+    const segments = (indexes: number[], thread: number, atMs?: number) => {
+      const g = new SyntheticTweets({ seed: 5 });
+      return new Map(
+        indexes.map((k) => {
+          g.startSegment(k, SIZE, thread);
+          return [k, Array.from({ length: SIZE }, () => g.nextTweet(atMs))] as const;
+        }),
+      );
+    };
+
+    test('a segment is the same whichever thread makes it and whatever that thread made before', () => {
+      const alone = segments([3], 1).get(3)!;
+      const afterOthers = segments([0, 1, 3], 1).get(3)!;
+      assert.equal(JSON.stringify(afterOthers), JSON.stringify(alone));
+      assert.notEqual(JSON.stringify(segments([2], 1).get(2)), JSON.stringify(alone));
+    });
+
+    test('segments keep to their own slice of time, so ids grow from one segment to the next', () => {
+      const even = segments([0, 2, 4], 0);
+      const odd = segments([1, 3, 5], 1);
+      const stream = [0, 1, 2, 3, 4, 5].flatMap((k) => (k % 2 === 0 ? even : odd).get(k)!);
+      for (let i = 1; i < stream.length; i++)
+        assert.equal(compareIds(stream[i - 1]!.data.id, stream[i]!.data.id), -1, `id ${i} does not increase`);
+      const gaps =
+        (Date.parse(stream.at(-1)!.data.created_at) - Date.parse(stream[0]!.data.created_at)) / 3000;
+      // The mean gap stays the generator's 20 ms (created_at has second precision, hence the slack).
+      assert.ok(gaps > 19 && gaps < 21, `mean gap ${gaps} ms`);
+    });
+
+    test('threads pinned to the same millisecond still make distinct ids', () => {
+      const at = Date.UTC(2026, 10, 25, 6, 12, 3);
+      const ids = [...segments([0, 2], 0, at).values(), ...segments([1, 3], 1, at).values()].flatMap((seg) =>
+        seg.map((p) => p.data.id),
+      );
+      assert.equal(new Set(ids).size, 4 * SIZE);
+    });
+
+    test('replies, quotes and retweets refer only to tweets of their own segment', () => {
+      // Segment 6 comes first, so a pool left over from it would show.
+      const seg = segments([6, 7], 0).get(7)!;
+      const ids = new Set(seg.map((p) => p.data.id));
+      for (const p of seg)
+        for (const ref of p.data.referenced_tweets ?? [])
+          assert.ok(ids.has(ref.id), `${ref.id} outside segment`);
+    });
+  });
+
   test('created_at is ISO-8601 at second precision and agrees with the id', () => {
     for (const { data } of generate(3, 3000)) {
       assert.match(data.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/);
