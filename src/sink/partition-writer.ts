@@ -416,6 +416,7 @@ export class PartitionWriter {
       w.files.set(dir, file);
     }
     file.encoder.write(record);
+    record.releaseDoc?.();
     file.records++;
     file.lastOffset = record.offset;
     w.records++;

@@ -594,3 +594,20 @@ describe('renames and recovery', () => {
     assert.equal(filesUnder(storage, `${ROOT}/${TOPIC}`).length, 20);
   });
 });
+
+describe('memory', () => {
+  test('a written record lets go of its parsed document (Parquet reads it; the batch outlives the write)', async () => {
+    const storage = new MemoryStorage();
+    const w = writer({ storage, format: 'parquet' });
+    assert.equal(await w.recover(), null);
+    const written = items(tweetRecords(0, 5));
+    const docs = written.map((i) => i.record!.doc);
+    await w.write(written);
+    written.forEach((i, n) => {
+      // Parsed again on this read: the one parsed before the write was released by it.
+      assert.notEqual(i.record!.doc, docs[n]);
+      assert.deepEqual(i.record!.doc, docs[n]);
+    });
+    await w.close(false);
+  });
+});
