@@ -36,7 +36,7 @@ export function generateBatch(
   const now = Date.now();
   const ctx = { source, ingestedAtMs: now };
   for (let i = 0; i < n; i++) {
-    const { data, includes } = tweets.nextTweet(atMs ?? (tweets.clock >= now ? now : undefined));
+    const { data, includes } = tweets.nextTweet(atMs, now);
     const mapped = toTweetRecords({ data, includes, matching_rules: RULES }, ctx);
     for (const r of mapped.records) records.push(r);
     for (const d of mapped.deadLetters) deadLetters.push(d);

@@ -431,9 +431,13 @@ export class SyntheticTweets {
     this.recentNext = 0;
   }
 
-  /** The next tweet. `atMs` pins its creation time (never earlier than the previous tweet); ids always grow. */
-  nextTweet(atMs?: number): TweetPayload {
-    const ms = this.tick(atMs);
+  /**
+   * The next tweet. `atMs` pins its creation time (never earlier than the previous tweet); without it the virtual
+   * clock decides, held at `notAfterMs` when it would pass it (the same random draws either way). Ids always grow
+   * within one instance.
+   */
+  nextTweet(atMs?: number, notAfterMs?: number): TweetPayload {
+    const ms = this.tick(atMs, notAfterMs);
     const id = snowflakeFromTime(ms, this.seq, this.worker);
     const author = this.rng.pick(this.authors);
     const kind = this.recent.length === 0 ? 1 : this.rng.next();
@@ -464,18 +468,14 @@ export class SyntheticTweets {
 
   // ---- clock and ids ----
 
-  /** The virtual clock: created_at of the latest tweet. */
-  get clock(): number {
-    return this.clockMs;
-  }
-
-  private tick(atMs: number | undefined): number {
+  private tick(atMs: number | undefined, notAfterMs: number | undefined): number {
     const seg = this.segment;
     let ms =
       atMs ??
       (seg
         ? seg.startMs + seg.made++ * this.meanGapMs + this.rng.int(this.meanGapMs)
         : this.clockMs + this.rng.int(2 * this.meanGapMs + 1));
+    if (notAfterMs !== undefined && ms > notAfterMs) ms = notAfterMs;
     if (ms < this.lastMs) ms = this.lastMs;
     if (ms === this.lastMs) {
       this.seq++;

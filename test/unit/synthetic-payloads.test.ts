@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { EndOfInput } from '../../src/sources/source.ts';
+import { SyntheticSource } from '../../src/sources/synthetic.ts';
 import {
   codePointLength,
   SNOWFLAKE_EPOCH_MS,
@@ -282,5 +284,35 @@ describe('SyntheticTweets', () => {
       `${Math.round(n / seconds)} tweets/s with JSON.stringify, ${Math.round(bytes / n)} bytes/tweet`,
     );
     assert.ok(bytes > 0);
+  });
+});
+
+describe('SyntheticSource at full speed', () => {
+  test('a run longer than the hour it starts back stays at or before now (no record would be rejected)', async () => {
+    // 185,000 tweets at 20 ms of virtual time each start one hour back and would end past now; the segments of
+    // the second generator thread once did, and every one of their tweets went to the DLQ as too far ahead.
+    const source = new SyntheticSource({ seed: 1, maxTweets: 185_000 });
+    await source.connect();
+    const signal = new AbortController().signal;
+    const ids = new Set<string>();
+    let latest = 0;
+    let deadLetters = 0;
+    try {
+      for (;;) {
+        const batch = await source.read(signal);
+        deadLetters += batch.deadLetters.length;
+        for (const t of batch.tweets) {
+          ids.add(t.id);
+          latest = Math.max(latest, t.createdAtMs);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof EndOfInput)) throw err;
+    } finally {
+      await source.close();
+    }
+    assert.equal(deadLetters, 0);
+    assert.equal(ids.size, 185_000);
+    assert.ok(latest <= Date.now(), `a tweet dated ${new Date(latest).toISOString()}, after now`);
   });
 });
