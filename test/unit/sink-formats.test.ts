@@ -49,6 +49,27 @@ describe('jsonl', () => {
     assert.equal(bytes.toString(), expectedLines(records));
   });
 
+  test('a flush of several megabytes (lines copied into several blocks) is every line in order', async () => {
+    const records = sinkRecords(0, 8000);
+    const { bytes, flushes } = await encode(createFormat('jsonl', { flushBytes: 3 * 1024 * 1024 }), records);
+    assert.ok(bytes.length > 6 * 1024 * 1024, `only ${bytes.length} bytes`);
+    assert.ok(flushes >= 2, `expected several flushes, got ${flushes}`);
+    assert.equal(bytes.toString(), expectedLines(records));
+  });
+
+  test('a record larger than a block is one line too', async () => {
+    const doc = { ...tweetDoc(1), text: 'x'.repeat(1_500_000) };
+    const c = classify(kafkaRecord(7, JSON.stringify(doc)));
+    assert.ok(c.ok);
+    const small = sinkRecords(0, 3);
+    const { bytes } = await encode(createFormat('jsonl', { flushBytes: 8 * 1024 * 1024 }), [
+      ...small,
+      c.record,
+      ...small,
+    ]);
+    assert.equal(bytes.toString(), expectedLines([...small, c.record, ...small]));
+  });
+
   test('a value with raw newlines (pretty-printed JSON) still becomes exactly one line', async () => {
     const doc = tweetDoc(1);
     const c = classify(kafkaRecord(7, JSON.stringify(doc, null, 2)));
