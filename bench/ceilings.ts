@@ -7,8 +7,8 @@
 import { TweetpipeError } from '../src/errors.ts';
 import { WebHdfsClient } from '../src/hdfs/webhdfs.ts';
 import { runKafkaTool } from '../src/stack/kafka-tools.ts';
-import { measuredCpu, type RunCpu } from './cli.ts';
 import { type BenchContext, MB } from './context.ts';
+import type { RunCpu } from './cpu-usage.ts';
 import { createBenchTopic } from './topics.ts';
 
 export interface Throughput {
@@ -80,7 +80,7 @@ export async function producerPerformance(
     mbPerS: (tweetsPerS * avgValueBytes) / MB,
     props,
     // Its figures cover the sends; it prints them when the sends are done and exits right after.
-    cpu: measuredCpu(ctx, label, 'ProducerPerformance', exitedAt - seconds * 1000, exitedAt, records),
+    cpu: ctx.cpu?.measure(label, 'ProducerPerformance', exitedAt - seconds * 1000, exitedAt, records) ?? null,
   };
 }
 

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { TweetpipeError } from '../src/errors.ts';
 import { type LogLine, startCli } from '../test/helpers/cli.ts';
 import type { BenchContext } from './context.ts';
-import type { CpuWindow } from './cpu-usage.ts';
 
 export interface CliRun {
   /** What the run is called in the CPU figures and profile names. */
@@ -80,36 +79,6 @@ export function logTime(logs: LogLine[], msg: string, which: 'first' | 'last'): 
   return line.time;
 }
 
-/** Where the CPU went while a measured process did its work: that process, the stack servers, the rest. */
-export interface RunCpu extends CpuWindow {
-  /** What the measured process is called in `processes` ("tweetpipe", "ProducerPerformance"). */
-  process: string;
-  /** CPU microseconds the measured process spent per record in the interval. */
-  usPerRecord: number;
-}
-
-/** CPU figures of the process tracked as `label`, shown as `name`, between two times, for `records` records. */
-export function measuredCpu(
-  ctx: BenchContext,
-  label: string,
-  name: string,
-  fromMs: number,
-  toMs: number,
-  records: number,
-): RunCpu | null {
-  const w = ctx.cpu?.window(fromMs, toMs);
-  const own = w?.processes[label];
-  if (!w || own === undefined) return null;
-  const processes: Record<string, number> = { [name]: own };
-  for (const server of STACK_SERVERS)
-    if (w.processes[server] !== undefined) processes[server] = w.processes[server]!;
-  processes.other = Math.max(0, w.busyCores - Object.values(processes).reduce((a, b) => a + b, 0));
-  return { ...w, processes, process: name, usPerRecord: (own * ((toMs - fromMs) / 1000) * 1e6) / records };
-}
-
-/** The tweetpipe run's CPU between two times. */
+/** The tweetpipe run's CPU between two times, for `tweets` tweets. */
 export const runCpu = (ctx: BenchContext, run: CliRun, fromMs: number, toMs: number, tweets: number) =>
-  measuredCpu(ctx, run.label, 'tweetpipe', fromMs, toMs, tweets);
-
-/** The stack servers the CPU meter tracks, by the names `stack status` gives them. */
-export const STACK_SERVERS = ['kafka', 'namenode', 'datanode'] as const;
+  ctx.cpu?.measure(run.label, 'tweetpipe', fromMs, toMs, tweets) ?? null;

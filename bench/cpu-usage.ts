@@ -17,6 +17,14 @@ export interface CpuWindow {
   processes: Record<string, number>;
 }
 
+/** Where the CPU went while a measured process did its work: that process, the stack servers, the rest. */
+export interface RunCpu extends CpuWindow {
+  /** What the measured process is called in `processes` ("tweetpipe", "ProducerPerformance"). */
+  process: string;
+  /** CPU microseconds the measured process spent per record in the interval. */
+  usPerRecord: number;
+}
+
 interface Sample {
   t: number;
   busy: number;
@@ -37,6 +45,8 @@ function clockTicks(): number {
 
 export class CpuMeter {
   private readonly tracked = new Map<string, number>();
+  /** The processes that run for the whole bench (the stack servers), shown beside every measured one. */
+  private readonly servers: string[] = [];
   private readonly lastSeen = new Map<string, number>();
   private readonly samples: Sample[] = [];
   private readonly timer: NodeJS.Timeout;
@@ -45,7 +55,11 @@ export class CpuMeter {
 
   /** `processes`: label -> pid of what runs for the whole bench (the stack servers). */
   constructor(processes: Record<string, number | null>) {
-    for (const [label, pid] of Object.entries(processes)) if (pid !== null) this.tracked.set(label, pid);
+    for (const [label, pid] of Object.entries(processes))
+      if (pid !== null) {
+        this.tracked.set(label, pid);
+        this.servers.push(label);
+      }
     this.sample();
     this.timer = setInterval(() => this.sample(), SAMPLE_MS);
     this.timer.unref();
@@ -80,6 +94,21 @@ export class CpuMeter {
       busyCores: ((b.busy - a.busy) / (b.total - a.total)) * this.cores,
       processes,
     };
+  }
+
+  /**
+   * The CPU figures of the process tracked as `label`, shown as `name`, between two times in which it handled
+   * `records` records: it, each stack server, and the rest of the machine.
+   */
+  measure(label: string, name: string, fromMs: number, toMs: number, records: number): RunCpu | null {
+    const w = this.window(fromMs, toMs);
+    const own = w?.processes[label];
+    if (!w || own === undefined) return null;
+    const processes: Record<string, number> = { [name]: own };
+    for (const server of this.servers)
+      if (w.processes[server] !== undefined) processes[server] = w.processes[server];
+    processes.other = Math.max(0, w.busyCores - Object.values(processes).reduce((a, b) => a + b, 0));
+    return { ...w, processes, process: name, usPerRecord: (own * ((toMs - fromMs) / 1000) * 1e6) / records };
   }
 
   private sample(): void {

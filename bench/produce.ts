@@ -5,12 +5,11 @@
  * ProducerPerformance's figure does.
  */
 import { TweetpipeError } from '../src/errors.ts';
-import { EndOfInput } from '../src/sources/source.ts';
-import { SyntheticSource } from '../src/sources/synthetic.ts';
 import { producerPerformance, type Throughput } from './ceilings.ts';
-import { type RunCpu, runCpu, runTweetpipe } from './cli.ts';
+import { runCpu, runTweetpipe } from './cli.ts';
 import { type BenchContext, MB } from './context.ts';
-import { SYNTHETIC_SEED, type SyntheticSample } from './synthetic-sample.ts';
+import type { RunCpu } from './cpu-usage.ts';
+import { readSynthetic, SYNTHETIC_SEED, type SyntheticSample } from './synthetic-sample.ts';
 import { createBenchTopic } from './topics.ts';
 
 export interface ProduceRun {
@@ -81,19 +80,12 @@ export interface SyntheticAlone {
  * 50,000 tweets/s; this is where that is measured.
  */
 export async function benchSyntheticAlone(count: number): Promise<SyntheticAlone> {
-  const source = new SyntheticSource({ seed: SYNTHETIC_SEED, maxTweets: count });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await source.connect();
-  const signal = new AbortController().signal;
   let records = 0;
-  try {
-    for (;;) records += (await source.read(signal)).tweets.length;
-  } catch (err) {
-    if (!(err instanceof EndOfInput)) throw err;
-  } finally {
-    await source.close();
-  }
+  await readSynthetic(count, (tweets) => {
+    records += tweets.length;
+  });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   return { records, seconds, tweetsPerS: records / seconds, usPerTweet: (cpu.user + cpu.system) / records };

@@ -5,9 +5,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { RunCpu } from './cli.ts';
 import { MB } from './context.ts';
 import type { ProfileSummary } from './cpu-profile.ts';
+import type { RunCpu } from './cpu-usage.ts';
 import type { ProduceBench, ProduceRun } from './produce.ts';
 import type { PythonBench } from './python-baseline.ts';
 import type { FormatBench, SinkBench } from './sink.ts';
@@ -59,9 +59,7 @@ export function buildRows(r: BenchResults): Row[] {
       peakRssMb: rssMb(p.tweetpipe.peakRssBytes),
       busy: busyOf(p.tweetpipe.cpu),
     });
-  }
-  if (r.produce) {
-    const a = r.produce.syntheticAlone;
+    const a = p.syntheticAlone;
     rows.push({
       benchmark: 'synthetic source alone',
       figure: `${num(a.tweetsPerS)} tweets/s`,

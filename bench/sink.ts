@@ -15,8 +15,9 @@ import { TweetpipeError } from '../src/errors.ts';
 import { WebHdfsClient } from '../src/hdfs/webhdfs.ts';
 import type { FormatName } from '../src/sink/formats/format.ts';
 import { consumerPerformance, type RawWriteResult, rawWebHdfsWrite, type Throughput } from './ceilings.ts';
-import { logTime, type RunCpu, runCpu, runTweetpipe } from './cli.ts';
+import { logTime, runCpu, runTweetpipe } from './cli.ts';
 import { type BenchContext, MB } from './context.ts';
+import type { RunCpu } from './cpu-usage.ts';
 import { type ProduceRun, produceSynthetic } from './produce.ts';
 
 const SINK_FORMATS: readonly FormatName[] = ['jsonl', 'jsonl.gz', 'parquet'];

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EndOfInput } from '../src/sources/source.ts';
 import { SyntheticSource } from '../src/sources/synthetic.ts';
+import type { TweetRecord } from '../src/types.ts';
 
 export const SYNTHETIC_SEED = 1;
 
@@ -20,27 +21,36 @@ export interface SyntheticSample {
   jsonl: Buffer;
 }
 
-export async function sampleSynthetic(workDir: string, records: number): Promise<SyntheticSample> {
+/**
+ * Reads `records` tweets of the benchmarks' synthetic stream (seed 1) as fast as the source gives them, handing
+ * each batch's records to `onTweets`.
+ */
+export async function readSynthetic(
+  records: number,
+  onTweets: (tweets: TweetRecord[]) => void,
+): Promise<void> {
   const source = new SyntheticSource({ seed: SYNTHETIC_SEED, maxTweets: records });
   await source.connect();
+  const signal = new AbortController().signal;
+  try {
+    for (;;) onTweets((await source.read(signal)).tweets);
+  } catch (err) {
+    if (!(err instanceof EndOfInput)) throw err;
+  } finally {
+    await source.close();
+  }
+}
+
+export async function sampleSynthetic(workDir: string, records: number): Promise<SyntheticSample> {
   const lines: Buffer[] = [];
   const newline = Buffer.from('\n');
   let valueBytes = 0;
-  const signal = new AbortController().signal;
-  for (;;) {
-    let batch: Awaited<ReturnType<SyntheticSource['read']>>;
-    try {
-      batch = await source.read(signal);
-    } catch (err) {
-      if (err instanceof EndOfInput) break;
-      throw err;
-    }
-    for (const t of batch.tweets) {
+  await readSynthetic(records, (tweets) => {
+    for (const t of tweets) {
       valueBytes += t.value.length;
       lines.push(t.value, newline);
     }
-  }
-  await source.close();
+  });
   const values = lines.length / 2;
   const jsonl = Buffer.concat(lines);
   const payloadFile = join(workDir, 'payloads.txt');

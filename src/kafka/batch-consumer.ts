@@ -18,6 +18,7 @@ import {
   MessagesStreamModes,
   stringDeserializer,
 } from '@platformatic/kafka';
+import { settlesWithin } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import type { KafkaRecord, TopicPartition } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
@@ -186,15 +187,7 @@ export class BatchConsumer {
       await this.stream?.close().catch(() => {});
       await this.consumer.close(true).catch(() => {});
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const late = await Promise.race([
-      leave.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), this.closeDeadlineMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!late) return;
+    if (await settlesWithin(leave, this.closeDeadlineMs)) return;
     this.opts.log.warn(
       { deadlineMs: this.closeDeadlineMs },
       'leaving the consumer group did not finish in time (a rebalance holds it): closing the connections; the broker drops this member after its session timeout',

@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
+import { settlesWithin } from '../deadline.ts';
 import { toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import { BatchConsumer } from '../kafka/batch-consumer.ts';
@@ -244,12 +245,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
   async function shutdown(consumer: BatchConsumer): Promise<void> {
     const grace = opts.shutdownGraceMs ?? 30_000;
     const all = [...owned.values()];
-    const timer = new AbortController();
-    const committed = await Promise.race([
-      sink.close(all, { abort: false }).then(() => true),
-      sleep(grace, false, { signal: timer.signal }).catch(() => false),
-    ]);
-    timer.abort();
+    const committed = await settlesWithin(sink.close(all, { abort: false }), grace);
     owned.clear();
     if (!committed) {
       log.warn(

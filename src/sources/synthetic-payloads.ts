@@ -416,12 +416,13 @@ export class SyntheticTweets {
   }
 
   /**
-   * Continues as segment `index` of a stream cut into independent segments of `size` tweets, so that several threads
-   * generate one stream (thread t makes segments t, t + threads, ...) and a seed still gives the same tweets
-   * whatever their timing. A segment draws from its own PRNG, keeps to its own slice of virtual time (tweet i of
-   * segment k at start + (k * size + i) * gap plus less than one gap of jitter, so slices never overlap), and replies to, quotes and retweets only its own tweets. `thread` goes into
-   * the snowflake worker bits: tweets that two threads pin to the same real millisecond (the clock never runs ahead
-   * of now) still get different ids. Segments of one instance must come in increasing order.
+   * Continues as segment `index` of a stream cut into independent segments of `size` tweets, so that several
+   * threads generate one stream (thread t makes segments t, t + threads, ...) and a seed still gives the same
+   * tweets whatever their timing. A segment draws from its own PRNG, keeps to its own slice of virtual time
+   * (tweet i of segment k at start + (k * size + i) * gap plus less than one gap of jitter, so slices never
+   * overlap), and replies to, quotes and retweets only its own tweets. `thread` goes into the snowflake worker
+   * bits: tweets that two threads pin to the same real millisecond (the clock never runs ahead of now) still get
+   * different ids. Segments of one instance must come in increasing order.
    */
   startSegment(index: number, size: number, thread: number): void {
     this.rng = new Rng(Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) + index);

@@ -44,7 +44,6 @@ export class SyntheticSource implements Source {
   private generated = 0;
   private requested = 0;
   private started = 0;
-  private segments = 0;
   private tweets: SyntheticTweets | undefined;
   private threads: GeneratorThread[] = [];
   private readonly ready: Promise<PackedBatch>[] = [];
@@ -84,9 +83,10 @@ export class SyntheticSource implements Source {
 
   private prefetch(): void {
     while (this.ready.length < PREFETCH * this.threads.length && this.requested < this.max) {
+      // Every batch but the last is a whole segment, so the batches requested so far number the next one.
+      const segment = Math.floor(this.requested / this.batchSize);
       const n = Math.min(this.batchSize, this.max - this.requested);
       this.requested += n;
-      const segment = this.segments++;
       const thread = this.threads[segment % this.threads.length]!;
       this.ready.push(new Promise((resolve, reject) => thread.pending.push({ resolve, reject })));
       const request: SegmentRequest = { segment, n, source: this.name };
