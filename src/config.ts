@@ -69,6 +69,8 @@ export const configSchema = z.strictObject({
         .default('twitter_data'),
       partitions: int(1, 10000).default(3),
       replication: int(1, 32).default(1),
+      /** Partitions of the dead-letter topic `<name>.dlq` when tweetpipe creates it (its replication: `replication`). */
+      dlqPartitions: int(1, 10000).default(1),
       /** -1 keeps records forever. */
       retentionMs: int(-1).default(7 * 24 * 3600 * 1000),
     })
@@ -182,6 +184,17 @@ export const configSchema = z.strictObject({
        * machine that also runs Kafka and the DataNode, 2 threads measured no steadier gain and 1.7x the memory.
        */
       workers: int(1, 64).default(1),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      /**
+       * A stage whose errors keep coming with no progress for this long is stalled: /readyz turns not-ready with
+       * the reason, tweetpipe_stalled{stage} is 1, and an error line names what is stuck. An outage shorter than
+       * this is ridden out quietly (retries still log warnings). It also bounds how long `sink --exit-when-idle`
+       * waits, idle, for partitions that still hold uncommitted records before it exits 1.
+       */
+      stallAfterS: num(1).default(120),
     })
     .prefault({}),
   metrics: z

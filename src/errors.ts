@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'HDFS_REMOTE' // any other RemoteException
   | 'HDFS_RENAME_FAILED'
   | 'KAFKA'
+  | 'KAFKA_DENIED' // the broker refused for lack of a permission (ACLs): final
   | 'X_AUTH' // 401/403 from the X API
   | 'X_RATE_LIMITED' // 429
   | 'X_HTTP' // other non-2xx from the X API
@@ -26,6 +27,7 @@ export type ErrorCode =
   | 'BAD_RECORD' // a payload that cannot become a tweet record (goes to the DLQ)
   | 'FENCED' // another writer committed the same range first
   | 'OFFSET_GAP' // a partition's records jumped past offsets that were never delivered
+  | 'LAG_REMAINS' // sink --exit-when-idle: idle, but partitions still hold uncommitted records past the bound
   | 'ABORTED'
   | 'INTERNAL';
 

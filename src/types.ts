@@ -10,10 +10,13 @@ export interface TweetRecord {
   value: Buffer;
 }
 
-/** A malformed payload on its way to the dead-letter topic. */
+/** A malformed payload or record on its way to the dead-letter topic (headers: docs/record-schema.md). */
 export interface DeadLetter {
+  /** The bytes as received: a payload from the source, or the value of a consumed record. */
   raw: Buffer;
   reason: string;
+  /** The consumed record it was, when the sink dead-letters it: its key, timestamp and headers are kept. */
+  record?: KafkaRecord;
 }
 
 export interface TopicPartition {

@@ -1,7 +1,11 @@
 /** Topic administration and cluster probes on @platformatic/kafka's Admin client. */
 import { Admin } from '@platformatic/kafka';
+
+export type { Admin };
+
 import { TweetpipeError } from '../errors.ts';
 import type { KafkaConnection } from './client-options.ts';
+import { isAuthorizationFailure, kafkaError, kafkaRefusal } from './kafka-errors.ts';
 
 export interface TopicSpec {
   name: string;
@@ -40,8 +44,8 @@ export async function describeTopic(admin: Admin, name: string): Promise<TopicDe
 }
 
 /**
- * Creates the topic when missing; an existing topic with fewer partitions than asked is an error that says so
- * (adding partitions would move keys, and with them the per-partition dedup guarantees).
+ * Creates the topic when missing; an existing topic is left as it is, whatever its partition count (adding
+ * partitions would move keys, and with them the per-partition dedup guarantees).
  */
 export async function ensureTopic(
   admin: Admin,
@@ -63,12 +67,9 @@ export async function ensureTopic(
     });
   } catch (err) {
     // Another process may have created it at the same moment.
-    const again = await describeTopic(admin, spec.name);
+    const again = await describeTopic(admin, spec.name).catch(() => null);
     if (again) return { created: false, topic: again };
-    throw new TweetpipeError('KAFKA', `cannot create topic ${spec.name}: ${(err as Error).message}`, {
-      cause: err,
-      retryable: true,
-    });
+    throw topicCreationError(spec, err);
   }
   // Metadata propagates asynchronously; wait until every partition has a leader.
   for (let i = 0; i < 50; i++) {
@@ -80,6 +81,26 @@ export async function ensureTopic(
   throw new TweetpipeError('KAFKA', `topic ${spec.name} was created but its partitions have no leader`, {
     retryable: true,
   });
+}
+
+/**
+ * Why a topic could not be created, said so that a user can act: a permission refusal names the topic and the
+ * ACL it needs (and that the topic can be created by hand instead); another refusal quotes the broker. Both are
+ * final. Anything else (broker unreachable) stays retryable.
+ */
+function topicCreationError(spec: TopicSpec, err: unknown): TweetpipeError {
+  const refusal = kafkaRefusal(err);
+  if (refusal && isAuthorizationFailure(refusal))
+    return new TweetpipeError(
+      'KAFKA_DENIED',
+      `cannot create topic ${spec.name}: the broker refused (${refusal.error}): the Kafka principal tweetpipe ` +
+        `connects as lacks the CREATE permission on topic ${spec.name} (or on the cluster). Grant it ` +
+        `(kafka-acls.sh --add --operation Create --topic ${spec.name} ...) or create the topic by hand ` +
+        `(kafka-topics.sh --create --topic ${spec.name} --partitions ${spec.partitions} ` +
+        `--replication-factor ${spec.replication})`,
+      { cause: err, details: { topic: spec.name, kafkaError: refusal.error } },
+    );
+  return kafkaError(`cannot create topic ${spec.name}`, err);
 }
 
 /** A real Kafka metadata request: the brokers that answer, or an error. */

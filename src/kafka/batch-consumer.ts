@@ -22,7 +22,7 @@ import { settlesWithin } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import type { KafkaRecord, TopicPartition } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
-import { kafkaError } from './tweet-producer.ts';
+import { kafkaError } from './kafka-errors.ts';
 
 export interface BatchConsumerOptions {
   groupId: string;
@@ -36,6 +36,17 @@ export interface BatchConsumerOptions {
 }
 
 type Msg = Message<Buffer, Buffer, string, Buffer>;
+
+/** ListOffsets' timestamp for "the log start offset" (Kafka's protocol constant). */
+const EARLIEST = -2n;
+
+export interface PartitionLag {
+  /** The group's committed offset (the next to read), or -1 when it never committed. */
+  committed: bigint;
+  /** The log end offset (the next offset a producer will write). */
+  end: bigint;
+  lag: bigint;
+}
 
 export class BatchConsumer {
   private readonly consumer: Consumer<Buffer, Buffer, string, Buffer>;
@@ -169,9 +180,32 @@ export class BatchConsumer {
     }
   }
 
-  async lag(): Promise<Map<number, bigint>> {
-    const lag = await this.consumer.getLag({ topics: [this.opts.topic] });
-    return new Map((lag.get(this.opts.topic) ?? []).map((v, partition) => [partition, v]));
+  /**
+   * Per partition of the topic (all of them, not only this member's): the group's committed offset as the broker
+   * holds it, the log end offset, and the records between them. A partition the group never committed counts from
+   * its log start, so an empty partition (or one whose records all expired) has no lag.
+   */
+  async lag(): Promise<Map<number, PartitionLag>> {
+    const topic = this.opts.topic;
+    const [ends, starts] = await Promise.all([
+      this.consumer.listOffsets({ topics: [topic] }),
+      this.consumer.listOffsets({ topics: [topic], timestamp: EARLIEST }),
+    ]);
+    const end = ends.get(topic) ?? [];
+    const committed =
+      (
+        await this.consumer.listCommittedOffsets({
+          topics: [{ topic, partitions: end.map((_, partition) => partition) }],
+        })
+      ).get(topic) ?? [];
+    const start = starts.get(topic) ?? [];
+    return new Map(
+      end.map((e, partition) => {
+        const c = committed[partition] ?? -1n;
+        const from = c >= 0n ? c : (start[partition] ?? 0n);
+        return [partition, { committed: c, end: e, lag: e > from ? e - from : 0n }];
+      }),
+    );
   }
 
   /**

@@ -1,11 +1,12 @@
 /**
  * Reads the last records of every partition of a topic. The producer seeds its dedup window with their keys at
  * start, so tweets that Kafka acked just before a crash (and the source will deliver again, because its cursor was
- * saved before them) are not published twice.
+ * saved before them) are not published twice; the sink reads the headers of its dead-letter topic's last records
+ * for the same reason (records dead-lettered before a crash are consumed again after it).
  */
 
 import { randomUUID } from 'node:crypto';
-import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
+import { Consumer, type Message, MessagesStreamModes } from '@platformatic/kafka';
 import { createAdmin } from './admin.ts';
 import type { KafkaConnection } from './client-options.ts';
 
@@ -15,9 +16,34 @@ export async function readTailKeys(
   topic: string,
   perPartition: number,
 ): Promise<string[]> {
+  const keys: string[] = [];
+  await readTail(conn, topic, perPartition, (message) => {
+    if (message.key) keys.push(message.key.toString());
+  });
+  return keys;
+}
+
+/** Headers (names and values as strings) of up to `perPartition` last records of each partition. */
+export async function readTailHeaders(
+  conn: KafkaConnection,
+  topic: string,
+  perPartition: number,
+): Promise<Map<string, string>[]> {
+  const out: Map<string, string>[] = [];
+  await readTail(conn, topic, perPartition, (message) => {
+    out.push(new Map([...message.headers].map(([k, v]) => [k.toString(), v.toString()])));
+  });
+  return out;
+}
+
+async function readTail(
+  conn: KafkaConnection,
+  topic: string,
+  perPartition: number,
+  onMessage: (message: Message<Buffer, Buffer, Buffer, Buffer>) => void,
+): Promise<void> {
   const groupId = `tweetpipe-tail-${randomUUID()}`;
   const consumer = new Consumer({ ...conn, groupId, timeout: 10_000, retries: 3 });
-  const keys: string[] = [];
   try {
     const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? [];
     const starts = (await consumer.listOffsets({ topics: [topic], timestamp: -2n })).get(topic) ?? [];
@@ -28,7 +54,7 @@ export async function readTailKeys(
         return { topic, partition, offset: from > earliest ? from : earliest, end };
       })
       .filter((p) => p.end > p.offset);
-    if (offsets.length === 0) return keys;
+    if (offsets.length === 0) return;
     const remaining = new Map(offsets.map((p) => [p.partition, p.end]));
     const stream = await consumer.consume({
       topics: [topic],
@@ -38,7 +64,7 @@ export async function readTailKeys(
       maxWaitTime: 500,
     });
     for await (const message of stream) {
-      if (message.key) keys.push(message.key.toString());
+      onMessage(message);
       const end = remaining.get(message.partition);
       if (end !== undefined && message.offset + 1n >= end) remaining.delete(message.partition);
       if (remaining.size === 0) break;
@@ -50,5 +76,4 @@ export async function readTailKeys(
     await admin.deleteGroups({ groups: [groupId] }).catch(() => {});
     await admin.close().catch(() => {});
   }
-  return keys;
 }

@@ -6,10 +6,10 @@
 
 import { zstdCompressSync } from 'node:zlib';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
-import { TweetpipeError } from '../errors.ts';
 import { RECORD_SCHEMA_VERSION } from '../sources/tweet-record.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
+import { kafkaError } from './kafka-errors.ts';
 
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
 
@@ -71,22 +71,43 @@ export class TweetProducer {
     }
   }
 
-  async sendDeadLetters(letters: DeadLetter[], extraHeaders: Record<string, string> = {}): Promise<void> {
+  /**
+   * Dead letters of a stage keep what the original had (a consumed record's key, timestamp and headers) and add
+   * `reason`, `stage` and, for a consumed record, `original_topic`, `original_partition`, `original_offset`;
+   * these replace an original header of the same name.
+   */
+  async sendDeadLetters(letters: DeadLetter[], stage: 'source' | 'sink'): Promise<void> {
     if (letters.length === 0) return;
     try {
       await this.producer.send({
-        messages: letters.map((l) => ({
-          topic: dlqTopic(this.topic),
-          value: l.raw,
-          headers: new Map([
-            ...this.sourceHeaders,
-            [Buffer.from('reason'), Buffer.from(l.reason)],
-            ...Object.entries(extraHeaders).map(([k, v]): [Buffer, Buffer] => [
-              Buffer.from(k),
-              Buffer.from(v),
+        messages: letters.map((l) => {
+          const r = l.record;
+          const added: [string, string][] = [
+            ['reason', l.reason],
+            ['stage', stage],
+            ...(r
+              ? ([
+                  ['original_topic', r.topic],
+                  ['original_partition', String(r.partition)],
+                  ['original_offset', String(r.offset)],
+                ] as [string, string][])
+              : []),
+          ];
+          const replaced = new Set(added.map(([k]) => k));
+          const kept: [Buffer, Buffer][] = r
+            ? [...r.headers].filter(([k]) => !replaced.has(k)).map(([k, v]) => [Buffer.from(k), v])
+            : this.sourceHeaders;
+          return {
+            topic: dlqTopic(this.topic),
+            ...(r?.key ? { key: r.key } : {}),
+            ...(r ? { timestamp: BigInt(r.timestamp) } : {}),
+            value: l.raw,
+            headers: new Map([
+              ...kept,
+              ...added.map(([k, v]): [Buffer, Buffer] => [Buffer.from(k), Buffer.from(v)]),
             ]),
-          ]),
-        })),
+          };
+        }),
       });
     } catch (err) {
       throw kafkaError(`producing ${letters.length} dead letters to ${dlqTopic(this.topic)}`, err);
@@ -96,14 +117,4 @@ export class TweetProducer {
   async close(): Promise<void> {
     await this.producer.close();
   }
-}
-
-/** Kafka client errors are retried by our loops: the broker may come back (the data is still in memory). */
-export function kafkaError(what: string, err: unknown): TweetpipeError {
-  const message = err instanceof Error ? err.message : String(err);
-  const inner = (err as { errors?: Error[] }).errors?.map((e) => e.message).join('; ');
-  return new TweetpipeError('KAFKA', `${what}: ${message}${inner ? ` (${inner})` : ''}`, {
-    retryable: true,
-    cause: err,
-  });
 }

@@ -98,14 +98,29 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly stalled = new Gauge({
+    name: 'tweetpipe_stalled',
+    help: '1 while a stage keeps failing with no progress for longer than health.stallAfterS (see /readyz)',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
+  readonly stalls = new Counter({
+    name: 'tweetpipe_stalls_total',
+    help: 'Times a stage was found stalled: failing with no progress for longer than health.stallAfterS',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: 'tweetpipe_' });
   }
 
-  /** Sum of a counter over all its label sets (for the progress line and the dashboard). */
-  async total(counter: Counter): Promise<number> {
+  /** Sum of a counter over its label sets, all of them or those with the given labels. */
+  async total(counter: Counter, where: Record<string, string> = {}): Promise<number> {
     const { values } = await counter.get();
-    return values.reduce((sum, v) => sum + v.value, 0);
+    const matches = (labels: Record<string, unknown>) =>
+      Object.entries(where).every(([k, v]) => labels[k] === v);
+    return values.reduce((sum, v) => (matches(v.labels) ? sum + v.value : sum), 0);
   }
 }

@@ -1,10 +1,8 @@
 /** The producing half of the pipeline, shared by `tweetpipe produce` and `tweetpipe run`. */
 import type { Config } from '../config.ts';
-import { TweetpipeError } from '../errors.ts';
-import { createAdmin, ensureTopic } from '../kafka/admin.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
 import { readTailKeys } from '../kafka/topic-tail.ts';
-import { dlqTopic, kafkaError, TweetProducer } from '../kafka/tweet-producer.ts';
+import { TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { DedupWindow } from '../sources/dedup.ts';
@@ -12,54 +10,7 @@ import { createSource, type SourceArgs } from '../sources/factory.ts';
 import type { Source } from '../sources/source.ts';
 import { type ProduceLoopOptions, type ProduceSummary, runProduceLoop } from './produce.ts';
 import { retryForever } from './retry.ts';
-
-/** Creates the topic and its dead-letter topic when missing (partitions and retention from config). */
-export async function ensureTopics(config: Config, log: Logger): Promise<void> {
-  const admin = createAdmin(kafkaConnection(config, 'admin'));
-  try {
-    await retryForever(
-      asKafkaRetryable(`ensuring topic ${config.topic.name}`, async () => {
-        const { created, topic } = await ensureTopic(admin, {
-          name: config.topic.name,
-          partitions: config.topic.partitions,
-          replication: config.topic.replication,
-          retentionMs: config.topic.retentionMs,
-        });
-        if (created) log.info({ topic }, `created topic ${topic.name}`);
-        else if (topic.partitions < config.topic.partitions)
-          log.warn(
-            { topic },
-            `topic ${topic.name} has ${topic.partitions} partitions, fewer than topic.partitions=${config.topic.partitions}; left as is`,
-          );
-        await ensureTopic(admin, {
-          name: dlqTopic(config.topic.name),
-          partitions: 1,
-          replication: config.topic.replication,
-          retentionMs: -1,
-        });
-      }),
-      { what: `ensuring topic ${config.topic.name} on ${config.kafka.brokers.join(',')}`, log, maxMs: 5000 },
-    );
-  } finally {
-    await admin.close().catch(() => {});
-  }
-}
-
-/**
- * The Kafka client's own errors (connection refused, broker gone, leader moving) become retryable KAFKA errors: the
- * client reports an unreachable broker as nested MultipleErrors without a syscall code in the cause chain, which
- * would otherwise look fatal and end the producer instead of waiting for the broker. Our own errors keep their
- * verdict.
- */
-function asKafkaRetryable<T>(what: string, fn: () => Promise<T>): () => Promise<T> {
-  return async () => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw err instanceof TweetpipeError ? err : kafkaError(what, err);
-    }
-  };
-}
+import { asKafkaRetryable, ensureTopics } from './topics.ts';
 
 export interface ProducerRun {
   source: Source;

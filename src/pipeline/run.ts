@@ -6,17 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
-import { probeBrokers } from '../kafka/admin.ts';
-import { kafkaConnection } from '../kafka/client-options.ts';
 import type { Logger } from '../log.ts';
-import { startHttpServer } from '../observe/http-server.ts';
-import { LiveState } from '../observe/live-state.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { SourceArgs } from '../sources/factory.ts';
 import type { SourceState } from '../sources/source.ts';
 import { startXEmulator, type XEmulator } from '../sources/x-emulator/server.ts';
 import { stackUp } from '../stack/stack.ts';
 import { hdfsStorage } from './hdfs-storage.ts';
+import { startOperatorEndpoint } from './operator-endpoint.ts';
 import { startProducer } from './producer-service.ts';
 import { retryForever } from './retry.ts';
 import { runSink } from './sink-workers.ts';
@@ -85,18 +82,19 @@ export async function runPipeline(
   let source: { state: () => SourceState } = {
     state: () => ({ state: 'connecting', reconnects: 0 }),
   };
-  const live = new LiveState({ metrics, sourceState: () => source.state() });
-  const server = await startHttpServer({
-    host: runConfig.metrics.host,
-    port: runConfig.metrics.port,
+  const endpoint = await startOperatorEndpoint({
+    config: runConfig,
     metrics,
-    live,
     log,
-    ready: () => readiness(runConfig, storage),
+    stages: ['source', 'produce', 'sink'],
+    storage,
+    sourceState: () => source.state(),
+    serve: true,
   });
+  const { live } = endpoint;
   const webUi = runConfig.hdfs.webhdfs[0]!;
-  say(`dashboard        ${server.url}/`);
-  say(`metrics          ${server.url}/metrics`);
+  say(`dashboard        ${endpoint.url}/`);
+  say(`metrics          ${endpoint.url}/metrics`);
   say(`HDFS web UI      ${webUi}/explorer.html#${runConfig.hdfs.dir}/${runConfig.topic.name}`);
   say(`files in HDFS    ${runConfig.hdfs.dir}/${runConfig.topic.name}/dt=YYYY-MM-DD/hour=HH/`);
 
@@ -137,7 +135,7 @@ export async function runPipeline(
   } finally {
     signal.removeEventListener('abort', onAbort);
     sinkStop.abort();
-    await server.close();
+    await endpoint.close();
     await emulator?.close();
     await client.close();
   }
@@ -154,21 +152,4 @@ async function drained(metrics: Metrics, signal: AbortSignal, timeoutMs: number)
     if (consumed >= produced) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-async function readiness(config: Config, storage: ReturnType<typeof hdfsStorage>['storage']) {
-  const [kafka, hdfs] = await Promise.all([
-    probeBrokers(kafkaConnection(config, 'ready'), 2000).then(
-      (brokers) => ({ ok: true, detail: `brokers ${brokers.join(', ')}` }),
-      (err: Error) => ({ ok: false, detail: err.message }),
-    ),
-    storage.status(config.hdfs.dir).then(
-      (st) => ({
-        ok: st !== null,
-        detail: st ? `${config.hdfs.dir} reachable` : `${config.hdfs.dir} missing`,
-      }),
-      (err: Error) => ({ ok: false, detail: err.message }),
-    ),
-  ]);
-  return { ok: kafka.ok && hdfs.ok, checks: { kafka, hdfs } };
 }

@@ -8,17 +8,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { settlesWithin } from '../deadline.ts';
-import { toTweetpipeError } from '../errors.ts';
+import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import { BatchConsumer } from '../kafka/batch-consumer.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
-import { TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { HdfsSink, type SinkObserver, sinkSettingsFromConfig } from '../sink/hdfs-sink.ts';
-import type { PoisonRecord } from '../sink/sink-record.ts';
 import type { TopicPartition } from '../types.ts';
-import { retryForever } from './retry.ts';
+import { SinkDeadLetters } from './sink-dead-letters.ts';
 
 export interface SinkLoopOptions {
   config: Config;
@@ -39,12 +37,12 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
   const conn = kafkaConnection(config, 'sink');
   const topic = config.topic.name;
   const format = config.sink.format;
-  const dlq = new TweetProducer(conn, 'sink', { topic, compression: config.producer.compression });
+  const deadLetters = new SinkDeadLetters({ conn, config, log, metrics, signal });
   const sink = new HdfsSink({
     ...sinkSettingsFromConfig(config),
     storage: opts.storage,
     logger: log,
-    deadLetter: (poison) => deadLetter(poison),
+    deadLetter: (poison) => deadLetters.send(poison),
     observer: {
       onCommit: (file) => {
         metrics.filesCommitted.inc({ topic });
@@ -75,6 +73,8 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
   /** Partitions with an open writer. */
   const owned = new Map<number, TopicPartition>();
   let lastRecordAt = performance.now();
+  let lastLagCheckAt = 0;
+  let lastLagReportAt = 0;
   let attempt = 0;
 
   try {
@@ -91,6 +91,8 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
       } catch (raw) {
         const err = toTweetpipeError(raw);
         metrics.errors.inc({ stage: 'sink', code: err.code });
+        // A verdict on the whole run, not a failure a reset can mend.
+        if (err.code === 'LAG_REMAINS') throw err;
         attempt++;
         const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
         log.warn(
@@ -105,7 +107,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
       }
     }
   } finally {
-    await dlq.close().catch(() => {});
+    await deadLetters.close();
   }
 
   async function consumeUntilStopped(consumer: BatchConsumer): Promise<void> {
@@ -162,16 +164,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
         attempt = 0;
         // Idle means the consumer had nothing for us, not that our own work (a commit) took long.
         if (records.length > 0) lastRecordAt = performance.now();
-        else if (
-          opts.exitWhenIdleS !== undefined &&
-          (performance.now() - lastRecordAt) / 1000 >= opts.exitWhenIdleS
-        ) {
-          log.info(
-            { idleS: opts.exitWhenIdleS },
-            'no record for --exit-when-idle seconds: committing and exiting',
-          );
-          break;
-        }
+        else if (opts.exitWhenIdleS !== undefined && (await caughtUp(consumer, opts.exitWhenIdleS))) break;
       }
       await shutdown(consumer);
     } finally {
@@ -186,6 +179,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
    */
   async function openPartitions(consumer: BatchConsumer, tps: TopicPartition[]): Promise<void> {
     const seeks = await sink.open(tps);
+    await deadLetters.open(tps.map((tp) => tp.partition));
     for (const tp of tps) owned.set(tp.partition, tp);
     const ahead = new Map<number, bigint>();
     for (const tp of tps) {
@@ -202,39 +196,57 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
     await consumer.commit(ahead);
   }
 
+  /**
+   * --exit-when-idle: once no record came for `idleS`, commits every open window and asks the broker whether the
+   * group's committed offsets reached the end of every partition of the topic (so HDFS holds it all, whichever
+   * member wrote it). Not yet: consumes on (another member may still be at work, or a rebalance may hold a
+   * partition). Still not after health.stallAfterS more: fails, naming the lag of each partition.
+   */
+  async function caughtUp(consumer: BatchConsumer, idleS: number): Promise<boolean> {
+    const idleFor = (performance.now() - lastRecordAt) / 1000;
+    if (idleFor < idleS || performance.now() - lastLagCheckAt < 1000) return false;
+    lastLagCheckAt = performance.now();
+    // Every window, due or not: what this member holds must be in HDFS before its offsets can reach the end.
+    await sink.maybeRotate(Number.POSITIVE_INFINITY);
+    await commitDurable(consumer);
+    const behind = [...(await consumer.lag())].filter(([, l]) => l.lag > 0n);
+    if (behind.length === 0) {
+      log.info(
+        { idleS },
+        'no record for --exit-when-idle seconds and every partition committed to its end: exiting',
+      );
+      return true;
+    }
+    const lag = Object.fromEntries(
+      behind.map(([p, l]) => [p, `${l.lag} (committed ${l.committed}, end ${l.end})`]),
+    );
+    if (idleFor >= idleS + config.health.stallAfterS)
+      throw new TweetpipeError(
+        'LAG_REMAINS',
+        `--exit-when-idle: idle for ${Math.round(idleFor)} s, but partitions of ${topic} still hold records the ` +
+          `group has not committed to HDFS: ${Object.entries(lag)
+            .map(([p, l]) => `partition ${p}: ${l}`)
+            .join('; ')}`,
+        { details: { lag } },
+      );
+    if (performance.now() - lastLagReportAt >= 10_000) {
+      lastLagReportAt = performance.now();
+      log.info({ lag }, 'idle, but partitions still hold uncommitted records: consuming on before exiting');
+    }
+    return false;
+  }
+
   async function commitDurable(consumer: BatchConsumer): Promise<void> {
     const durable = await sink.preCommit();
     const byPartition = new Map<number, bigint>();
     for (const [key, offset] of durable) byPartition.set(Number(key.slice(key.lastIndexOf('/') + 1)), offset);
     await consumer.commit(byPartition);
-  }
-
-  async function deadLetter(poison: PoisonRecord[]): Promise<void> {
-    for (const p of poison)
-      log.warn(
-        { partition: p.record.partition, offset: String(p.record.offset), reason: p.reason },
-        'poison record sent to the DLQ',
-      );
-    await retryForever(
-      () =>
-        Promise.all(
-          poison.map((p) =>
-            dlq.sendDeadLetters([{ raw: p.record.value ?? Buffer.alloc(0), reason: p.reason }], {
-              stage: 'sink',
-              original_topic: p.record.topic,
-              original_partition: String(p.record.partition),
-              original_offset: String(p.record.offset),
-            }),
-          ),
-        ),
-      { what: 'sending poison records to the DLQ', log, signal },
-    );
-    metrics.deadLetters.inc({ stage: 'sink' }, poison.length);
+    for (const [partition, offset] of byPartition) deadLetters.committed(partition, offset);
   }
 
   async function updateLag(consumer: BatchConsumer): Promise<void> {
     try {
-      for (const [partition, lag] of await consumer.lag())
+      for (const [partition, { lag }] of await consumer.lag())
         metrics.lag.set({ topic, partition: String(partition) }, Number(lag));
     } catch {
       // Lag is for monitoring; the next tick tries again.

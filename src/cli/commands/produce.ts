@@ -2,8 +2,11 @@
 import type { Command } from 'commander';
 import { Metrics } from '../../observe/metrics.ts';
 import { startProgress } from '../../observe/progress.ts';
+import { startOperatorEndpoint } from '../../pipeline/operator-endpoint.ts';
 import { startProducer } from '../../pipeline/producer-service.ts';
+import type { Source } from '../../sources/source.ts';
 import { addConfigOption, addKafkaOptions, configFromFlags, loggerFor, shutdownSignal } from '../common.ts';
+import { positiveInt } from '../parse.ts';
 import { addSourceOptions, addTopicOption, SOURCE_FLAG_KEYS, sourceArgs } from '../pipeline-options.ts';
 
 export function registerProduce(program: Command): void {
@@ -11,12 +14,35 @@ export function registerProduce(program: Command): void {
     .description(
       'collect tweets from a source and publish them to Kafka (each once; the cursor moves after Kafka acks)',
     )
+    .option(
+      '--metrics-port <port>',
+      'serve /metrics, /healthz, /readyz and the dashboard on this port (off unless given; 0 picks a free one)',
+      positiveInt('--metrics-port'),
+    )
     .action(async (opts) => {
-      const config = configFromFlags(opts, SOURCE_FLAG_KEYS);
+      const config = configFromFlags(opts, { ...SOURCE_FLAG_KEYS, metricsPort: 'metrics.port' });
       const log = loggerFor(config);
       const signal = shutdownSignal(log);
       const metrics = new Metrics();
-      const run = await startProducer(config, sourceArgs(opts), metrics, log, signal);
+      let source: Source | undefined;
+      const endpoint = await startOperatorEndpoint({
+        config,
+        metrics,
+        log,
+        stages: ['source', 'produce'],
+        sourceState: () => source?.state() ?? { state: 'connecting', reconnects: 0 },
+        serve: opts.metricsPort !== undefined,
+      });
+      if (endpoint.url)
+        log.info({ url: endpoint.url }, `metrics and readiness at ${endpoint.url}/metrics, /readyz`);
+      const run = await startProducer(config, sourceArgs(opts), metrics, log, signal, (tweets, letters) => {
+        endpoint.live.onTweets(tweets.map((t) => t.value));
+        for (const l of letters) endpoint.live.onDeadLetter('source', l.reason);
+      }).catch(async (err: unknown) => {
+        await endpoint.close();
+        throw err;
+      });
+      source = run.source;
       const stopProgress = startProgress(
         metrics,
         [
@@ -37,6 +63,7 @@ export function registerProduce(program: Command): void {
         );
       } finally {
         stopProgress();
+        await endpoint.close();
       }
     });
 }

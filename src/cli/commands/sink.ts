@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { Metrics } from '../../observe/metrics.ts';
 import { startProgress } from '../../observe/progress.ts';
 import { hdfsStorage } from '../../pipeline/hdfs-storage.ts';
+import { startOperatorEndpoint } from '../../pipeline/operator-endpoint.ts';
 import { runSink } from '../../pipeline/sink-workers.ts';
+import { ensureDeadLetterTopic } from '../../pipeline/topics.ts';
 import {
   addConfigOption,
   addHdfsOptions,
@@ -12,7 +14,7 @@ import {
   loggerFor,
   shutdownSignal,
 } from '../common.ts';
-import { positiveNumber } from '../parse.ts';
+import { positiveInt, positiveNumber } from '../parse.ts';
 import { addSinkOptions, addTopicOption, SINK_FLAG_KEYS } from '../pipeline-options.ts';
 
 export function registerSink(program: Command): void {
@@ -25,12 +27,30 @@ export function registerSink(program: Command): void {
       'commit everything and exit 0 once no record arrived for S seconds',
       positiveNumber('--exit-when-idle'),
     )
+    .option(
+      '--metrics-port <port>',
+      'serve /metrics, /healthz, /readyz and the dashboard on this port (off unless given; 0 picks a free one)',
+      positiveInt('--metrics-port'),
+    )
     .action(async (opts) => {
-      const config = configFromFlags(opts, SINK_FLAG_KEYS);
+      const config = configFromFlags(opts, { ...SINK_FLAG_KEYS, metricsPort: 'metrics.port' });
       const log = loggerFor(config);
       const signal = shutdownSignal(log);
       const metrics = new Metrics();
+      // A topic created by hand has no dead-letter topic: make it now (or fail now, naming the permission),
+      // not at the first malformed record.
+      await ensureDeadLetterTopic(config, log);
       const { storage, client } = hdfsStorage(config, log);
+      const endpoint = await startOperatorEndpoint({
+        config,
+        metrics,
+        log,
+        stages: ['sink'],
+        storage,
+        serve: opts.metricsPort !== undefined,
+      });
+      if (endpoint.url)
+        log.info({ url: endpoint.url }, `metrics and readiness at ${endpoint.url}/metrics, /readyz`);
       const stopProgress = startProgress(
         metrics,
         [
@@ -53,6 +73,7 @@ export function registerSink(program: Command): void {
         );
       } finally {
         stopProgress();
+        await endpoint.close();
         await client.close();
       }
     });

@@ -1,0 +1,82 @@
+/**
+ * The topics the pipeline needs, created when missing: the tweet topic (by the producer) and its dead-letter topic
+ * (by the producer and the sink, because a sink may consume a topic that someone created by hand with Kafka's tools
+ * and that no tweetpipe producer ever touched). An existing topic is used as it is, whatever its partition count.
+ * An unreachable broker is waited for; a broker that refuses (no CREATE permission) fails the command at start
+ * with an error that names the topic and the permission, instead of a retry loop at the first dead letter.
+ */
+import type { Config } from '../config.ts';
+import { TweetpipeError } from '../errors.ts';
+import { type Admin, createAdmin, ensureTopic, type TopicSpec } from '../kafka/admin.ts';
+import { kafkaConnection } from '../kafka/client-options.ts';
+import { kafkaError } from '../kafka/kafka-errors.ts';
+import { dlqTopic } from '../kafka/tweet-producer.ts';
+import type { Logger } from '../log.ts';
+import { retryForever } from './retry.ts';
+
+/** The tweet topic and its dead-letter topic (`tweetpipe produce` and `run`). */
+export async function ensureTopics(config: Config, log: Logger): Promise<void> {
+  await withAdmin(config, log, async (admin) => {
+    const { created, topic } = await ensureTopic(admin, {
+      name: config.topic.name,
+      partitions: config.topic.partitions,
+      replication: config.topic.replication,
+      retentionMs: config.topic.retentionMs,
+    });
+    if (created) log.info({ topic }, `created topic ${topic.name}`);
+    else if (topic.partitions !== config.topic.partitions)
+      log.info(
+        { topic },
+        `topic ${topic.name} exists with ${topic.partitions} partitions (topic.partitions=${config.topic.partitions} applies only to a topic tweetpipe creates); used as it is`,
+      );
+    await ensureDlq(admin, config, log);
+  });
+}
+
+/** The dead-letter topic alone (`tweetpipe sink`). */
+export async function ensureDeadLetterTopic(config: Config, log: Logger): Promise<void> {
+  await withAdmin(config, log, (admin) => ensureDlq(admin, config, log));
+}
+
+async function ensureDlq(admin: Admin, config: Config, log: Logger): Promise<void> {
+  const spec: TopicSpec = {
+    name: dlqTopic(config.topic.name),
+    partitions: config.topic.dlqPartitions,
+    replication: config.topic.replication,
+    retentionMs: -1,
+  };
+  const { created } = await ensureTopic(admin, spec);
+  if (created) log.info({ topic: spec.name }, `created dead-letter topic ${spec.name}`);
+}
+
+async function withAdmin(config: Config, log: Logger, fn: (admin: Admin) => Promise<void>): Promise<void> {
+  const admin = createAdmin(kafkaConnection(config, 'admin'));
+  try {
+    await retryForever(
+      asKafkaRetryable(`ensuring topic ${config.topic.name}`, () => fn(admin)),
+      {
+        what: `ensuring topic ${config.topic.name} on ${config.kafka.brokers.join(',')}`,
+        log,
+        maxMs: 5000,
+      },
+    );
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/**
+ * The Kafka client's own errors (connection refused, broker gone, leader moving) become KAFKA errors, retryable
+ * unless the broker refused: the client reports an unreachable broker as nested MultipleErrors without a syscall
+ * code in the cause chain, which would otherwise look fatal and end the command instead of waiting for the broker.
+ * Our own errors keep their verdict.
+ */
+export function asKafkaRetryable<T>(what: string, fn: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw err instanceof TweetpipeError ? err : kafkaError(what, err);
+    }
+  };
+}
