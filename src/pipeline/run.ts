@@ -12,10 +12,9 @@ import type { SourceArgs } from '../sources/factory.ts';
 import type { SourceState } from '../sources/source.ts';
 import { startXEmulator, type XEmulator } from '../sources/x-emulator/server.ts';
 import { stackUp } from '../stack/stack.ts';
-import { hdfsStorage } from './hdfs-storage.ts';
+import { ensureOutputDir, hdfsStorage } from './hdfs-storage.ts';
 import { startOperatorEndpoint } from './operator-endpoint.ts';
 import { startProducer } from './producer-service.ts';
-import { retryForever } from './retry.ts';
 import { runSink } from './sink-workers.ts';
 
 export interface RunOptions {
@@ -72,10 +71,7 @@ export async function runPipeline(
   }
 
   const { storage, client } = hdfsStorage(runConfig, log);
-  await retryForever(() => storage.mkdirs(runConfig.hdfs.dir), {
-    what: `creating ${runConfig.hdfs.dir} in HDFS`,
-    log,
-  });
+  await ensureOutputDir(storage, runConfig, log);
 
   const producerStop = new AbortController();
   const sinkStop = new AbortController();

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Metrics } from '../../observe/metrics.ts';
 import { startProgress } from '../../observe/progress.ts';
-import { hdfsStorage } from '../../pipeline/hdfs-storage.ts';
+import { ensureOutputDir, hdfsStorage } from '../../pipeline/hdfs-storage.ts';
 import { startOperatorEndpoint } from '../../pipeline/operator-endpoint.ts';
 import { runSink } from '../../pipeline/sink-workers.ts';
 import { ensureDeadLetterTopic } from '../../pipeline/topics.ts';
@@ -41,6 +41,7 @@ export function registerSink(program: Command): void {
       // not at the first malformed record.
       await ensureDeadLetterTopic(config, log);
       const { storage, client } = hdfsStorage(config, log);
+      await ensureOutputDir(storage, config, log);
       const endpoint = await startOperatorEndpoint({
         config,
         metrics,
