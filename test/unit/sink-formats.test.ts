@@ -79,6 +79,18 @@ describe('jsonl', () => {
     assert.equal(text.indexOf('\n'), text.length - 1);
     assert.deepEqual(JSON.parse(text), doc);
   });
+
+  test('a pretty-printed value keeps every token as written: integers above 2^53, 1.0, deep nesting', async () => {
+    const deep = `${'[\n'.repeat(10_000)}${']\n'.repeat(10_000)}`;
+    const pretty = `{\n  "id": "1",\n  "created_at": "2026-11-25T06:00:00Z",\n  "n": 12345678901234567890,\n  "f": 1.0,\n  "x": ${deep}}`;
+    const c = classify(kafkaRecord(7, pretty));
+    assert.ok(c.ok);
+    const { bytes } = await encode(createFormat('jsonl', { flushBytes: 1024 }), [c.record]);
+    assert.equal(
+      bytes.toString(),
+      `{"id":"1","created_at":"2026-11-25T06:00:00Z","n":12345678901234567890,"f":1.0,"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}\n`,
+    );
+  });
 });
 
 describe('jsonl.gz', () => {
