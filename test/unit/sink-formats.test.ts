@@ -189,6 +189,22 @@ describe('parquet', () => {
     assert.equal(row?.source, 'synthetic', 'without _ingest the producer header names the source');
     assert.equal(row?.ingested_at, null);
   });
+
+  test('a time outside what a Date can hold is null (created_at: the record timestamp), not a failed file', async () => {
+    const timestamp = Date.UTC(2026, 10, 25, 6);
+    const values = [1e300, -1e19, 8.64e15 + 1];
+    const records = values.map((ms, i) => {
+      const doc = { id: String(i + 1), created_at: ms, _ingest: { ingested_at: ms } };
+      const c = classify(kafkaRecord(i, JSON.stringify(doc), { timestamp }));
+      assert.ok(c.ok);
+      return c.record;
+    });
+    const { bytes } = await encode(createFormat('parquet', { flushBytes: 1024 }), records);
+    for (const row of (await read(bytes)).rows) {
+      assert.deepEqual(row.created_at, new Date(timestamp));
+      assert.equal(row.ingested_at, null);
+    }
+  });
 });
 
 describe('readers', () => {
