@@ -34,6 +34,25 @@ export interface BadInputCase {
   expect: { written: Written } | { deadLetter: RegExp };
 }
 
+/** What a reader finds of one written record: its JSON Lines line, or its Parquet `id` and `created_at` (ms). */
+export function readerView(format: 'jsonl' | 'jsonl.gz' | 'parquet', w: Written): string {
+  return format === 'parquet' ? `${w.id} ${w.createdAtMs}` : w.line;
+}
+
+/** Per partition directory, what a reader must find there, in offset order. */
+export function expectedDirs(
+  corpus: readonly BadInputCase[],
+  format: 'jsonl' | 'jsonl.gz' | 'parquet',
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const c of corpus)
+    if ('written' in c.expect) {
+      const { dir } = c.expect.written;
+      out.set(dir, [...(out.get(dir) ?? []), readerView(format, c.expect.written)]);
+    }
+  return out;
+}
+
 let serial = 0;
 
 /** A small tweet of the record contract; `over` replaces or adds top-level members. */

@@ -11,13 +11,13 @@ import { MemoryStorage } from '../../src/hdfs/memory-storage.ts';
 import type { FormatName } from '../../src/sink/formats/format.ts';
 import { HdfsSink } from '../../src/sink/hdfs-sink.ts';
 import type { PoisonRecord } from '../../src/sink/sink-record.ts';
-import { badInputCorpus, PARTITION_FIELDS, type Written } from '../helpers/sink-bad-input-corpus.ts';
+import { badInputCorpus, expectedDirs, PARTITION_FIELDS } from '../helpers/sink-bad-input-corpus.ts';
 import { filesUnder, kafkaRecord } from './sink-fixtures.ts';
 
 const TOPIC = 'bad_input';
 const ROOT = '/out';
 
-/** What a reader finds in one file: its lines (JSON Lines) or its rows' id and created_at (Parquet). */
+/** What a reader finds in one file, as readerView() puts it. */
 async function contents(format: FormatName, data: Buffer): Promise<string[]> {
   if (format === 'jsonl') return data.toString('utf8').split('\n').slice(0, -1);
   if (format === 'jsonl.gz') return gunzipSync(data).toString('utf8').split('\n').slice(0, -1);
@@ -30,9 +30,6 @@ async function contents(format: FormatName, data: Buffer): Promise<string[]> {
   });
   return rows.map((r) => `${r.id} ${(r.created_at as Date).getTime()}`);
 }
-
-const expectedContent = (format: FormatName, w: Written): string =>
-  format === 'parquet' ? `${w.id} ${w.createdAtMs}` : w.line;
 
 describe('the bad input corpus through the sink', () => {
   for (const format of ['jsonl', 'jsonl.gz', 'parquet'] as const) {
@@ -74,12 +71,7 @@ describe('the bad input corpus through the sink', () => {
       for (const [k, [, c]] of wantLetters.entries())
         assert.match(letters[k]!.reason, (c.expect as { deadLetter: RegExp }).deadLetter, c.name);
 
-      const want = new Map<string, string[]>();
-      for (const c of corpus)
-        if ('written' in c.expect) {
-          const { dir } = c.expect.written;
-          want.set(dir, [...(want.get(dir) ?? []), expectedContent(format, c.expect.written)]);
-        }
+      const want = expectedDirs(corpus, format);
       const got = new Map<string, string[]>();
       for (const f of filesUnder(storage, `${ROOT}/${TOPIC}`)) {
         const rel = f.path.slice(`${ROOT}/${TOPIC}/`.length);

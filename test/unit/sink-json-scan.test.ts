@@ -57,8 +57,7 @@ function classifyWithJsonParse(record: KafkaRecord): Classified {
   const usable = (ms: number) => Number.isFinite(ms) && ms > 0 && ms <= 253_402_300_799_999;
   if (!usable(timestampMs)) {
     timestampMs = typeof obj.created_at === 'string' ? Date.parse(obj.created_at) : Number.NaN;
-    if (!usable(timestampMs))
-      return { ok: false, reason: 'no usable timestamp: ...' };
+    if (!usable(timestampMs)) return { ok: false, reason: 'no usable timestamp: ...' };
   }
   return { ok: true, record: { ...record, timestampMs, value, doc: obj } };
 }
