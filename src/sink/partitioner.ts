@@ -139,7 +139,9 @@ const SAFE_VALUE = /^[A-Za-z0-9_.+@,-]+$/;
  * Escapes a partition value the way Hive's FileUtils.escapePathName does (%XX, upper-case hex), for the same
  * characters: ASCII controls, DEL, and " # % ' * / : = ? \ { [ ] ^. C1 controls (U+0080..U+009F) are escaped too;
  * Hive's unescape turns them back into the same characters. `..` cannot escape the directory because the
- * value always follows `name=` and `/` and `\` are escaped.
+ * value always follows `name=` and `/` and `\` are escaped. A lone surrogate (JSON allows `"\ud800"`) has no
+ * UTF-8 form, so no HDFS path can hold it (WebHDFS cannot even URL-encode it): it becomes U+FFFD, as in every
+ * UTF-8 column the record is written to.
  */
 export function escapePartitionValue(value: string): string {
   let out = '';
@@ -147,7 +149,8 @@ export function escapePartitionValue(value: string): string {
     const code = ch.codePointAt(0) ?? 0;
     const needsEscape =
       code < 0x20 || (code >= 0x7f && code <= 0x9f) || (code < 0x80 && '"#%\'*/:=?\\{[]^'.includes(ch));
-    out += needsEscape ? `%${code.toString(16).toUpperCase().padStart(2, '0')}` : ch;
+    if (needsEscape) out += `%${code.toString(16).toUpperCase().padStart(2, '0')}`;
+    else out += code >= 0xd800 && code <= 0xdfff ? '\ufffd' : ch;
   }
   return out;
 }

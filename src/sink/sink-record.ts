@@ -80,6 +80,31 @@ function describeByte(value: Buffer, offset: number): string {
   return `unexpected ${shown} at byte ${offset}`;
 }
 
+const EXPECTED_ID = 'expected the tweet id as a JSON string such as "1851234567890123456"';
+
+/** What is wrong with the id of a JSON object whose scan found no non-empty string id. Poison only: parses. */
+function idProblem(value: Buffer): string {
+  const id = (JSON.parse(value.toString('utf8')) as Record<string, unknown>).id;
+  if (id === '') return 'id is an empty string';
+  if (id === undefined) return `the value has no top-level "id"; ${EXPECTED_ID}`;
+  if (typeof id === 'number') return `id is a JSON number, which loses digits above 2^53; ${EXPECTED_ID}`;
+  const kind = id === null ? 'null' : Array.isArray(id) ? 'an array' : `a ${typeof id}`;
+  return `id is ${kind}; ${EXPECTED_ID}`;
+}
+
+/** Why neither the record timestamp nor created_at can place the record. */
+function timestampProblem(timestampMs: number, createdAt: string | undefined): string {
+  const ts = timestampMs <= 0 ? 'missing' : `${timestampMs} ms, outside 1970..9999`;
+  const shown = createdAt === undefined ? '' : JSON.stringify(createdAt.slice(0, 40));
+  const created =
+    createdAt === undefined
+      ? 'missing or not a string'
+      : Number.isNaN(Date.parse(createdAt))
+        ? `${shown}, not an ISO 8601 time`
+        : `${shown}, outside 1970..9999`;
+  return `no usable timestamp: the record timestamp is ${ts} and created_at is ${created}`;
+}
+
 export function classify(record: KafkaRecord): Classified {
   const { value } = record;
   if (value === null || value.length === 0) return { ok: false, reason: 'value is empty' };
@@ -88,12 +113,13 @@ export function classify(record: KafkaRecord): Classified {
   if (scan.kind === 'invalid')
     return { ok: false, reason: `value is not JSON: ${describeByte(value, scan.errorOffset)}` };
   if (scan.kind !== 'object') return { ok: false, reason: 'value is not a JSON object' };
-  if (scan.id === undefined || scan.id === '') return { ok: false, reason: 'value has no string id' };
+  if (scan.id === undefined || scan.id === '')
+    return { ok: false, reason: `no string id: ${idProblem(value)}` };
   let timestampMs = record.timestamp;
   if (!usable(timestampMs)) {
     timestampMs = scan.createdAt === undefined ? Number.NaN : Date.parse(scan.createdAt);
     if (!usable(timestampMs))
-      return { ok: false, reason: 'no usable timestamp (record timestamp or created_at)' };
+      return { ok: false, reason: timestampProblem(record.timestamp, scan.createdAt) };
   }
   return { ok: true, record: new ValidRecord(record, value, timestampMs) };
 }

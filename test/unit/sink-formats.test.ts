@@ -79,6 +79,18 @@ describe('jsonl', () => {
     assert.equal(text.indexOf('\n'), text.length - 1);
     assert.deepEqual(JSON.parse(text), doc);
   });
+
+  test('a pretty-printed value keeps every token as written: integers above 2^53, 1.0, deep nesting', async () => {
+    const deep = `${'[\n'.repeat(10_000)}${']\n'.repeat(10_000)}`;
+    const pretty = `{\n  "id": "1",\n  "created_at": "2026-11-25T06:00:00Z",\n  "n": 12345678901234567890,\n  "f": 1.0,\n  "x": ${deep}}`;
+    const c = classify(kafkaRecord(7, pretty));
+    assert.ok(c.ok);
+    const { bytes } = await encode(createFormat('jsonl', { flushBytes: 1024 }), [c.record]);
+    assert.equal(
+      bytes.toString(),
+      `{"id":"1","created_at":"2026-11-25T06:00:00Z","n":12345678901234567890,"f":1.0,"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}\n`,
+    );
+  });
 });
 
 describe('jsonl.gz', () => {
@@ -176,6 +188,22 @@ describe('parquet', () => {
     assert.equal(row?.author_verified, null);
     assert.equal(row?.source, 'synthetic', 'without _ingest the producer header names the source');
     assert.equal(row?.ingested_at, null);
+  });
+
+  test('a time outside what a Date can hold is null (created_at: the record timestamp), not a failed file', async () => {
+    const timestamp = Date.UTC(2026, 10, 25, 6);
+    const values = [1e300, -1e19, 8.64e15 + 1];
+    const records = values.map((ms, i) => {
+      const doc = { id: String(i + 1), created_at: ms, _ingest: { ingested_at: ms } };
+      const c = classify(kafkaRecord(i, JSON.stringify(doc), { timestamp }));
+      assert.ok(c.ok);
+      return c.record;
+    });
+    const { bytes } = await encode(createFormat('parquet', { flushBytes: 1024 }), records);
+    for (const row of (await read(bytes)).rows) {
+      assert.deepEqual(row.created_at, new Date(timestamp));
+      assert.equal(row.ingested_at, null);
+    }
   });
 });
 

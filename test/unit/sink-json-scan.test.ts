@@ -52,13 +52,12 @@ function classifyWithJsonParse(record: KafkaRecord): Classified {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
     return { ok: false, reason: 'value is not a JSON object' };
   const obj = doc as Record<string, unknown>;
-  if (typeof obj.id !== 'string' || obj.id === '') return { ok: false, reason: 'value has no string id' };
+  if (typeof obj.id !== 'string' || obj.id === '') return { ok: false, reason: 'no string id: ...' };
   let timestampMs = record.timestamp;
   const usable = (ms: number) => Number.isFinite(ms) && ms > 0 && ms <= 253_402_300_799_999;
   if (!usable(timestampMs)) {
     timestampMs = typeof obj.created_at === 'string' ? Date.parse(obj.created_at) : Number.NaN;
-    if (!usable(timestampMs))
-      return { ok: false, reason: 'no usable timestamp (record timestamp or created_at)' };
+    if (!usable(timestampMs)) return { ok: false, reason: 'no usable timestamp: ...' };
   }
   return { ok: true, record: { ...record, timestampMs, value, doc: obj } };
 }
@@ -338,7 +337,7 @@ describe('scanJson', () => {
 describe('classify', () => {
   const record = (value: string, timestamp = 1_700_000_000_000) => kafkaRecord(1, value, { timestamp });
 
-  test('poison reasons: not JSON (saying where), not an object, no string id, no usable timestamp', () => {
+  test('poison reasons: not JSON (saying where), not an object, what is wrong with the id or with both timestamps', () => {
     const reason = (c: Classified) => (c.ok ? 'ok' : c.reason);
     assert.equal(reason(classify(record('not json'))), "value is not JSON: unexpected 'o' at byte 1");
     assert.equal(reason(classify(record('{"id":"1"'))), 'value is not JSON: unexpected end of input');
@@ -347,12 +346,29 @@ describe('classify', () => {
       'value is not JSON: unexpected byte 0x09 at byte 8',
     );
     assert.equal(reason(classify(record('[{"id":"1"}]'))), 'value is not a JSON object');
-    assert.equal(reason(classify(record('{"id":1}'))), 'value has no string id');
-    assert.equal(reason(classify(record('{"id":""}'))), 'value has no string id');
-    assert.equal(reason(classify(record('{"id":"1","id":2}'))), 'value has no string id');
+    const expected = 'expected the tweet id as a JSON string such as "1851234567890123456"';
+    assert.equal(
+      reason(classify(record('{"id":12345678901234567890}'))),
+      `no string id: id is a JSON number, which loses digits above 2^53; ${expected}`,
+    );
+    assert.equal(reason(classify(record('{"id":""}'))), 'no string id: id is an empty string');
+    assert.equal(reason(classify(record('{"id":"1","id":null}'))), `no string id: id is null; ${expected}`);
+    assert.equal(reason(classify(record('{"id":["1"]}'))), `no string id: id is an array; ${expected}`);
+    assert.equal(
+      reason(classify(record('{"user":{"id":"1"}}'))),
+      `no string id: the value has no top-level "id"; ${expected}`,
+    );
     assert.equal(
       reason(classify(record('{"id":"1","created_at":"soon"}', 0))),
-      'no usable timestamp (record timestamp or created_at)',
+      'no usable timestamp: the record timestamp is missing and created_at is "soon", not an ISO 8601 time',
+    );
+    assert.equal(
+      reason(classify(record('{"id":"1","created_at":"0001-01-01T00:00:00Z"}', -1))),
+      'no usable timestamp: the record timestamp is missing and created_at is "0001-01-01T00:00:00Z", outside 1970..9999',
+    );
+    assert.equal(
+      reason(classify(record('{"id":"1","created_at":1700000000000}', 9e15))),
+      'no usable timestamp: the record timestamp is 9000000000000000 ms, outside 1970..9999 and created_at is missing or not a string',
     );
     assert.equal(
       reason(classify(kafkaRecord(1, Buffer.from([0x7b, 0xff, 0x7d])))),

@@ -179,6 +179,18 @@ describe('field partitioning', () => {
     assert.equal(unescaped, tricky);
   });
 
+  test('a lone surrogate (a JSON \\ud800 escape) becomes U+FFFD: a path must be valid UTF-8 to reach HDFS', () => {
+    const lang = new FieldPartitioner('lang');
+    for (const [value, dir] of [
+      ['\ud800', 'lang=\ufffd'],
+      ['a\udfffb/', 'lang=a\ufffdb%2F'],
+      ['🎸\ud83c', 'lang=🎸\ufffd'],
+    ]) {
+      assert.equal(lang.directory({ lang: value }), dir);
+      assert.doesNotThrow(() => encodeURIComponent(dir as string), 'WebHDFS encodes every path component');
+    }
+  });
+
   test('a very long value is cut to an HDFS path component without splitting a character or an escape', () => {
     const dir = new FieldPartitioner('text').directory({ text: `${'🎸'.repeat(100)}/${'x'.repeat(300)}` });
     assert.ok(Buffer.byteLength(dir) <= 255);

@@ -1,11 +1,12 @@
 /**
  * JSON Lines: each value exactly as it was consumed plus '\n' (no re-serialisation, so the bytes in HDFS are the
- * bytes the producer wrote). `jsonl.gz` compresses each flushed chunk as one gzip member on libuv's thread pool,
+ * bytes the producer wrote; a pretty-printed value loses only its whitespace between tokens). `jsonl.gz` compresses each flushed chunk as one gzip member on libuv's thread pool,
  * off the event loop; concatenated members are one valid gzip file (RFC 1952 §2.2) that gunzip, zlib, Hadoop's
  * GzipCodec (hence Spark and Hive) and DuckDB read whole.
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { compactJson } from '../json-compact.ts';
 import type { SinkRecord } from '../sink-record.ts';
 import type { Format, RecordEncoder } from './format.ts';
 
@@ -22,10 +23,13 @@ const gzipAsync = promisify(gzip);
  */
 export const DEFAULT_GZIP_LEVEL = 1;
 
-/** The bytes of one line. A value with a raw CR or LF (legal JSON whitespace) is compacted so it stays one line. */
+/**
+ * The bytes of one line. A raw CR or LF in valid JSON can only be whitespace between tokens (pretty-printed JSON):
+ * such a value is compacted, its tokens kept byte for byte, so it stays one line.
+ */
 function lineOf(record: SinkRecord): Buffer {
   const v = record.value;
-  return v.indexOf(10) === -1 && v.indexOf(13) === -1 ? v : Buffer.from(JSON.stringify(record.doc));
+  return v.indexOf(10) === -1 && v.indexOf(13) === -1 ? v : compactJson(v);
 }
 
 /** Size of the blocks lines are copied into: small enough that many open files (field partitions) stay cheap. */

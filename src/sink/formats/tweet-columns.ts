@@ -22,10 +22,16 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
 const int64 = (v: unknown): bigint | null => (Number.isSafeInteger(v) ? BigInt(v as number) : null);
 
-/** Epoch ms from an ISO-8601 string or a number of epoch ms. */
+/** The largest distance from the epoch a Date can hold (ECMA-262 "time values"), about 275,760 years. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Epoch ms from an ISO-8601 string or a number of epoch ms; null for anything a Date cannot hold. A number like
+ * 1e300 would otherwise reach the INT64 column and fail the whole file on every retry.
+ */
 function epochMs(v: unknown): number | null {
   const ms = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : Number.NaN;
-  return Number.isFinite(ms) ? Math.trunc(ms) : null;
+  return Math.abs(ms) <= MAX_DATE_MS ? Math.trunc(ms) : null;
 }
 
 /** Strings picked from an array of objects, e.g. entities.hashtags[].tag. */
