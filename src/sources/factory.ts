@@ -60,6 +60,7 @@ export async function createSource(args: SourceArgs, config: Config, log: Logger
           dedup,
           logger: log,
           stallTimeoutMs: config.x.stallTimeoutS * 1000,
+          backfillMinutes: config.x.backfillMinutes,
         });
       return new XSearchSource({
         client,
