@@ -8,6 +8,7 @@
  * and one Buffer per tweet, no schema validation library.
  */
 import type { DeadLetter, TweetRecord } from '../types.ts';
+import { matchesOwnRule } from './rules-sync.ts';
 import { addCurrentNames, POST_RENAMES, USER_RENAMES } from './x-field-names.ts';
 import { isOperationalProblem, problemText, type XApiProblem } from './x-http.ts';
 
@@ -27,6 +28,8 @@ export interface MappingContext {
   raw?: Buffer;
   /** Rules to record when the payload has no `matching_rules` (search pages fetched for one stream rule). */
   matchingRules?: readonly MatchingRule[];
+  /** When set, a payload whose `matching_rules` name none of these rule ids is dropped and counted. */
+  ownRuleIds?: ReadonlySet<string>;
 }
 
 export interface MappingResult {
@@ -34,6 +37,8 @@ export interface MappingResult {
   deadLetters: DeadLetter[];
   /** Error objects X sent in the payload (partial errors beside data, or stream messages). */
   errors: XApiProblem[];
+  /** Tweets dropped because they matched only rules that are not tweetpipe's (`ownRuleIds`). */
+  foreignRuleTweets: number;
 }
 
 type Json = Record<string, unknown>;
@@ -52,13 +57,14 @@ export function fromJsonLine(line: Buffer, ctx: MappingContext): MappingResult {
       records: [],
       deadLetters: [{ raw: line, reason: `not JSON: ${(err as Error).message}` }],
       errors: [],
+      foreignRuleTweets: 0,
     };
   }
   return toTweetRecords(payload, { ...ctx, raw: line });
 }
 
 export function toTweetRecords(payload: unknown, ctx: MappingContext): MappingResult {
-  const result: MappingResult = { records: [], deadLetters: [], errors: [] };
+  const result: MappingResult = { records: [], deadLetters: [], errors: [], foreignRuleTweets: 0 };
   const rawPayload = () => ctx.raw ?? Buffer.from(safeStringify(payload));
   if (!isObject(payload)) {
     result.deadLetters.push({ raw: rawPayload(), reason: 'not a JSON object' });
@@ -79,6 +85,10 @@ export function toTweetRecords(payload: unknown, ctx: MappingContext): MappingRe
       // A search page without data but with meta is an empty page, not a bad payload.
       result.deadLetters.push({ raw: rawPayload(), reason: 'no data' });
     }
+    return result;
+  }
+  if (ctx.ownRuleIds && !matchesOwnRule(payload.matching_rules, ctx.ownRuleIds)) {
+    result.foreignRuleTweets = Array.isArray(data) ? data.length : 1;
     return result;
   }
   const mapper = new TweetMapper(payload, ctx);
