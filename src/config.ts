@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TweetpipeError } from './errors.ts';
+import { DEFAULT_GZIP_LEVEL } from './sink/formats/jsonl.ts';
 
 // Leaves accept the native type or its string form, so env vars and flags go through the same validation.
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -107,6 +108,11 @@ export const configSchema = z.strictObject({
       apiUrl: url().default('https://api.x.com'),
       bearerToken: z.string().min(1).optional(),
       rules: z.array(ruleSchema).default([{ value: 'music lang:en -is:retweet', tag: 'music' }]),
+      /**
+       * Which of the stream's server rules tweetpipe manages: `owned` only those it created (ids in stateDir),
+       * `exact` all of them (rules not declared are deleted), `add-only` it adds declared rules and deletes none.
+       */
+      rulesMode: z.enum(['owned', 'exact', 'add-only']).default('owned'),
       query: z.string().min(1).default('music lang:en -is:retweet'),
       tweetFields: list(z.string()).default([
         'author_id',
@@ -142,6 +148,11 @@ export const configSchema = z.strictObject({
       pollIntervalS: num(1).default(15),
       /** Silence on the stream (no tweet, no heartbeat) that means the connection is dead. */
       stallTimeoutS: num(1).default(30),
+      /**
+       * Outages up to this many minutes are refilled by the stream itself (`backfill_minutes`, 1-5, on X plans
+       * that have it); 0 fills every gap with recent search.
+       */
+      backfillMinutes: int(0, 5).default(0),
     })
     .prefault({}),
   producer: z
@@ -164,6 +175,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       group: z.string().min(1).default('twitter_hdfs_group'),
       format: z.enum(['jsonl', 'jsonl.gz', 'parquet']).default('jsonl.gz'),
+      /** Compression of Parquet pages; snappy for readers that predate zstd. */
+      parquetCodec: z.enum(['zstd', 'snappy']).default('zstd'),
+      /** gzip level of jsonl.gz (0-9); see DEFAULT_GZIP_LEVEL for the CPU each level costs. */
+      gzipLevel: int(0, 9).default(DEFAULT_GZIP_LEVEL),
       maxRecords: int(1).default(500_000),
       maxBytes: int(1024).default(128 * 1024 * 1024),
       maxAgeS: num(0.1).default(60),
@@ -232,6 +247,84 @@ const ENV_NOT_CONFIG = new Set([
   'TWEETPIPE_CHROMIUM',
 ]);
 
+/** Settings whose values are secrets: masked, by path, in every value tweetpipe prints (errors, `config`). */
+const SECRET_PATHS = ['kafka.sasl.password', 'x.bearerToken'];
+const REDACTED = '[REDACTED]';
+
+/**
+ * `value`, found at `path`, with every secret in it masked. Where a secret belongs but the value is not an
+ * object (an unparsed string, say), the whole value is masked: it may hold the secret in any form.
+ */
+function masked(path: string, value: unknown): unknown {
+  if (value === undefined) return value;
+  if (SECRET_PATHS.some((secret) => path === secret || path.startsWith(`${secret}.`))) return REDACTED;
+  if (!SECRET_PATHS.some((secret) => path === '' || secret.startsWith(`${path}.`))) return value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return REDACTED;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [key, masked(path === '' ? key : `${path}.${key}`, v)]),
+  );
+}
+
+type ZodDef = { type: string; innerType?: ZodLike; in?: ZodLike; out?: ZodLike; element?: ZodLike };
+type ZodLike = { def: ZodDef; shape?: Record<string, unknown> };
+
+/** The schema under defaults, optionals and preprocessing: what a setting's value is. */
+function baseSchema(schema: ZodLike): ZodLike {
+  const { def } = schema;
+  if (def.innerType) return baseSchema(def.innerType);
+  if (def.type === 'pipe' && def.in && def.out)
+    return baseSchema(def.out.def.type === 'transform' ? def.in : def.out);
+  return schema;
+}
+
+function settingSchema(path: string): ZodLike | undefined {
+  const [section, key] = path.split('.') as [string, string];
+  const sectionSchema = (configSchema.shape as Record<string, ZodLike>)[section];
+  const inner = sectionSchema && baseSchema(sectionSchema);
+  const setting = inner?.shape?.[key] as ZodLike | undefined;
+  return setting && baseSchema(setting);
+}
+
+/** How an object or array setting is written in an environment variable, from the schema (for errors). */
+function envForm(name: string, schema: ZodLike): string {
+  const example = (object: ZodLike) =>
+    `{${Object.keys(object.shape ?? {})
+      .map((k) => `"${k}":...`)
+      .join(',')}}`;
+  if (schema.def.type === 'object') return `a JSON object, for example ${name}='${example(schema)}'`;
+  const element = schema.def.element && baseSchema(schema.def.element);
+  if (element?.def.type === 'object')
+    return `a JSON array of objects, for example ${name}='[${example(element)}]'`;
+  return `a comma-separated list (a,b) or a JSON array (["a","b"])`;
+}
+
+/**
+ * An environment variable's value for the setting at `path`: objects and arrays are JSON (arrays of strings may
+ * also be comma lists, which the schema splits); scalars stay strings for the schema to coerce.
+ */
+function envValue(name: string, path: string, text: string): unknown {
+  const schema = settingSchema(path);
+  const kind = schema?.def.type;
+  if (!schema || (kind !== 'object' && kind !== 'array')) return text;
+  const element = schema.def.element && baseSchema(schema.def.element);
+  const commaList = kind === 'array' && element?.def.type !== 'object';
+  if (commaList && !text.trimStart().startsWith('[')) return text;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new TweetpipeError(
+      'CONFIG_INVALID',
+      `environment variable ${name} (config key "${path}"): not valid JSON (${jsonSyntaxError(err)}); expected ${envForm(name, schema)}`,
+    );
+  }
+}
+
+/** A JSON.parse error without the excerpt of the input V8 quotes in some of them: the input may hold secrets. */
+function jsonSyntaxError(err: unknown): string {
+  const message = (err as Error).message;
+  return /^(Unexpected token '.+?'), .* is not valid JSON$/s.exec(message)?.[1] ?? message;
+}
+
 const screaming = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
 /** Config path -> the environment variables that set it, in schema order (docs, `tweetpipe config --keys`). */
@@ -279,12 +372,21 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const file = opts.file ?? env.TWEETPIPE_CONFIG;
   if (file) {
     let parsed: unknown;
+    let text: string;
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
+      text = readFileSync(file, 'utf8');
     } catch (err) {
       throw new TweetpipeError(
         'CONFIG_INVALID',
         `cannot read config file ${file}: ${(err as Error).message}`,
+      );
+    }
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new TweetpipeError(
+        'CONFIG_INVALID',
+        `config file ${file} is not valid JSON: ${jsonSyntaxError(err)}`,
       );
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
@@ -308,7 +410,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (value === undefined || value === '') continue;
     const path = envNames.get(name);
     if (path) {
-      setPath(raw, path, value);
+      setPath(raw, path, envValue(name, path, value));
       origin.set(path, `environment variable ${name}`);
     } else if (name.startsWith('TWEETPIPE_') && !ENV_NOT_CONFIG.has(name)) {
       throw new TweetpipeError(
@@ -334,8 +436,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
         const where = key ? `${key}.` : '';
         return `unknown config key ${issue.keys.map((k) => `"${where}${k}"`).join(', ')}`;
       }
-      const secret = /password|token/i.test(key);
-      const got = secret ? '' : ` (got ${JSON.stringify(valueAt(raw, issue.path))})`;
+      const value = valueAt(raw, issue.path);
+      const got = value === undefined ? '' : ` (got ${JSON.stringify(masked(key, value))})`;
       return `config key "${key}" from ${from}: ${issue.message}${got}`;
     });
     throw new TweetpipeError('CONFIG_INVALID', lines.join('\n'));
@@ -353,9 +455,5 @@ function valueAt(raw: Raw, path: PropertyKey[]): unknown {
 
 /** The config with secrets masked, for `tweetpipe config` and logs. */
 export function redactedConfig(config: Config): unknown {
-  return JSON.parse(
-    JSON.stringify(config, (key, value) =>
-      (key === 'bearerToken' || key === 'password') && value ? '[REDACTED]' : value,
-    ),
-  );
+  return masked('', config);
 }

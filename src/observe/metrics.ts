@@ -37,6 +37,12 @@ export class Metrics {
     labelNames: ['stage'] as const,
     registers: [this.registry],
   });
+  readonly foreignRuleTweets = new Counter({
+    name: 'tweetpipe_tweets_foreign_rule_total',
+    help: "Stream tweets dropped because they matched only rules that are not tweetpipe's (x.rulesMode)",
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly reconnects = new Counter({
     name: 'tweetpipe_source_reconnects_total',
     help: 'Source reconnections (stream disconnects, backoffs)',

@@ -65,13 +65,16 @@ export async function startProducer(
 function bindSourceMetrics(source: Source, metrics: Metrics): () => void {
   let reconnects = 0;
   let problems = 0;
+  let foreign = 0;
   const sync = () => {
     const c = source.counters;
     if (c) {
       metrics.reconnects.inc({ source: source.name }, c.reconnects - reconnects);
       metrics.errors.inc({ stage: 'source', code: 'X_STREAM' }, c.xProblems - problems);
+      metrics.foreignRuleTweets.inc({ source: source.name }, c.foreignRuleTweets - foreign);
       reconnects = c.reconnects;
       problems = c.xProblems;
+      foreign = c.foreignRuleTweets;
     }
     metrics.sourceConnected.set({ source: source.name }, source.state().state === 'connected' ? 1 : 0);
   };

@@ -102,6 +102,8 @@ export function sinkSettingsFromConfig(config: Config): SinkSettings {
     maxBytes: s.maxBytes,
     maxAgeMs: Math.round(s.maxAgeS * 1000),
     flushBytes: s.flushBytes,
+    gzipLevel: s.gzipLevel,
+    parquet: { codec: s.parquetCodec === 'snappy' ? 'SNAPPY' : 'ZSTD' },
   };
 }
 

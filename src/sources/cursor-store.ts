@@ -8,10 +8,11 @@
  * and only up to the newest id of the contiguous prefix of acknowledged batches (a later batch acked first does not
  * skip an earlier one still in flight), never past an id a source holds back (a gap not yet filled).
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TweetpipeError } from '../errors.ts';
 import { compareIds } from '../types.ts';
+import { replaceFileAtomically } from './atomic-file.ts';
 import type { Ack } from './source.ts';
 
 const FILE_NAME = 'source-cursors.json';
@@ -27,7 +28,6 @@ export class CursorStore {
   readonly #cursors: CursorFile['sources'];
   /** Saves are serialised so an older snapshot never overwrites a newer one. */
   #writing: Promise<void> = Promise.resolve();
-  #tmpCounter = 0;
 
   private constructor(dir: string, cursors: CursorFile['sources']) {
     this.#dir = dir;
@@ -78,28 +78,9 @@ export class CursorStore {
     if (current !== undefined && compareIds(newestId, current) <= 0) return;
     this.#cursors[source] = { newest_id: newestId, updated_at: new Date(nowMs).toISOString() };
     const snapshot = JSON.stringify({ version: 1, sources: this.#cursors } satisfies CursorFile, null, 2);
-    const write = this.#writing.then(() => this.#replace(snapshot));
+    const write = this.#writing.then(() => replaceFileAtomically(this.#dir, FILE_NAME, snapshot));
     this.#writing = write.catch(() => {});
     await write;
-  }
-
-  async #replace(content: string): Promise<void> {
-    const tmp = join(this.#dir, `.${FILE_NAME}.${process.pid}.${this.#tmpCounter++}.tmp`);
-    const file = await open(tmp, 'w');
-    try {
-      await file.writeFile(content);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, this.path);
-    // The rename itself is only durable once the directory entry is.
-    const dir = await open(this.#dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
   }
 }
 

@@ -4,6 +4,7 @@ import { TweetpipeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { CursorStore } from './cursor-store.ts';
 import { DedupWindow } from './dedup.ts';
+import { OwnedRulesStore } from './owned-rules.ts';
 import { ReplaySource } from './replay.ts';
 import type { Source } from './source.ts';
 import { SyntheticSource } from './synthetic.ts';
@@ -56,10 +57,15 @@ export async function createSource(args: SourceArgs, config: Config, log: Logger
           client,
           fields,
           rules: config.x.rules,
+          rulesOwnership:
+            config.x.rulesMode === 'exact'
+              ? { mode: 'exact' }
+              : { mode: config.x.rulesMode, store: await OwnedRulesStore.open(config.producer.stateDir) },
           cursorStore,
           dedup,
           logger: log,
           stallTimeoutMs: config.x.stallTimeoutS * 1000,
+          backfillMinutes: config.x.backfillMinutes,
         });
       return new XSearchSource({
         client,

@@ -58,6 +58,8 @@ export interface SourceCounters {
   reconnects: number;
   /** Tweets collected by gap-filling searches after outages (before dedup). */
   backfilledTweets: number;
+  /** Stream tweets dropped because they matched only rules that are not tweetpipe's (x.rulesMode). */
+  foreignRuleTweets: number;
 }
 
 export function newSourceCounters(): SourceCounters {
@@ -69,5 +71,6 @@ export function newSourceCounters(): SourceCounters {
     heartbeats: 0,
     reconnects: 0,
     backfilledTweets: 0,
+    foreignRuleTweets: 0,
   };
 }

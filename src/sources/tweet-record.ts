@@ -1,17 +1,19 @@
 /**
  * Maps X API v2 payloads (a filtered-stream line or a recent-search page) to Kafka-ready tweet records: one
- * self-contained JSON document per tweet, with what it references from `includes` embedded, as documented in
- * docs/record-schema.md. Payloads that cannot become a record are returned as dead letters with a reason; error
+ * self-contained JSON document per tweet, with what it references from `includes` embedded, in one shape whatever
+ * the API era (2.167 field names, added beside a 2.159 payload's own), as documented in docs/record-schema.md. Payloads that cannot become a record are returned as dead letters with a reason; error
  * objects X sends beside (or instead of) data are returned for the caller to log and count.
  *
  * Hot path (tens of thousands of tweets per second): lookups by Map built once per payload, one JSON.stringify
  * and one Buffer per tweet, no schema validation library.
  */
 import type { DeadLetter, TweetRecord } from '../types.ts';
+import { matchesOwnRule } from './rules-sync.ts';
+import { addCurrentNames, POST_RENAMES, USER_RENAMES } from './x-field-names.ts';
 import { isOperationalProblem, problemText, type XApiProblem } from './x-http.ts';
 
 /** Version of the record value layout (docs/record-schema.md); also sent as a Kafka header. */
-export const RECORD_SCHEMA_VERSION = 1;
+export const RECORD_SCHEMA_VERSION = 2;
 
 export interface MatchingRule {
   id: string;
@@ -26,6 +28,8 @@ export interface MappingContext {
   raw?: Buffer;
   /** Rules to record when the payload has no `matching_rules` (search pages fetched for one stream rule). */
   matchingRules?: readonly MatchingRule[];
+  /** When set, a payload whose `matching_rules` name none of these rule ids is dropped and counted. */
+  ownRuleIds?: ReadonlySet<string>;
 }
 
 export interface MappingResult {
@@ -33,6 +37,8 @@ export interface MappingResult {
   deadLetters: DeadLetter[];
   /** Error objects X sent in the payload (partial errors beside data, or stream messages). */
   errors: XApiProblem[];
+  /** Tweets dropped because they matched only rules that are not tweetpipe's (`ownRuleIds`). */
+  foreignRuleTweets: number;
 }
 
 type Json = Record<string, unknown>;
@@ -51,13 +57,14 @@ export function fromJsonLine(line: Buffer, ctx: MappingContext): MappingResult {
       records: [],
       deadLetters: [{ raw: line, reason: `not JSON: ${(err as Error).message}` }],
       errors: [],
+      foreignRuleTweets: 0,
     };
   }
   return toTweetRecords(payload, { ...ctx, raw: line });
 }
 
 export function toTweetRecords(payload: unknown, ctx: MappingContext): MappingResult {
-  const result: MappingResult = { records: [], deadLetters: [], errors: [] };
+  const result: MappingResult = { records: [], deadLetters: [], errors: [], foreignRuleTweets: 0 };
   const rawPayload = () => ctx.raw ?? Buffer.from(safeStringify(payload));
   if (!isObject(payload)) {
     result.deadLetters.push({ raw: rawPayload(), reason: 'not a JSON object' });
@@ -78,6 +85,10 @@ export function toTweetRecords(payload: unknown, ctx: MappingContext): MappingRe
       // A search page without data but with meta is an empty page, not a bad payload.
       result.deadLetters.push({ raw: rawPayload(), reason: 'no data' });
     }
+    return result;
+  }
+  if (ctx.ownRuleIds && !matchesOwnRule(payload.matching_rules, ctx.ownRuleIds)) {
+    result.foreignRuleTweets = Array.isArray(data) ? data.length : 1;
     return result;
   }
   const mapper = new TweetMapper(payload, ctx);
@@ -105,7 +116,12 @@ class TweetMapper {
 
   constructor(payload: Json, ctx: MappingContext) {
     const includes = isObject(payload.includes) ? payload.includes : {};
-    this.#users = index(includes.users, 'id');
+    // Users are embedded in every tweet of the payload that names them: their names are brought to 2.167 once.
+    this.#users = index(includes.users, 'id', new Map(), (user) => {
+      const copy = { ...user };
+      addCurrentNames(copy, USER_RENAMES);
+      return copy;
+    });
     this.#media = index(includes.media, 'media_key');
     this.#places = index(includes.places, 'id');
     // API 2.159 says includes.tweets, 2.167 says includes.posts.
@@ -136,6 +152,7 @@ class TweetMapper {
 
     // id and created_at first, so they lead every document whatever order X used.
     const value: Json = { id, created_at: createdAt, ...tweet };
+    addCurrentNames(value, POST_RENAMES);
     this.#embedAuthor(value);
     const attachments = tweet.attachments;
     if (isObject(attachments) && Array.isArray(attachments.media_keys)) {
@@ -147,14 +164,16 @@ class TweetMapper {
       const place = this.#places.get(geo.place_id);
       if (place !== undefined) value.place = place;
     }
-    if (Array.isArray(tweet.referenced_tweets)) {
-      value.referenced_tweets = tweet.referenced_tweets.map((ref) => {
+    // Each entry gains the post it names (X's own fields are never changed); 2.159's referenced_tweets stays bare.
+    if (Array.isArray(value.referenced_posts)) {
+      value.referenced_posts = value.referenced_posts.map((ref) => {
         if (!isObject(ref)) return ref;
         const referenced = this.#tweets.get(ref.id);
         if (!isObject(referenced)) return ref;
-        const embedded: Json = { ...referenced };
-        this.#embedAuthor(embedded);
-        return { ...ref, tweet: embedded };
+        const post: Json = { ...referenced };
+        addCurrentNames(post, POST_RENAMES);
+        this.#embedAuthor(post);
+        return { ...ref, post };
       });
     }
     value.matching_rules = this.#matchingRules;
@@ -169,9 +188,14 @@ class TweetMapper {
   }
 }
 
-function index(list: unknown, key: string, into = new Map<unknown, unknown>()): Map<unknown, unknown> {
+function index(
+  list: unknown,
+  key: string,
+  into = new Map<unknown, unknown>(),
+  entry: (item: Json) => unknown = (item) => item,
+): Map<unknown, unknown> {
   if (Array.isArray(list))
-    for (const item of list) if (isObject(item) && item[key] !== undefined) into.set(item[key], item);
+    for (const item of list) if (isObject(item) && item[key] !== undefined) into.set(item[key], entry(item));
   return into;
 }
 

@@ -29,7 +29,7 @@ import {
 } from './backoff.ts';
 import { type CursorStore, CursorTracker } from './cursor-store.ts';
 import { DedupWindow } from './dedup.ts';
-import { listRules, type ServerRule, type StreamRule, syncRules } from './rules-sync.ts';
+import { listRules, type RulesOwnership, type ServerRule, type StreamRule, syncRules } from './rules-sync.ts';
 import {
   newSourceCounters,
   type Source,
@@ -60,6 +60,8 @@ export interface XStreamSourceOptions {
   fields: XFieldSelection;
   /** Declared rules, synced at connect(); when absent, the server's rules are used as they are. */
   rules?: readonly StreamRule[];
+  /** Which server rules the sync may delete; default `exact`. Other modes publish only posts of our rules. */
+  rulesOwnership?: RulesOwnership;
   cursorStore: CursorStore;
   /** Default: a window of 100 000 ids. */
   dedup?: DedupWindow;
@@ -115,6 +117,8 @@ export class XStreamSource implements Source {
   readonly #spaceFree = new Wakeup();
 
   #rules: ServerRule[] = [];
+  /** Ids of the synced rules when posts matching only other rules are dropped (rules modes but `exact`). */
+  #ownRuleIds: ReadonlySet<string> | undefined;
   #queue: TweetRecord[] = [];
   #dead: DeadLetter[] = [];
   /** Date.now() when the oldest queued item arrived (linger is real time, not the injected clock). */
@@ -164,9 +168,12 @@ export class XStreamSource implements Source {
    */
   async connect(signal: AbortSignal): Promise<void> {
     const rulesOpts = { logger: this.#logger, signal };
+    const ownership = this.#opts.rulesOwnership ?? { mode: 'exact' };
     this.#rules = this.#opts.rules
-      ? (await syncRules(this.#client, this.#opts.rules, rulesOpts)).rules
+      ? (await syncRules(this.#client, this.#opts.rules, { ...rulesOpts, ownership })).rules
       : await listRules(this.#client, rulesOpts);
+    if (this.#opts.rules && ownership.mode !== 'exact')
+      this.#ownRuleIds = new Set(this.#rules.map((r) => r.id));
     if (this.#rules.length === 0)
       this.#logger.warn('the filtered stream has no rules: X will deliver nothing');
     const cursor = this.#tracker.saved;
@@ -343,7 +350,12 @@ export class XStreamSource implements Source {
       this.counters.heartbeats += 1;
       return undefined;
     }
-    const mapped = fromJsonLine(line, { source: this.name, ingestedAtMs: this.#now() });
+    const mapped = fromJsonLine(line, {
+      source: this.name,
+      ingestedAtMs: this.#now(),
+      ...(this.#ownRuleIds ? { ownRuleIds: this.#ownRuleIds } : {}),
+    });
+    this.counters.foreignRuleTweets += mapped.foreignRuleTweets;
     this.#enqueue(mapped.records, mapped.deadLetters);
     let ended: Failure | undefined;
     for (const p of mapped.errors) {

@@ -3,8 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { loadConfig, redactedConfig } from '../../src/config.ts';
+import { type Config, loadConfig, redactedConfig } from '../../src/config.ts';
 import { TweetpipeError } from '../../src/errors.ts';
+import { sinkSettingsFromConfig } from '../../src/sink/hdfs-sink.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tweetpipe-config-'));
 const file = (name: string, content: unknown) => {
@@ -94,5 +95,93 @@ describe('config', () => {
       }),
     );
     assert.match(e.message, /kafka\.sasl/);
+  });
+
+  test('object and array settings take JSON from the environment; string lists also take commas', () => {
+    const c = loadConfig({
+      env: {
+        TWEETPIPE_KAFKA_SASL: '{"mechanism":"SCRAM-SHA-512","username":"u","password":"p"}',
+        TWEETPIPE_X_RULES: '[{"value":"cats","tag":"c"}]',
+        TWEETPIPE_X_EXPANSIONS: '["author_id", "geo.place_id"]',
+        TWEETPIPE_BROKERS: 'a:1,b:2',
+      },
+    });
+    assert.deepEqual(c.kafka.sasl, { mechanism: 'SCRAM-SHA-512', username: 'u', password: 'p' });
+    assert.deepEqual(c.x.rules, [{ value: 'cats', tag: 'c' }]);
+    assert.deepEqual(c.x.expansions, ['author_id', 'geo.place_id']);
+    assert.deepEqual(c.kafka.brokers, ['a:1', 'b:2']);
+  });
+
+  test('a non-JSON value for an object or array setting names the variable and the JSON form expected', () => {
+    const rules = failure(() => loadConfig({ env: { TWEETPIPE_X_RULES: 'cats' } }));
+    assert.match(rules.message, /TWEETPIPE_X_RULES/);
+    assert.match(rules.message, /x\.rules/);
+    assert.match(rules.message, /JSON array of objects.*\[\{"value":\.\.\.,"tag":\.\.\.\}\]/);
+    const sasl = failure(() => loadConfig({ env: { TWEETPIPE_KAFKA_SASL: 'PLAIN:u:p' } }));
+    assert.match(sasl.message, /TWEETPIPE_KAFKA_SASL.*JSON object.*"mechanism".*"username".*"password"/);
+  });
+
+  test('secrets are masked by path in validation errors, whatever the value looks like', () => {
+    const password = 'Pa55-not-in-any-message';
+    const bad = [
+      { TWEETPIPE_KAFKA_SASL: `{"mechanism":"SCRAM-SHA-1","username":"u","password":"${password}"}` },
+      { TWEETPIPE_KAFKA_SASL: `{"mechanism":"PLAIN","username":"u","password":${password}}` },
+      { TWEETPIPE_KAFKA_SASL: `{"mechanism":"PLAIN","username":"u","password":"${password}"` },
+      { TWEETPIPE_KAFKA_SASL: `{"mechanism":"PLAIN","username":"","password":"${password}"}` },
+      { TWEETPIPE_KAFKA_SASL: `[{"password":"${password}"}]` },
+    ];
+    for (const env of bad) {
+      const e = failure(() => loadConfig({ env }));
+      assert.match(e.message, /kafka\.sasl|TWEETPIPE_KAFKA_SASL/, e.message);
+      assert.ok(!e.message.includes(password), e.message);
+    }
+    const inFile = failure(() =>
+      loadConfig({ file: file('sasl.json', `{"kafka":{"sasl":"PLAIN:u:${password}"}}`), env: {} }),
+    );
+    assert.match(inFile.message, /kafka\.sasl/);
+    assert.ok(!inFile.message.includes(password), inFile.message);
+    const brokenFile = failure(() =>
+      loadConfig({ file: file('broken.json', `{"kafka":{"sasl":{"password":${password}}}}`), env: {} }),
+    );
+    assert.match(brokenFile.message, /broken\.json/);
+    assert.ok(!brokenFile.message.includes(password), brokenFile.message);
+  });
+
+  test('the printed config masks secrets by path', () => {
+    const c = loadConfig({
+      env: { TWEETPIPE_KAFKA_SASL: '{"mechanism":"PLAIN","username":"u","password":"hunter2"}' },
+    });
+    assert.deepEqual((redactedConfig(c) as Config).kafka.sasl, {
+      mechanism: 'PLAIN',
+      username: 'u',
+      password: '[REDACTED]',
+    });
+  });
+
+  test('backfill minutes, Parquet codec and gzip level are settable and reach the sink settings', () => {
+    const defaults = loadConfig({ env: {} });
+    assert.equal(defaults.x.backfillMinutes, 0);
+    assert.equal(defaults.x.rulesMode, 'owned');
+    assert.deepEqual(sinkSettingsFromConfig(defaults).parquet, { codec: 'ZSTD' });
+    assert.equal(sinkSettingsFromConfig(defaults).gzipLevel, 1);
+    const c = loadConfig({
+      env: {
+        TWEETPIPE_X_BACKFILL_MINUTES: '5',
+        TWEETPIPE_SINK_PARQUET_CODEC: 'snappy',
+        TWEETPIPE_SINK_GZIP_LEVEL: '6',
+        TWEETPIPE_X_RULES_MODE: 'exact',
+      },
+    });
+    assert.equal(c.x.backfillMinutes, 5);
+    assert.equal(c.x.rulesMode, 'exact');
+    assert.deepEqual(sinkSettingsFromConfig(c).parquet, { codec: 'SNAPPY' });
+    assert.equal(sinkSettingsFromConfig(c).gzipLevel, 6);
+    for (const env of [
+      { TWEETPIPE_X_BACKFILL_MINUTES: '6' },
+      { TWEETPIPE_SINK_GZIP_LEVEL: '10' },
+      { TWEETPIPE_SINK_PARQUET_CODEC: 'lzo' },
+      { TWEETPIPE_X_RULES_MODE: 'all' },
+    ])
+      assert.match(failure(() => loadConfig({ env })).message, new RegExp(Object.keys(env)[0]!));
   });
 });

@@ -47,24 +47,32 @@ describe('toTweetRecords: stream lines', () => {
     assert.deepEqual(v.author, { id: '11', username: 'alice' });
     assert.deepEqual(v.media, [{ media_key: '3_1', type: 'photo' }], 'missing media keys are skipped');
     assert.deepEqual(v.place, { id: 'p1', full_name: 'Lisbon, Portugal' });
-    assert.deepEqual(v.referenced_tweets[0], {
+    assert.deepEqual(v.referenced_posts[0], {
       type: 'quoted',
       id: '1849999999999999999',
-      tweet: {
+      post: {
         id: '1849999999999999999',
         text: 'quoted',
         author_id: '12',
         author: { id: '12', username: 'bob' },
       },
     });
-    assert.deepEqual(v.referenced_tweets[1], { type: 'replied_to', id: '1' }, 'not included: left as it was');
+    assert.deepEqual(v.referenced_posts[1], { type: 'replied_to', id: '1' }, 'not included: left as it was');
+    assert.deepEqual(
+      v.referenced_tweets,
+      [
+        { type: 'quoted', id: '1849999999999999999' },
+        { type: 'replied_to', id: '1' },
+      ],
+      'X’s own list stays as sent',
+    );
     assert.deepEqual(v.matching_rules, [{ id: '99', tag: 'music' }]);
     assert.deepEqual(v._ingest, {
       source: 'x-stream',
       ingested_at: '2026-11-25T06:00:00.000Z',
       schema_version: RECORD_SCHEMA_VERSION,
     });
-    assert.equal(RECORD_SCHEMA_VERSION, 1);
+    assert.equal(RECORD_SCHEMA_VERSION, 2);
   });
 
   test('accepts includes.posts (API 2.167 naming) like includes.tweets', () => {
@@ -73,7 +81,7 @@ describe('toTweetRecords: stream lines', () => {
       includes: { posts: [{ id: '4', text: 'original' }] },
     };
     const v = value(toTweetRecords(line, ctx).records[0]!.value);
-    assert.equal(v.referenced_tweets[0].tweet.text, 'original');
+    assert.equal(v.referenced_posts[0].post.text, 'original');
   });
 
   test('missing includes are tolerated: nothing is embedded', () => {

@@ -3,6 +3,7 @@
  * One table drives both the Parquet schema and the row extraction, so the two cannot drift apart.
  */
 import type { SchemaElement } from 'hyparquet';
+import { eitherEra } from '../../sources/x-field-names.ts';
 import type { SinkRecord } from '../sink-record.ts';
 
 export interface TweetColumn {
@@ -52,13 +53,16 @@ function pluck(list: unknown, ...keys: string[]): string[] {
   return out;
 }
 
-/** A long post carries its full text and entities in note_tweet; `text` is then truncated. */
-const note = (d: Doc): Doc | undefined => obj(d.note_tweet);
+// Records of every schema version and API era: 2.167 names first, then 2.159's (src/sources/x-field-names.ts).
+/** A long post carries its full text and entities in note_post (note_tweet); `text` is then truncated. */
+const note = (d: Doc): Doc | undefined => obj(eitherEra(d, 'note_post'));
 const entities = (d: Doc): Doc | undefined => obj(note(d)?.entities) ?? obj(d.entities);
 const author = (d: Doc): Doc | undefined => obj(d.author);
 const metrics = (d: Doc): Doc | undefined => obj(d.public_metrics);
-const firstReference = (d: Doc): Doc | undefined =>
-  Array.isArray(d.referenced_tweets) ? obj(d.referenced_tweets[0]) : undefined;
+const firstReference = (d: Doc): Doc | undefined => {
+  const references = eitherEra(d, 'referenced_posts');
+  return Array.isArray(references) ? obj(references[0]) : undefined;
+};
 /** Ingest metadata of the record contract (docs/record-schema.md): `{source, ingested_at, schema_version}`. */
 const ingest = (d: Doc): Doc | undefined => obj(d._ingest);
 
@@ -156,7 +160,10 @@ export const TWEET_COLUMNS: readonly TweetColumn[] = [
   {
     name: 'retweet_count',
     schema: [long('retweet_count')],
-    get: (r) => int64(metrics(r.doc)?.retweet_count),
+    get: (r) => {
+      const m = metrics(r.doc);
+      return m ? int64(eitherEra(m, 'repost_count')) : null;
+    },
   },
   { name: 'reply_count', schema: [long('reply_count')], get: (r) => int64(metrics(r.doc)?.reply_count) },
   { name: 'like_count', schema: [long('like_count')], get: (r) => int64(metrics(r.doc)?.like_count) },
