@@ -22,7 +22,6 @@ import {
 } from './source.ts';
 import { toTweetRecords } from './tweet-record.ts';
 import {
-  expansionQuery,
   problemText,
   type RateLimit,
   type XFieldSelection,
@@ -90,9 +89,8 @@ export class RecentSearch {
             start_time: window.sinceId === undefined ? isoSeconds(window.startTimeMs) : undefined,
             max_results: this.#opts.maxResults ?? 100,
             next_token: nextToken,
-            ...expansionQuery(this.#opts.fields),
           },
-          tweetFields: this.#opts.fields.tweetFields,
+          selection: { endpoint: 'search', fields: this.#opts.fields },
           signal,
         });
         this.#rateLimit = res.rateLimit;
