@@ -21,12 +21,7 @@ import {
   type SourceState,
 } from './source.ts';
 import { toTweetRecords } from './tweet-record.ts';
-import {
-  problemText,
-  type RateLimit,
-  type XFieldSelection,
-  type XHttpClient,
-} from './x-http.ts';
+import { problemText, type RateLimit, type XFieldSelection, type XHttpClient } from './x-http.ts';
 
 export const SEARCH_PATH = '/2/tweets/search/recent';
 

@@ -52,7 +52,8 @@ function deref(doc: Json, node: unknown): Json {
   for (let hops = 0; isObject(current) && typeof current.$ref === 'string'; hops++) {
     if (hops > 16) throw new Error(`OpenAPI: $ref cycle at ${current.$ref}`);
     let target: unknown = doc;
-    for (const part of current.$ref.replace(/^#\//, '').split('/')) target = isObject(target) ? target[part] : {};
+    for (const part of current.$ref.replace(/^#\//, '').split('/'))
+      target = isObject(target) ? target[part] : {};
     current = target;
   }
   return isObject(current) ? current : {};
@@ -87,8 +88,7 @@ export function endpointParams(doc: unknown, endpoint: XEndpoint): EndpointParam
   ];
   for (const raw of declared) {
     const param = deref(doc, raw);
-    if (param.in === 'query' && typeof param.name === 'string')
-      params[param.name] = toQueryParam(doc, param);
+    if (param.in === 'query' && typeof param.name === 'string') params[param.name] = toQueryParam(doc, param);
   }
   return params;
 }
@@ -129,7 +129,10 @@ export function eraTable(era: ApiEra): EraTable {
 }
 
 /** The parameter that selects post fields on `endpoint` in `era` (`tweet.fields` or `post.fields`). */
-export function postFieldsParam(era: ApiEra, endpoint: XEndpoint): 'tweet.fields' | 'post.fields' | undefined {
+export function postFieldsParam(
+  era: ApiEra,
+  endpoint: XEndpoint,
+): 'tweet.fields' | 'post.fields' | undefined {
   const params = eraTable(era)[endpoint];
   if ('post.fields' in params) return 'post.fields';
   if ('tweet.fields' in params) return 'tweet.fields';
@@ -148,8 +151,6 @@ export function eraOfDocument(doc: unknown, endpoint: XEndpoint): ApiEra | undef
   const served = endpointParams(doc, endpoint);
   if (!served) return undefined;
   const candidates = API_ERAS.filter((era) => sameParams(eraTable(era)[endpoint], served));
-  const exact = candidates.find(
-    (era) => JSON.stringify(eraTable(era)[endpoint]) === JSON.stringify(served),
-  );
+  const exact = candidates.find((era) => JSON.stringify(eraTable(era)[endpoint]) === JSON.stringify(served));
   return exact ?? candidates[candidates.length - 1];
 }

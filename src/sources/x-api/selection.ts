@@ -62,7 +62,13 @@ const DEFAULTS: Record<PostFieldsParam, { fields: readonly string[]; expansions:
       'note_post',
       'attachments',
     ],
-    expansions: ['author_id', 'referenced_posts', 'in_reply_to_user_id', 'attachments.media_keys', 'geo.place_id'],
+    expansions: [
+      'author_id',
+      'referenced_posts',
+      'in_reply_to_user_id',
+      'attachments.media_keys',
+      'geo.place_id',
+    ],
   },
 };
 
@@ -116,13 +122,7 @@ export function selectionQuery(
     }
     if (out.size > 0) query[param] = [...out];
   };
-  take(
-    postFields,
-    'x.tweetFields',
-    config.tweetFields,
-    DEFAULTS[postFields].fields,
-    RENAMES.postFields,
-  );
+  take(postFields, 'x.tweetFields', config.tweetFields, DEFAULTS[postFields].fields, RENAMES.postFields);
   take('expansions', 'x.expansions', config.expansions, DEFAULTS[postFields].expansions, RENAMES.expansions);
   take('user.fields', 'x.userFields', config.userFields, []);
   take('media.fields', 'x.mediaFields', config.mediaFields, []);
