@@ -517,7 +517,9 @@ describe('naming eras', () => {
       const lines = stream.tweets();
       assert.ok(lines.some((l) => l.data.referenced_posts && l.includes?.posts));
       assert.ok(lines.some((l) => l.data.note_post?.text));
-      assert.ok(lines.every((l) => l.data.referenced_tweets === undefined && l.includes?.tweets === undefined));
+      assert.ok(
+        lines.every((l) => l.data.referenced_tweets === undefined && l.includes?.tweets === undefined),
+      );
       stream.close();
     });
   });
