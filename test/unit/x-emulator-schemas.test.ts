@@ -63,7 +63,7 @@ function validatorFor(era: ApiEra) {
   addFormats.default(ajv);
   const schemas: Json = {};
   // A schema with a discriminator (2.159's Media: Photo, Video, ...) is completed by its mapped schemas: open.
-  for (const [name, schema] of Object.entries(openApiSpec(era).components.schemas as Json))
+  for (const [name, schema] of Object.entries((openApiSpec(era) as Json).components.schemas as Json))
     schemas[name] = toJsonSchema(schema, CLOSED.includes(name) && !(schema as Json).discriminator);
   ajv.addSchema({ $id: 'x', components: { schemas } });
   return (schemaName: string, value: unknown): void => {
@@ -80,7 +80,10 @@ function validatorFor(era: ApiEra) {
 /** The problem schema a body's `type` maps to in the era (2.159: Problem's discriminator; 2.167: the oneOf). */
 function problemSchema(era: ApiEra, type: string): string {
   if (era === '2.167') return 'Problem';
-  const mapping = openApiSpec(era).components.schemas.Problem.discriminator.mapping as Record<string, string>;
+  const mapping = (openApiSpec(era) as Json).components.schemas.Problem.discriminator.mapping as Record<
+    string,
+    string
+  >;
   const ref = mapping[type];
   assert.ok(ref, `2.159 has a problem type ${type}`);
   return ref.split('/').pop()!;
