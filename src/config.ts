@@ -114,19 +114,10 @@ export const configSchema = z.strictObject({
        */
       rulesMode: z.enum(['owned', 'exact', 'add-only']).default('owned'),
       query: z.string().min(1).default('music lang:en -is:retweet'),
-      tweetFields: list(z.string()).default([
-        'author_id',
-        'created_at',
-        'lang',
-        'public_metrics',
-        'entities',
-        'referenced_tweets',
-        'geo',
-        'conversation_id',
-        'in_reply_to_user_id',
-        'possibly_sensitive',
-        'source',
-      ]),
+      /** X API era (`auto`: per endpoint, from the server's /2/openapi.json or its first 400). */
+      apiEra: z.enum(['auto', '2.159', '2.167']).default('auto'),
+      /** Post fields; absent: the era's defaults (src/sources/x-api/selection.ts). */
+      tweetFields: list(z.string()).optional(),
       userFields: list(z.string()).default([
         'username',
         'name',
@@ -135,13 +126,8 @@ export const configSchema = z.strictObject({
         'created_at',
         'location',
       ]),
-      expansions: list(z.string()).default([
-        'author_id',
-        'referenced_tweets.id',
-        'referenced_tweets.id.author_id',
-        'attachments.media_keys',
-        'geo.place_id',
-      ]),
+      /** Absent: the era's defaults, like tweetFields. */
+      expansions: list(z.string()).optional(),
       mediaFields: list(z.string()).default(['type', 'url', 'width', 'height', 'duration_ms']),
       placeFields: list(z.string()).default(['full_name', 'country_code', 'place_type', 'geo']),
       /** Seconds between recent-search polls when the rate limit allows. */

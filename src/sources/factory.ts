@@ -40,6 +40,7 @@ export async function createSource(args: SourceArgs, config: Config, log: Logger
       const client = new XHttpClient({
         baseUrl: config.x.apiUrl,
         bearerToken: config.x.bearerToken,
+        apiEra: config.x.apiEra,
         logger: log,
       });
       const cursorStore = await CursorStore.open(config.producer.stateDir);

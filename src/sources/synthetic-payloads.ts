@@ -69,8 +69,10 @@ export interface V2Tweet {
   entities?: V2Entities;
   in_reply_to_user_id?: string;
   referenced_tweets?: { type: 'retweeted' | 'quoted' | 'replied_to'; id: string }[];
-  attachments?: { media_keys: string[] };
+  attachments?: { media_keys?: string[]; poll_ids?: string[] };
   geo?: { place_id: string; coordinates?: { type: 'Point'; coordinates: [number, number] } };
+  /** The full text of a long post (beyond 280 characters); `text` then holds its start. */
+  note_tweet?: { text: string; entities?: V2Entities };
 }
 export interface V2User {
   id: string;
@@ -112,11 +114,19 @@ export interface V2Place {
   place_type: 'city' | 'admin' | 'country' | 'poi';
   geo: { type: 'Feature'; bbox: [number, number, number, number]; properties: Record<string, never> };
 }
+export interface V2Poll {
+  id: string;
+  options: { position: number; label: string; votes: number }[];
+  voting_status: 'open' | 'closed';
+  duration_minutes: number;
+  end_datetime: string;
+}
 export interface V2Includes {
   users?: V2User[];
   tweets?: V2Tweet[];
   media?: V2Media[];
   places?: V2Place[];
+  polls?: V2Poll[];
 }
 /** One tweet with everything it references: the unit the emulator stores and projects per request. */
 export interface TweetPayload {
@@ -873,16 +883,19 @@ export function mergeIncludes(all: V2Includes[]): V2Includes {
   const tweets = new Map<string, V2Tweet>();
   const media = new Map<string, V2Media>();
   const places = new Map<string, V2Place>();
+  const polls = new Map<string, V2Poll>();
   for (const inc of all) {
     for (const u of inc.users ?? []) users.set(u.id, u);
     for (const t of inc.tweets ?? []) tweets.set(t.id, t);
     for (const m of inc.media ?? []) media.set(m.media_key, m);
     for (const p of inc.places ?? []) places.set(p.id, p);
+    for (const p of inc.polls ?? []) polls.set(p.id, p);
   }
   const out: V2Includes = {};
   if (users.size) out.users = [...users.values()];
   if (tweets.size) out.tweets = [...tweets.values()];
   if (media.size) out.media = [...media.values()];
   if (places.size) out.places = [...places.values()];
+  if (polls.size) out.polls = [...polls.values()];
   return out;
 }

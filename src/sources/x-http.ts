@@ -5,8 +5,8 @@
  * Why not a library: `@xdevplatform/xdk` (0.6.x, generated from one OpenAPI snapshot) and `twitter-api-v2`
  * (1.29.x) both exist. tweetpipe needs exact control of X's documented reconnect/backoff rules and of heartbeat
  * stall detection on the stream (xdk's event stream leaves reconnect unimplemented and drops unparsable lines
- * silently), must speak both naming eras at once (`tweet.fields` / `includes.tweets` of API 2.159 and
- * `post.fields` / `includes.posts` of 2.167, per endpoint, decided by what the server accepts), and must reach a
+ * silently), must speak both API eras at once (`tweet.fields` / `includes.tweets` of API 2.159 and
+ * `post.fields` / `includes.posts` of 2.167, per endpoint, see x-api/era-negotiation.ts), and must reach a
  * configurable base URL over plain http for the emulator. The protocol surface used is four requests, so a thin
  * client over undici is less code than adapting either SDK.
  *
@@ -16,6 +16,9 @@ import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { TweetpipeError } from '../errors.ts';
 import { type Logger, maskSecrets, registerSecret, silentLogger } from '../log.ts';
+import { type ApiEraSetting, EraNegotiation } from './x-api/era-negotiation.ts';
+import type { XEndpoint } from './x-api/eras.ts';
+import { type FieldSelectionConfig, selectionQuery } from './x-api/selection.ts';
 
 /** An X error object: an RFC 7807 problem (`type`, `title`, `detail`) or a v1-style `{message, parameters}`. */
 export interface XApiProblem {
@@ -36,23 +39,14 @@ export interface RateLimit {
 }
 
 /** Field selection, named like the `x` config section so it can be passed straight through. */
-export interface XFieldSelection {
-  tweetFields: readonly string[];
-  userFields: readonly string[];
-  expansions: readonly string[];
-  mediaFields: readonly string[];
-  placeFields: readonly string[];
-}
-
-/** The two names X has used for the tweet field selection parameter (API 2.159 and 2.167). */
-export type FieldsParamName = 'tweet.fields' | 'post.fields';
+export type XFieldSelection = FieldSelectionConfig;
 
 type QueryValue = string | number | boolean | readonly string[] | undefined;
 
 export interface XRequestOptions {
   query?: Record<string, QueryValue>;
-  /** Sent under the tweet-fields parameter name this endpoint accepts (negotiated, see fieldsParamFor). */
-  tweetFields?: readonly string[];
+  /** The field selection, sent in the API era of `endpoint` (negotiated, see x-api/era-negotiation.ts). */
+  selection?: { endpoint: XEndpoint; fields: XFieldSelection };
   signal?: AbortSignal;
   /** Time allowed until the response headers (and, for JSON requests, between body bytes). */
   timeoutMs?: number;
@@ -77,21 +71,19 @@ export interface XHttpClientOptions {
   bearerToken: string;
   /** Default 30 s. */
   timeoutMs?: number;
+  /** `auto` (default): per endpoint, from the server's /2/openapi.json or its first 400; or a fixed era. */
+  apiEra?: ApiEraSetting;
   logger?: Logger;
 }
 
-const OTHER_NAME: Record<FieldsParamName, FieldsParamName> = {
-  'tweet.fields': 'post.fields',
-  'post.fields': 'tweet.fields',
-};
+const SERVED_SPEC_PATH = '/2/openapi.json';
 
 export class XHttpClient {
   readonly baseUrl: string;
   readonly #token: string;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
-  /** Per path, because API 2.167 renamed the parameter on search but not on the filtered stream. */
-  readonly #fieldsParam = new Map<string, FieldsParamName>();
+  readonly #eras: EraNegotiation;
 
   constructor(opts: XHttpClientOptions) {
     if (!opts.bearerToken)
@@ -104,11 +96,7 @@ export class XHttpClient {
     this.#token = opts.bearerToken;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#logger = opts.logger ?? silentLogger;
-  }
-
-  /** The tweet-fields parameter name this client currently sends to `path`. */
-  fieldsParamFor(path: string): FieldsParamName {
-    return this.#fieldsParam.get(path) ?? 'tweet.fields';
+    this.#eras = new EraNegotiation(opts.apiEra ?? 'auto', () => this.#servedSpec(), this.#logger);
   }
 
   async get(path: string, opts: XRequestOptions = {}): Promise<XJsonResponse> {
@@ -157,10 +145,12 @@ export class XHttpClient {
     body: string | undefined,
     bodyTimeout: number,
   ) {
-    const fields = opts.tweetFields?.length ? opts.tweetFields : undefined;
-    for (let renamed = false; ; renamed = true) {
-      const fieldsName = this.fieldsParamFor(path);
-      const url = this.#url(path, opts.query, fields && { name: fieldsName, value: fields.join(',') });
+    const selection = opts.selection;
+    for (let retried = false; ; retried = true) {
+      const selectionParams =
+        selection &&
+        selectionQuery(selection.fields, await this.#eras.eraFor(selection.endpoint), selection.endpoint);
+      const url = this.#url(path, { ...opts.query, ...selectionParams });
       let res: Awaited<ReturnType<typeof request>>;
       try {
         res = await request(url, {
@@ -179,27 +169,36 @@ export class XHttpClient {
       } catch (err) {
         throw this.#networkError(err, path, opts.signal);
       }
-      if (res.statusCode < 300) return res;
+      if (res.statusCode < 300) {
+        if (selection) this.#eras.succeeded(selection.endpoint);
+        return res;
+      }
       const text = await res.body.text().catch(() => '');
       const parsed = parseJson(text);
-      if (res.statusCode === 400 && fields && !renamed && namesUnknownParameter(parsed, fieldsName)) {
-        const next = OTHER_NAME[fieldsName];
-        this.#fieldsParam.set(path, next);
-        this.#logger.info(
-          { path, rejected: fieldsName, using: next },
-          `X API does not know ${fieldsName} on ${path}`,
-        );
-        continue;
+      if (res.statusCode === 400 && selection && !retried) {
+        if (this.#eras.rejected(selection.endpoint, problemsOf(parsed))) continue;
       }
       throw httpError(res.statusCode, path, parsed, text, parseRateLimit(res.headers));
     }
   }
 
-  #url(
-    path: string,
-    query: XRequestOptions['query'],
-    fields: { name: string; value: string } | undefined,
-  ): string {
+  /** The OpenAPI document the server serves, or undefined (none, not JSON, unreachable). */
+  async #servedSpec(): Promise<unknown> {
+    try {
+      const res = await request(`${this.baseUrl}${SERVED_SPEC_PATH}`, {
+        headers: { accept: 'application/json', 'user-agent': 'tweetpipe' },
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+      const text = await res.body.text();
+      return res.statusCode === 200 ? parseJson(text) : undefined;
+    } catch (err) {
+      this.#logger.debug({ err }, `no ${SERVED_SPEC_PATH} from ${this.baseUrl}`);
+      return undefined;
+    }
+  }
+
+  #url(path: string, query: XRequestOptions['query']): string {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value === undefined) continue;
@@ -207,7 +206,6 @@ export class XHttpClient {
         if (value.length > 0) params.set(key, value.join(','));
       } else params.set(key, String(value));
     }
-    if (fields) params.set(fields.name, fields.value);
     const qs = params.toString();
     return `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
   }
@@ -221,16 +219,6 @@ export class XHttpClient {
       details: { path },
     });
   }
-}
-
-/** Query parameters for everything but the tweet fields (those go through XRequestOptions.tweetFields). */
-export function expansionQuery(fields: XFieldSelection): Record<string, readonly string[]> {
-  return {
-    expansions: fields.expansions,
-    'user.fields': fields.userFields,
-    'media.fields': fields.mediaFields,
-    'place.fields': fields.placeFields,
-  };
 }
 
 function parseRateLimit(headers: Record<string, string | string[] | undefined>): RateLimit {
@@ -260,11 +248,15 @@ function parseJson(text: string): unknown {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The error objects of an X error body: the top-level problem (if it has a title) and each of `errors`. */
+/**
+ * The error objects of an X error body: the top-level object when it is one (a Problem with `title` / `detail`, or
+ * the spec's plain Error `{code, message}`), and each of `errors`.
+ */
 export function problemsOf(body: unknown): XApiProblem[] {
   if (!isObject(body)) return [];
   const out: XApiProblem[] = [];
-  if (typeof body.title === 'string' || typeof body.detail === 'string') out.push(body as XApiProblem);
+  if (typeof body.title === 'string' || typeof body.detail === 'string' || typeof body.message === 'string')
+    out.push(body as XApiProblem);
   if (Array.isArray(body.errors)) for (const e of body.errors) if (isObject(e)) out.push(e as XApiProblem);
   return out;
 }
@@ -288,20 +280,6 @@ export function isOperationalProblem(p: XApiProblem): boolean {
     p.title === 'ConnectionException' ||
     (typeof p.type === 'string' && /\/problems\/(operational-disconnect|streaming-connection)$/.test(p.type))
   );
-}
-
-/**
- * True when a 400 body says the query parameter `name` itself is unknown, as X words it:
- * "The query parameter [tweet.fields] is not one of [query,start_time,...]" (an invalid *value* reads
- * "The `tweet.fields` query parameter value [foo] is not one of [...]" and does not match).
- */
-function namesUnknownParameter(body: unknown, name: string): boolean {
-  const bracketed = `[${name}]`;
-  return problemsOf(body).some((p) => {
-    const text = `${p.message ?? ''} ${p.detail ?? ''}`;
-    if (text.includes(`parameter ${bracketed}`)) return true;
-    return p.parameter === name && /unknown|not one of|not recognized|not supported/i.test(text);
-  });
 }
 
 function excerpt(text: string): string {
@@ -329,23 +307,8 @@ function httpError(
         `X API ${path}: the bearer token was rejected (X_BEARER_TOKEN); check that it is current and copied whole. X says: ${said}`,
         { details },
       );
-    case status === 403: {
-      const reason = typeof first.reason === 'string' ? first.reason : undefined;
-      const hint =
-        reason === 'client-not-enrolled'
-          ? 'the app is not enrolled for this endpoint (attach it to a Project with the right access level)'
-          : 'the endpoint is not in your access tier / plan, or the app lacks the permission';
-      const enrollment =
-        typeof first.required_enrollment === 'string' ? `; requires ${first.required_enrollment}` : '';
-      const url = typeof first.registration_url === 'string' ? `; see ${first.registration_url}` : '';
-      return new TweetpipeError(
-        'X_AUTH',
-        `X API refused ${path} (403): ${hint}${enrollment}${url}. X says: ${said}`,
-        {
-          details: reason ? { ...details, reason } : details,
-        },
-      );
-    }
+    case status === 403:
+      return forbiddenError(path, first, said, details);
     case status === 429: {
       const until =
         rateLimit.resetAtMs === undefined ? '' : ` until ${new Date(rateLimit.resetAtMs).toISOString()}`;
@@ -369,4 +332,33 @@ function httpError(
     default:
       return new TweetpipeError('X_HTTP', `X API ${path}: HTTP ${status}. X says: ${said}`, { details });
   }
+}
+
+/** What to do about each `reason` of the spec's ClientForbiddenProblem. */
+const FORBIDDEN_ADVICE: Record<string, string> = {
+  'client-not-enrolled':
+    'the app behind X_BEARER_TOKEN is not enrolled for this endpoint: in the X developer portal, attach the app to a Project whose access level includes it, then use a bearer token of that app',
+  'official-client-forbidden':
+    'X does not allow this client to call the endpoint: use the bearer token of your own developer app',
+};
+
+/**
+ * A 403, as one error that says what to do: from the spec's ClientForbiddenProblem (`reason`, `registration_url`)
+ * when X sent one, else from the access-level wording of X's other 403 bodies.
+ */
+function forbiddenError(
+  path: string,
+  first: XApiProblem,
+  said: string,
+  details: Record<string, unknown>,
+): TweetpipeError {
+  const reason = typeof first.reason === 'string' ? first.reason : undefined;
+  const advice =
+    (reason && FORBIDDEN_ADVICE[reason]) ??
+    'the endpoint is not in the access level of the app behind X_BEARER_TOKEN: check its plan and permissions in the X developer portal';
+  const register =
+    typeof first.registration_url === 'string' ? `; register or upgrade at ${first.registration_url}` : '';
+  return new TweetpipeError('X_AUTH', `X API refused ${path} (403): ${advice}${register}. X says: ${said}`, {
+    details: reason ? { ...details, reason } : details,
+  });
 }

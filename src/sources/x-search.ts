@@ -21,13 +21,7 @@ import {
   type SourceState,
 } from './source.ts';
 import { toTweetRecords } from './tweet-record.ts';
-import {
-  expansionQuery,
-  problemText,
-  type RateLimit,
-  type XFieldSelection,
-  type XHttpClient,
-} from './x-http.ts';
+import { problemText, type RateLimit, type XFieldSelection, type XHttpClient } from './x-http.ts';
 
 export const SEARCH_PATH = '/2/tweets/search/recent';
 
@@ -90,9 +84,8 @@ export class RecentSearch {
             start_time: window.sinceId === undefined ? isoSeconds(window.startTimeMs) : undefined,
             max_results: this.#opts.maxResults ?? 100,
             next_token: nextToken,
-            ...expansionQuery(this.#opts.fields),
           },
-          tweetFields: this.#opts.fields.tweetFields,
+          selection: { endpoint: 'search', fields: this.#opts.fields },
           signal,
         });
         this.#rateLimit = res.rateLimit;

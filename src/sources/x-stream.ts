@@ -39,7 +39,6 @@ import {
 } from './source.ts';
 import { fromJsonLine, type MatchingRule, toTweetRecords } from './tweet-record.ts';
 import {
-  expansionQuery,
   isOperationalProblem,
   problemText,
   type XApiProblem,
@@ -245,8 +244,8 @@ export class XStreamSource implements Source {
       let failure: Failure;
       try {
         const res = await this.#client.stream(STREAM_PATH, {
-          query: { ...expansionQuery(this.#opts.fields), backfill_minutes: backfillMinutes },
-          tweetFields: this.#opts.fields.tweetFields,
+          query: { backfill_minutes: backfillMinutes },
+          selection: { endpoint: 'stream', fields: this.#opts.fields },
           signal: conn.signal,
           timeoutMs: this.#stallTimeoutMs,
         });

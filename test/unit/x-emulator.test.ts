@@ -435,7 +435,7 @@ describe('filtered stream', () => {
       const unknown = await bodyOf(await openStream(emu, '?foo=bar'));
       assert.equal(
         unknown.errors[0].message,
-        'The query parameter [foo] is not one of [backfill_minutes,start_time,end_time,expansions,tweet.fields,media.fields,poll.fields,place.fields,user.fields]',
+        'The query parameter [foo] is not one of [backfill_minutes,start_time,end_time,tweet.fields,expansions,media.fields,poll.fields,user.fields,place.fields]',
       );
       const field = await bodyOf(await openStream(emu, '?tweet.fields=bogus'));
       assert.ok(
@@ -472,28 +472,54 @@ describe('naming eras', () => {
     });
   });
 
-  test('2.167 takes post.fields and serves includes.posts; tweet.fields is an unknown parameter', async () => {
-    await withEmulator({ naming: '2.167' }, async (emu) => {
+  test('2.167: recent search takes post.fields and 2.167 values, the stream still takes tweet.fields; 2.167 names served', async () => {
+    await withEmulator({ naming: '2.167', rules: [MUSIC] }, async (emu) => {
       emu.publish(300);
       const ok = await call(
         emu,
-        '/2/tweets/search/recent?query=rt%20is:retweet&post.fields=created_at&expansions=referenced_tweets.id',
+        '/2/tweets/search/recent?query=rt%20is:retweet&post.fields=created_at,public_metrics&expansions=referenced_posts,author_id',
       );
       assert.equal(ok.status, 200);
       assert.ok(ok.body.includes.posts.length > 0);
       assert.equal(ok.body.includes.tweets, undefined);
-      for (const t of ok.body.data) assert.ok(t.created_at);
+      for (const t of ok.body.data) {
+        assert.ok(t.created_at);
+        assert.ok(t.referenced_posts, 'referenced_posts, not referenced_tweets');
+        assert.equal(t.referenced_tweets, undefined);
+        assert.equal(typeof t.public_metrics.repost_count, 'number');
+        assert.equal(t.public_metrics.retweet_count, undefined);
+        assert.ok(t.edit_history_post_ids);
+      }
+      // 2.167's author_id expansion also brings the authors of the included posts.
+      const authors = new Set(ok.body.includes.users.map((u: Json) => u.id));
+      for (const p of ok.body.includes.posts) assert.ok(authors.has(p.author_id));
+
       const refused = await call(emu, '/2/tweets/search/recent?query=music&tweet.fields=created_at');
       assert.equal(refused.status, 400);
-      assert.equal(refused.body.type, `${PROBLEMS}/invalid-request`);
-      assert.deepEqual(refused.body.errors[0].parameters, { 'tweet.fields': ['created_at'] });
-      assert.equal(
-        refused.body.errors[0].message,
-        'The query parameter [tweet.fields] is not one of [query,start_time,end_time,since_id,until_id,max_results,next_token,pagination_token,sort_order,expansions,post.fields,media.fields,poll.fields,place.fields,user.fields]',
+      assert.equal(refused.body.type, 'https://api.x.com/2/problems/invalid-request');
+      assert.equal(refused.body.parameter, 'tweet.fields');
+      assert.equal(refused.body.value, 'created_at');
+      assert.ok(refused.body.detail.startsWith('The query parameter [tweet.fields] is not one of [query,'));
+      // 2.159 values of the same parameter name are refused too.
+      const oldValue = await call(emu, '/2/tweets/search/recent?query=music&expansions=referenced_tweets.id');
+      assert.equal(oldValue.status, 400);
+      assert.equal(oldValue.body.parameter, 'expansions');
+
+      // The filtered stream of 2.167 takes tweet.fields (with note_tweet, referenced_tweets), not post.fields.
+      assert.equal((await openStream(emu, '?post.fields=created_at')).status, 400);
+      const stream = await openStream(
+        emu,
+        '?tweet.fields=created_at,referenced_tweets,note_tweet&expansions=referenced_tweets.id',
       );
-      assert.equal((await openStream(emu, '?tweet.fields=created_at')).status, 400);
-      const stream = await openStream(emu, '?post.fields=created_at');
       assert.equal(stream.status, 200);
+      emu.publish(300);
+      await until(() => stream.tweets().length > 20, 'stream lines');
+      const lines = stream.tweets();
+      assert.ok(lines.some((l) => l.data.referenced_posts && l.includes?.posts));
+      assert.ok(lines.some((l) => l.data.note_post?.text));
+      assert.ok(
+        lines.every((l) => l.data.referenced_tweets === undefined && l.includes?.tweets === undefined),
+      );
       stream.close();
     });
   });

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TweetpipeError } from '../../src/errors.ts';
 import { CursorStore } from '../../src/sources/cursor-store.ts';
+import type { ApiEra } from '../../src/sources/x-api/eras.ts';
+import { startXEmulator } from '../../src/sources/x-emulator/server.ts';
 import { type XFieldSelection, XHttpClient } from '../../src/sources/x-http.ts';
 import { SEARCH_PATH, XSearchSource } from '../../src/sources/x-search.ts';
 
@@ -47,7 +49,8 @@ async function fakeX(route: (url: URL, n: number) => Reply) {
   return {
     baseUrl,
     seen,
-    client: new XHttpClient({ baseUrl, bearerToken: TOKEN }),
+    // A fixed era: these tests script the server's answers; era negotiation has its own tests below.
+    client: new XHttpClient({ baseUrl, bearerToken: TOKEN, apiEra: '2.159' }),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
@@ -405,7 +408,7 @@ describe('XHttpClient (through recent search)', () => {
     }
   });
 
-  test('403 names the enrolment problem as X words it', async () => {
+  test("403: one error that says what to do, from the spec's reason and registration_url, without the token", async () => {
     const x = await fakeX(() => ({
       status: 403,
       body: {
@@ -414,7 +417,6 @@ describe('XHttpClient (through recent search)', () => {
           'When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project.',
         registration_url: 'https://developer.twitter.com/en/docs/projects/overview',
         title: 'Client Forbidden',
-        required_enrollment: 'Appropriate Level of API Access',
         reason: 'client-not-enrolled',
         type: 'https://api.twitter.com/2/problems/client-forbidden',
       },
@@ -423,9 +425,16 @@ describe('XHttpClient (through recent search)', () => {
       await assert.rejects(x.client.get(SEARCH_PATH), (err: unknown) => {
         assert.ok(err instanceof TweetpipeError);
         assert.equal(err.code, 'X_AUTH');
-        assert.match(err.message, /not enrolled/);
-        assert.match(err.message, /requires Appropriate Level of API Access/);
-        assert.match(err.message, /attached to a Project/);
+        assert.match(
+          err.message,
+          /not enrolled for this endpoint: in the X developer portal, attach the app to a Project/,
+        );
+        assert.match(
+          err.message,
+          /register or upgrade at https:\/\/developer\.twitter\.com\/en\/docs\/projects\/overview/,
+        );
+        assert.match(err.message, /X says: Client Forbidden: When authenticating/);
+        assert.doesNotMatch(err.message, new RegExp(TOKEN));
         assert.equal(err.details.reason, 'client-not-enrolled');
         return true;
       });
@@ -481,92 +490,85 @@ describe('XHttpClient (through recent search)', () => {
     await assert.rejects(x.client.get(SEARCH_PATH), { code: 'NETWORK', retryable: true });
   });
 
-  const unknownParam = (name: string) => ({
-    status: 400,
-    body: {
-      errors: [
-        {
-          parameters: { [name]: ['created_at'] },
-          message: `The query parameter [${name}] is not one of [query,post.fields,expansions]`,
-        },
-      ],
-      title: 'Invalid Request',
-      detail: 'One or more parameters to your request was invalid.',
-      type: 'https://api.x.com/2/problems/invalid-request',
-    },
-  });
+  /** Default field selection: the era's defaults for post fields and expansions. */
+  const defaults = { userFields: ['username'], mediaFields: [], placeFields: [] };
 
-  test('switches to post.fields when the server says tweet.fields is unknown (API 2.167), and remembers it', async () => {
-    const x = await fakeX((url) =>
-      url.searchParams.has('tweet.fields') ? unknownParam('tweet.fields') : { body: { meta: {} } },
-    );
+  async function againstEmulator(
+    serverEra: ApiEra,
+    opts: { openApi: boolean; apiEra?: 'auto' | ApiEra; fields?: XFieldSelection },
+    fn: (client: XHttpClient, badRequests: () => Record<string, number>) => Promise<void>,
+  ): Promise<void> {
+    const emu = await startXEmulator({ rate: 0, naming: serverEra, openApi: opts.openApi });
+    emu.publish(200);
+    const client = new XHttpClient({ baseUrl: emu.url, bearerToken: TOKEN, apiEra: opts.apiEra ?? 'auto' });
     try {
-      await x.client.get(SEARCH_PATH, { tweetFields: ['created_at'] });
-      await x.client.get(SEARCH_PATH, { tweetFields: ['created_at'] });
-      assert.deepEqual(
-        x.seen.map((s) => [...s.url.searchParams.keys()].find((k) => k.endsWith('.fields'))),
-        ['tweet.fields', 'post.fields', 'post.fields'],
-      );
-      assert.equal(x.client.fieldsParamFor(SEARCH_PATH), 'post.fields');
-      assert.equal(
-        x.client.fieldsParamFor('/2/tweets/search/stream'),
-        'tweet.fields',
-        'remembered per endpoint',
-      );
+      await fn(client, () => emu.stats().badRequests);
     } finally {
-      await x.close();
+      await emu.close();
     }
-  });
+  }
+  const search = (client: XHttpClient, fields: XFieldSelection = defaults) =>
+    client.get(SEARCH_PATH, { query: { query: 'music' }, selection: { endpoint: 'search', fields } });
+  const rulesLookup = (client: XHttpClient) => client.get('/2/tweets/search/stream/rules');
 
-  test('and back to tweet.fields when a server rejects post.fields', async () => {
-    let era = '2.167';
-    const x = await fakeX((url) => {
-      const rejected = era === '2.167' ? 'tweet.fields' : 'post.fields';
-      return url.searchParams.has(rejected) ? unknownParam(rejected) : { body: { meta: {} } };
+  for (const serverEra of ['2.159', '2.167'] as const) {
+    test(`auto against a ${serverEra} server without /2/openapi.json: one 400 on recent search tells the era, then none`, async () => {
+      await againstEmulator(serverEra, { openApi: false }, async (client, badRequests) => {
+        for (let i = 0; i < 3; i++) {
+          const res = await search(client);
+          assert.equal(res.status, 200);
+          const page = res.body as { data: Record<string, unknown>[]; includes: Record<string, unknown> };
+          // The defaults carry the referenced posts, their authors and the long text in both eras.
+          assert.ok(page.includes.users && page.includes[serverEra === '2.167' ? 'posts' : 'tweets']);
+          assert.ok(
+            page.data.every((t) => typeof t.author_id === 'string' && typeof t.created_at === 'string'),
+          );
+        }
+        await rulesLookup(client);
+        assert.deepEqual(badRequests(), {
+          stream: 0,
+          rulesLookup: 0,
+          rulesUpdate: 0,
+          search: serverEra === '2.167' ? 0 : 1,
+        });
+      });
     });
-    try {
-      await x.client.get(SEARCH_PATH, { tweetFields: ['created_at'] });
-      era = '2.159';
-      await x.client.get(SEARCH_PATH, { tweetFields: ['created_at'] });
-      assert.equal(x.client.fieldsParamFor(SEARCH_PATH), 'tweet.fields');
-      assert.equal(x.seen.length, 4);
-    } finally {
-      await x.close();
-    }
+
+    test(`auto with the ${serverEra} server's /2/openapi.json, or x.apiEra=${serverEra}: no 400 at all`, async () => {
+      for (const opts of [{ openApi: true }, { openApi: false, apiEra: serverEra }]) {
+        await againstEmulator(serverEra, opts, async (client, badRequests) => {
+          assert.equal((await search(client)).status, 200);
+          assert.equal((await search(client)).status, 200);
+          assert.equal(badRequests().search, 0);
+        });
+      }
+    });
+  }
+
+  test('a fixed era the server does not speak fails on its 400, without retrying in the other era', async () => {
+    await againstEmulator('2.167', { openApi: false, apiEra: '2.159' }, async (client, badRequests) => {
+      await assert.rejects(search(client), /X API \/2\/tweets\/search\/recent: HTTP 400/);
+      assert.equal(badRequests().search, 1);
+    });
   });
 
-  test('a 400 about a field VALUE does not switch names, and a server refusing both names fails with its message', async () => {
-    const badValue = {
-      status: 400,
-      body: {
-        errors: [
-          {
-            parameters: { 'tweet.fields': ['nope'] },
-            message: 'The `tweet.fields` query parameter value [nope] is not one of [id,text]',
-          },
-        ],
-        title: 'Invalid Request',
-      },
-    };
-    const x = await fakeX(() => badValue);
-    try {
-      await assert.rejects(
-        x.client.get(SEARCH_PATH, { tweetFields: ['nope'] }),
-        /query parameter value \[nope\]/,
-      );
-      assert.equal(x.seen.length, 1);
-      assert.equal(x.client.fieldsParamFor(SEARCH_PATH), 'tweet.fields');
-    } finally {
-      await x.close();
-    }
-    const both = await fakeX((url) =>
-      unknownParam(url.searchParams.has('tweet.fields') ? 'tweet.fields' : 'post.fields'),
-    );
-    try {
-      await assert.rejects(both.client.get(SEARCH_PATH, { tweetFields: ['id'] }), { code: 'X_HTTP' });
-      assert.equal(both.seen.length, 2, 'one switch per request, no loop');
-    } finally {
-      await both.close();
-    }
+  test('configured values are translated where a name maps 1:1; others fail naming the key and the allowed values', async () => {
+    await againstEmulator('2.167', { openApi: true }, async (client) => {
+      const res = await search(client, {
+        ...defaults,
+        tweetFields: ['created_at', 'note_tweet'],
+        expansions: ['referenced_tweets.id'],
+      });
+      assert.equal(res.status, 200);
+      await assert.rejects(search(client, { ...defaults, tweetFields: ['author_id'] }), (err: unknown) => {
+        assert.ok(err instanceof TweetpipeError);
+        assert.equal(err.code, 'CONFIG_INVALID');
+        assert.match(
+          err.message,
+          /config key "x.tweetFields": "author_id" is not a value of post.fields on GET \/2\/tweets\/search\/recent in X API 2.167; expected some of: article, article_title, attachments/,
+        );
+        return true;
+      });
+    });
   });
 });

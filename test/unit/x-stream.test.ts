@@ -82,7 +82,7 @@ async function fakeX(stream: StreamScript, search: SearchScript = () => ({ meta:
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    client: new XHttpClient({ baseUrl, bearerToken: 'stream-test-token' }),
+    client: new XHttpClient({ baseUrl, bearerToken: 'stream-test-token', apiEra: '2.159' }),
     streamUrls,
     searchUrls,
     close: () =>

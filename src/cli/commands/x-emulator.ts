@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { TweetpipeError } from '../../errors.ts';
 import { createLogger, registerSecret } from '../../log.ts';
-import { NAMINGS, type Naming } from '../../sources/x-emulator/fields.ts';
+import { API_ERAS, type ApiEra } from '../../sources/x-api/eras.ts';
 import { parseScenarios, SCENARIOS } from '../../sources/x-emulator/scenarios.ts';
 import { startXEmulator } from '../../sources/x-emulator/server.ts';
 import { shutdownSignal } from '../common.ts';
@@ -32,9 +32,9 @@ export function registerXEmulator(program: Command): void {
     )
     .option('--log-level <level>', 'trace|debug|info|warn|error', 'info')
     .action(async (opts: Record<string, string | undefined>) => {
-      const naming = opts.naming as Naming;
-      if (!NAMINGS.includes(naming))
-        throw new TweetpipeError('USAGE', `--naming must be one of ${NAMINGS.join(', ')}`);
+      const naming = opts.naming as ApiEra;
+      if (!API_ERAS.includes(naming))
+        throw new TweetpipeError('USAGE', `--naming must be one of ${API_ERAS.join(', ')}`);
       registerSecret(opts.token);
       const log = createLogger({ level: opts.logLevel ?? 'info' });
       const scenarios = parseScenarios(opts.scenario ?? '');

@@ -1,73 +1,22 @@
 /**
- * Query parameters and field selection of the X API emulator, per naming era: X answers only the fields asked for
- * (`tweet.fields` in API 2.159, `post.fields` in 2.167, plus `user.fields`, `media.fields`, `place.fields`),
- * includes only what `expansions` ask for (`includes.tweets` in 2.159, `includes.posts` in 2.167), and rejects
- * unknown or repeated parameters and unknown field names with an Invalid Request naming them.
+ * Query parameters and field selection of the X API emulator, per API era and endpoint as X's OpenAPI documents
+ * declare them (the table of ../x-api/eras.ts): X answers only the fields asked for (`tweet.fields`, or
+ * `post.fields` on 2.167's recent search, plus `user.fields`, `media.fields`, `place.fields`, `poll.fields`),
+ * includes only what `expansions` ask for, and rejects unknown or repeated parameters and unknown values with an
+ * Invalid Request naming them. Payloads are kept in 2.159 names; era-rendering.ts renames what 2.167 renamed.
  */
+
 import { mergeIncludes, type TweetPayload } from '../synthetic-payloads.ts';
+import { type ApiEra, eraTable, postFieldsParam, type XEndpoint } from '../x-api/eras.ts';
+import { renderIncludes, renderPost } from './era-rendering.ts';
 import { type InvalidParameter, invalidRequest, type JsonAnswer } from './problems.ts';
-
-export type Naming = '2.159' | '2.167';
-
-export const NAMINGS: readonly Naming[] = ['2.159', '2.167'];
-
-/** The tweet-field selection parameter of a naming era. */
-export const fieldsParam = (naming: Naming): 'tweet.fields' | 'post.fields' =>
-  naming === '2.167' ? 'post.fields' : 'tweet.fields';
-
-/** Where referenced tweets go under `includes` in a naming era. */
-export const includesTweetsKey = (naming: Naming): 'tweets' | 'posts' =>
-  naming === '2.167' ? 'posts' : 'tweets';
 
 /** Parameter name -> value, after the unknown-name and duplicate checks. */
 export type ReadParams = Map<string, string>;
 
-// Enumerations from components.parameters of openapi-2.159.json (space-separated to stay readable).
-const TWEET_FIELDS = (
-  'article attachments author_id card_uri community_id context_annotations conversation_id created_at ' +
-  'display_text_range edit_controls edit_history_tweet_ids entities geo id in_reply_to_user_id lang ' +
-  'media_metadata non_public_metrics note_tweet organic_metrics possibly_sensitive promoted_metrics ' +
-  'public_metrics referenced_tweets reply_settings scopes source suggested_source_links ' +
-  'suggested_source_links_with_counts text withheld'
-).split(' ');
-// 2.167's post.fields enumeration leaves out the id fields (author_id, referenced_tweets, ...) that its own Post
-// schema still returns; the emulator accepts the union so clients can ask for what they will parse.
-const POST_FIELDS = [
-  ...TWEET_FIELDS,
-  ...'article_title matched_media_notes note_post note_request_suggestions paid_partnership'.split(' '),
-];
-const EXPANSIONS = (
-  'article.cover_media article.media_entities attachments.media_keys attachments.media_source_tweet ' +
-  'attachments.poll_ids author_id edit_history_tweet_ids entities.mentions.username geo.place_id ' +
-  'in_reply_to_user_id entities.note.mentions.username referenced_tweets.id ' +
-  'referenced_tweets.id.attachments.media_keys referenced_tweets.id.author_id'
-).split(' ');
-const EXPANSIONS_2167 = [...EXPANSIONS, 'edit_history_post_ids', 'referenced_posts', 'username'];
-const USER_FIELDS = (
-  'affiliation confirmed_email connection_status created_at description entities id is_identity_verified ' +
-  'location most_recent_tweet_id name parody pinned_tweet_id profile_banner_url profile_image_url protected ' +
-  'public_metrics receives_your_dm subscription subscription_type url username verified ' +
-  'verified_followers_count verified_type withheld'
-).split(' ');
-const MEDIA_FIELDS = (
-  'alt_text duration_ms height media_key non_public_metrics organic_metrics preview_image_url ' +
-  'promoted_metrics public_metrics type url variants width'
-).split(' ');
-const PLACE_FIELDS = 'contained_within country country_code full_name geo id name place_type'.split(' ');
-const POLL_FIELDS = 'duration_minutes end_datetime id options voting_status'.split(' ');
-
-/** The field-selection parameter names of an endpoint, in the order X lists them in its error message. */
-export const selectionParams = (naming: Naming): string[] => [
-  'expansions',
-  fieldsParam(naming),
-  'media.fields',
-  'poll.fields',
-  'place.fields',
-  'user.fields',
-];
-
-/** Reads the query string; unknown names and repeated names are rejected with X's messages. */
-export function readParams(url: URL, allowed: readonly string[]): ReadParams | JsonAnswer {
+/** Reads the query string against the endpoint's parameters in the era; unknown and repeated names are refused. */
+export function readParams(url: URL, era: ApiEra, endpoint: XEndpoint): ReadParams | JsonAnswer {
+  const allowed = Object.keys(eraTable(era)[endpoint]);
   const params: ReadParams = new Map();
   const errors: InvalidParameter[] = [];
   for (const [name, value] of url.searchParams) {
@@ -88,20 +37,34 @@ export function readParams(url: URL, allowed: readonly string[]): ReadParams | J
   return errors.length > 0 ? invalidRequest(errors) : params;
 }
 
+/** A selection in 2.159 names (the names the stored payloads use). */
 export interface Selection {
   tweet: Set<string>;
   user: Set<string>;
   media: Set<string>;
   place: Set<string>;
+  poll: Set<string>;
   expansions: Set<string>;
+  /** The author_id expansion also covers the posts under includes (2.167 has no referenced-author expansion). */
+  authorsOfIncluded: boolean;
+  era: ApiEra;
 }
 
-/** Validates the field-selection parameters against the era's enumerations. */
-export function readSelection(params: ReadParams, naming: Naming): Selection | JsonAnswer {
+/** 2.167 values of a selection and the 2.159 names the stored payloads use. */
+const CANONICAL: Record<string, string> = {
+  note_post: 'note_tweet',
+  referenced_posts: 'referenced_tweets.id',
+  edit_history_post_ids: 'edit_history_tweet_ids',
+};
+
+/** Validates the field-selection parameters against the endpoint's allowed values in the era. */
+export function readSelection(params: ReadParams, era: ApiEra, endpoint: XEndpoint): Selection | JsonAnswer {
+  const table = eraTable(era)[endpoint];
   const errors: InvalidParameter[] = [];
-  const list = (name: string, allowed: readonly string[]): Set<string> => {
-    const raw = params.get(name);
-    if (raw === undefined) return new Set();
+  const list = (name: string | undefined): Set<string> => {
+    const raw = name === undefined ? undefined : params.get(name);
+    if (name === undefined || raw === undefined) return new Set();
+    const allowed = table[name]?.values ?? [];
     const values = raw.split(',');
     for (const v of values) {
       if (!allowed.includes(v)) {
@@ -111,16 +74,21 @@ export function readSelection(params: ReadParams, naming: Naming): Selection | J
         });
       }
     }
-    return new Set(values);
+    return new Set(values.map((v) => CANONICAL[v] ?? v));
   };
+  const expansions = list('expansions');
   const selection: Selection = {
-    tweet: list(fieldsParam(naming), naming === '2.167' ? POST_FIELDS : TWEET_FIELDS),
-    expansions: list('expansions', naming === '2.167' ? EXPANSIONS_2167 : EXPANSIONS),
-    user: list('user.fields', USER_FIELDS),
-    media: list('media.fields', MEDIA_FIELDS),
-    place: list('place.fields', PLACE_FIELDS),
+    tweet: list(postFieldsParam(era, endpoint)),
+    expansions,
+    user: list('user.fields'),
+    media: list('media.fields'),
+    place: list('place.fields'),
+    poll: list('poll.fields'),
+    authorsOfIncluded:
+      expansions.has('referenced_tweets.id.author_id') ||
+      (expansions.has('author_id') && !table.expansions?.values?.includes('referenced_tweets.id.author_id')),
+    era,
   };
-  list('poll.fields', POLL_FIELDS);
   return errors.length > 0 ? invalidRequest(errors) : selection;
 }
 
@@ -128,6 +96,7 @@ const DEFAULT_TWEET_FIELDS = ['id', 'text', 'edit_history_tweet_ids'];
 const DEFAULT_USER_FIELDS = ['id', 'name', 'username'];
 const DEFAULT_MEDIA_FIELDS = ['media_key', 'type'];
 const DEFAULT_PLACE_FIELDS = ['id', 'full_name'];
+const DEFAULT_POLL_FIELDS = ['id', 'options'];
 
 /** The tweet field an expansion expands; X returns it even when the field list does not name it. */
 const EXPANDED_FIELD: Record<string, string> = {
@@ -135,9 +104,10 @@ const EXPANDED_FIELD: Record<string, string> = {
   'entities.mentions.username': 'entities',
   in_reply_to_user_id: 'in_reply_to_user_id',
   'referenced_tweets.id': 'referenced_tweets',
-  referenced_posts: 'referenced_tweets',
   'referenced_tweets.id.author_id': 'referenced_tweets',
   'attachments.media_keys': 'attachments',
+  'attachments.poll_ids': 'attachments',
+  edit_history_tweet_ids: 'edit_history_tweet_ids',
   'geo.place_id': 'geo',
 };
 
@@ -149,19 +119,20 @@ export interface Projected {
 }
 
 /** What X would answer for these tweets under this selection: selected fields only, includes per expansion. */
-export function project(payloads: readonly TweetPayload[], sel: Selection, naming: Naming): Projected {
+export function project(payloads: readonly TweetPayload[], sel: Selection): Projected {
   const exp = sel.expansions;
   const tweetKeys = new Set([...DEFAULT_TWEET_FIELDS, ...sel.tweet]);
   for (const e of exp) {
     const field = EXPANDED_FIELD[e];
     if (field) tweetKeys.add(field);
   }
-  const referenced = exp.has('referenced_tweets.id') || exp.has('referenced_posts');
-  const referencedAuthors = exp.has('referenced_tweets.id.author_id');
+  const referenced = exp.has('referenced_tweets.id');
+  const referencedAuthors = sel.authorsOfIncluded;
   const users = new Set<string>();
   const tweets = new Set<string>();
   const media = new Set<string>();
   const places = new Set<string>();
+  const polls = new Set<string>();
   for (const { data, includes } of payloads) {
     if (exp.has('author_id')) users.add(data.author_id);
     if (exp.has('entities.mentions.username')) for (const m of data.entities?.mentions ?? []) users.add(m.id);
@@ -174,9 +145,12 @@ export function project(payloads: readonly TweetPayload[], sel: Selection, namin
     if (exp.has('attachments.media_keys'))
       for (const key of data.attachments?.media_keys ?? []) media.add(key);
     if (exp.has('geo.place_id') && data.geo) places.add(data.geo.place_id);
+    if (exp.has('attachments.poll_ids')) for (const id of data.attachments?.poll_ids ?? []) polls.add(id);
   }
-  const projected: Projected = { data: payloads.map((p) => pick(p.data, tweetKeys)) };
-  if (users.size + tweets.size + media.size + places.size === 0) return projected;
+  const projected: Projected = {
+    data: payloads.map((p) => renderPost(pick(p.data, tweetKeys), sel.era)),
+  };
+  if (users.size + tweets.size + media.size + places.size + polls.size === 0) return projected;
 
   const merged = mergeIncludes(payloads.map((p) => p.includes));
   const includes: Record<string, JsonObject[]> = {};
@@ -190,7 +164,7 @@ export function project(payloads: readonly TweetPayload[], sel: Selection, namin
   );
   const includedTweetKeys = referencedAuthors ? new Set([...tweetKeys, 'author_id']) : tweetKeys;
   put(
-    includesTweetsKey(naming),
+    'tweets',
     (merged.tweets ?? []).filter((t) => tweets.has(t.id)).map((t) => pick(t, includedTweetKeys)),
   );
   const mediaKeys = new Set([...DEFAULT_MEDIA_FIELDS, ...sel.media]);
@@ -203,7 +177,12 @@ export function project(payloads: readonly TweetPayload[], sel: Selection, namin
     'places',
     (merged.places ?? []).filter((p) => places.has(p.id)).map((p) => pick(p, placeKeys)),
   );
-  if (Object.keys(includes).length > 0) projected.includes = includes;
+  const pollKeys = new Set([...DEFAULT_POLL_FIELDS, ...sel.poll]);
+  put(
+    'polls',
+    (merged.polls ?? []).filter((p) => polls.has(p.id)).map((p) => pick(p, pollKeys)),
+  );
+  if (Object.keys(includes).length > 0) projected.includes = renderIncludes(includes, sel.era);
   return projected;
 }
 

@@ -1,7 +1,8 @@
 /**
- * The error bodies X sends, as the X API emulator serves them: RFC 7807 problems with X's `type` URIs and titles
- * (spec components.schemas Problem, InvalidRequestProblem, ClientForbiddenProblem, ConnectionExceptionProblem,
- * OperationalDisconnectProblem, ...), with the wording seen on the real API where it is known.
+ * The error bodies X sends, as the X API emulator serves them in API 2.159: RFC 7807 problems with X's `type` URIs
+ * and titles (2.159's components.schemas Problem, InvalidRequestProblem, ClientForbiddenProblem,
+ * ConnectionExceptionProblem, OperationalDisconnectProblem, ...), with the wording seen on the real API where it is
+ * known. era-rendering.ts reshapes them for 2.167.
  */
 
 export interface Problem {
@@ -33,7 +34,6 @@ export const clientNotEnrolled = (): JsonAnswer => ({
       'When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project. You can create a project via the developer portal.',
     registration_url: 'https://developer.twitter.com/en/docs/projects/overview',
     title: 'Client Forbidden',
-    required_enrollment: 'Appropriate Level of API Access',
     reason: 'client-not-enrolled',
     type: `${PROBLEMS}/client-forbidden`,
   },
@@ -54,9 +54,10 @@ export const tooManyConnections = (): JsonAnswer => ({
   },
 });
 
+/** The spec's plain Error schema, with X's code for an unknown route. */
 export const notFound = (): JsonAnswer => ({
   status: 404,
-  body: { errors: [{ message: 'Sorry, that page does not exist', code: 34 }] },
+  body: { code: 34, message: 'Sorry, that page does not exist' },
 });
 
 export const methodNotAllowed = (): JsonAnswer => ({

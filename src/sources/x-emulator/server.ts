@@ -12,8 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { TweetpipeError } from '../../errors.ts';
 import { type Logger, silentLogger } from '../../log.ts';
 import { SyntheticTweets, snowflakeFromTime, timeFromSnowflake } from '../synthetic-payloads.ts';
-import { type Naming, project, readParams, readSelection, selectionParams } from './fields.ts';
+import { type ApiEra, openApiSpec, X_ENDPOINTS, type XEndpoint } from '../x-api/eras.ts';
+import { renderAnswer } from './era-rendering.ts';
+import { project, readParams, readSelection } from './fields.ts';
 import { type HistoryEntry, TweetHistory } from './history.ts';
+import { withPostVariants } from './post-variants.ts';
 import {
   clientNotEnrolled,
   invalidRequest,
@@ -31,7 +34,7 @@ import { RuleStore, type RuleView } from './rules-store.ts';
 import { DEFAULT_SCENARIO_SETTINGS, type ScenarioName, type ScenarioSettings } from './scenarios.ts';
 import { StreamHub, type StreamStats } from './stream.ts';
 
-type Endpoint = 'stream' | 'rulesLookup' | 'rulesUpdate' | 'search';
+type Endpoint = XEndpoint;
 
 interface Reply {
   answer: JsonAnswer;
@@ -49,8 +52,13 @@ export interface XEmulatorOptions {
   rate?: number;
   /** Default 20 000, X's heartbeat interval. */
   heartbeatMs?: number;
-  /** '2.159' (tweet.fields, includes.tweets; default) or '2.167' (post.fields, includes.posts). */
-  naming?: Naming;
+  /**
+   * The API era whose OpenAPI document the emulator follows: '2.159' (default; `tweet.fields`, `includes.tweets`)
+   * or '2.167' (`post.fields` on recent search, 2.167's object and error schemas, `includes.posts`).
+   */
+  naming?: ApiEra;
+  /** Serve the era's OpenAPI document at /2/openapi.json, as X does (default true). */
+  openApi?: boolean;
   scenarios?: readonly ScenarioName[];
   scenarioSettings?: Partial<ScenarioSettings>;
   /** Stream rules present from the start. */
@@ -79,6 +87,8 @@ export interface XEmulatorStats extends StreamStats {
   searchRequests: number;
   /** 429 answers, from exhausted windows and from the rate-limit scenario. */
   rateLimited: number;
+  /** 400 answers per endpoint. */
+  badRequests: Record<Endpoint, number>;
 }
 
 export interface XEmulator {
@@ -104,23 +114,11 @@ const DEFAULT_RATE_LIMITS: Record<Endpoint, RateLimitConfig> = {
   search: { limit: 450, windowMs: FIFTEEN_MINUTES },
 };
 
-const ROUTES: Record<string, Partial<Record<string, Endpoint>>> = {
-  '/2/tweets/search/stream': { GET: 'stream' },
-  '/2/tweets/search/stream/rules': { GET: 'rulesLookup', POST: 'rulesUpdate' },
-  '/2/tweets/search/recent': { GET: 'search' },
-};
-
-const SEARCH_PARAMS = [
-  'query',
-  'start_time',
-  'end_time',
-  'since_id',
-  'until_id',
-  'max_results',
-  'next_token',
-  'pagination_token',
-  'sort_order',
-];
+const ROUTES: Record<string, Partial<Record<string, Endpoint>>> = {};
+for (const [endpoint, { method, path }] of Object.entries(X_ENDPOINTS)) {
+  ROUTES[path] = { ...ROUTES[path], [method.toUpperCase()]: endpoint as Endpoint };
+}
+const OPENAPI_PATH = '/2/openapi.json';
 const SEVEN_DAYS = 7 * 86_400_000;
 const GENERATION_TICK_MS = 20;
 const MAX_BODY_BYTES = 1 << 20;
@@ -156,7 +154,7 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
     maxConnections: opts.maxConnections ?? 1,
     scenarios,
     settings,
-    naming,
+    era: naming,
     now,
     log,
   });
@@ -168,6 +166,7 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
     search: new RateWindow(limits.search, now),
   };
   const counters = { generated: 0, searchRequests: 0, rateLimited: 0 };
+  const badRequests: Record<Endpoint, number> = { stream: 0, rulesLookup: 0, rulesUpdate: 0, search: 0 };
   /** Stream connects and searches seen by the rate-limit scenario. */
   let scenarioRequests = 0;
 
@@ -175,7 +174,7 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
     const ids: string[] = [];
     const at = now();
     for (let i = 0; i < n; i++) {
-      const payload = generator.nextTweet(at);
+      const payload = withPostVariants(generator.nextTweet(at), counters.generated + 1);
       const facts = tweetFacts(payload);
       const entry: HistoryEntry = {
         id: payload.data.id,
@@ -216,14 +215,9 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
 
   /** Opens the stream, or says why not. */
   const stream = (url: URL, res: ServerResponse, headers: RateLimitHeaders): JsonAnswer | undefined => {
-    const params = readParams(url, [
-      'backfill_minutes',
-      'start_time',
-      'end_time',
-      ...selectionParams(naming),
-    ]);
+    const params = readParams(url, naming, 'stream');
     if (!(params instanceof Map)) return params;
-    const selection = readSelection(params, naming);
+    const selection = readSelection(params, naming, 'stream');
     if (!('tweet' in selection)) return selection;
     const backfill = streamBackfill(params, opts.backfill === true, now());
     if (typeof backfill === 'object') return backfill;
@@ -244,9 +238,9 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
 
   const search = (url: URL): JsonAnswer => {
     counters.searchRequests++;
-    const params = readParams(url, [...SEARCH_PARAMS, ...selectionParams(naming)]);
+    const params = readParams(url, naming, 'search');
     if (!(params instanceof Map)) return params;
-    const selection = readSelection(params, naming);
+    const selection = readSelection(params, naming, 'search');
     if (!('tweet' in selection)) return selection;
     const query = readSearchQuery(params, maxQueryLength, now());
     if ('status' in query) return query;
@@ -257,7 +251,6 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
     const { data, includes } = project(
       entries.map((e) => e.payload),
       selection,
-      naming,
     );
     const meta: Record<string, unknown> = {
       newest_id: first.id,
@@ -271,6 +264,8 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
   /** Auth, scenario and rate-limit gates, then the endpoint; undefined when a stream took over the response. */
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<Reply | undefined> => {
     const url = new URL(req.url ?? '/', 'http://x-emulator');
+    if (url.pathname === OPENAPI_PATH && req.method === 'GET' && opts.openApi !== false)
+      return { answer: { status: 200, body: openApiSpec(naming) }, headers: { 'api-version': naming } };
     const methods = ROUTES[url.pathname];
     const endpoint = methods?.[req.method ?? 'GET'];
     const headers = { 'api-version': naming };
@@ -300,11 +295,11 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
       case 'search':
         return { answer: search(url), headers: limited };
       case 'rulesLookup': {
-        const params = readParams(url, ['ids', 'max_results', 'pagination_token']);
+        const params = readParams(url, naming, 'rulesLookup');
         return { answer: params instanceof Map ? rules.lookup(params) : params, headers: limited };
       }
       case 'rulesUpdate': {
-        const params = readParams(url, ['dry_run', 'delete_all']);
+        const params = readParams(url, naming, 'rulesUpdate');
         if (!(params instanceof Map)) return { answer: params, headers: limited };
         const body = await readJsonBody(req);
         return { answer: body.ok ? rules.update(body.value, params) : body.error, headers: limited };
@@ -314,7 +309,12 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
 
   const server = createServer((req, res) => {
     route(req, res)
-      .then((reply) => reply && send(res, reply.answer, reply.headers))
+      .then((reply) => {
+        if (!reply) return;
+        const endpoint = ROUTES[new URL(req.url ?? '/', 'http://x-emulator').pathname]?.[req.method ?? 'GET'];
+        if (reply.answer.status === 400 && endpoint) badRequests[endpoint]++;
+        send(res, renderAnswer(reply.answer, naming), reply.headers);
+      })
       .catch((err: unknown) => {
         log.error({ err }, 'x-emulator: request failed');
         if (!res.headersSent)
@@ -332,7 +332,12 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
     publish: (n = 1) => generate(n),
     published: (o = {}) => history.ids(o.matching ? (e) => e.matchingRules.length > 0 : undefined),
     rules: () => rules.list(),
-    stats: () => ({ ...hub.stats, ...counters, activeConnections: hub.active }),
+    stats: () => ({
+      ...hub.stats,
+      ...counters,
+      badRequests: { ...badRequests },
+      activeConnections: hub.active,
+    }),
     disconnectStreams: () => hub.closeAll(),
     close: async () => {
       if (ticker) clearInterval(ticker);
@@ -345,9 +350,11 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
 
 function send(res: ServerResponse, answer: JsonAnswer, headers: Record<string, string>): void {
   const body = JSON.stringify(answer.body);
+  // The spec's error responses: a Problem as application/problem+json, the plain Error as application/json.
+  const problem = answer.status >= 400 && typeof answer.body.type === 'string';
   res.writeHead(answer.status, {
     ...headers,
-    'content-type': 'application/json; charset=utf-8',
+    'content-type': `application/${problem ? 'problem+json' : 'json'}; charset=utf-8`,
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);

@@ -5,9 +5,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../../log.ts';
-import { type JsonObject, type Naming, project, type Selection } from './fields.ts';
+import type { ApiEra } from '../x-api/eras.ts';
+import { renderErrors } from './era-rendering.ts';
+import { type JsonObject, project, type Selection } from './fields.ts';
 import type { HistoryEntry } from './history.ts';
-import { operationalDisconnect, resourceNotFound } from './problems.ts';
+import { operationalDisconnect, type Problem, resourceNotFound } from './problems.ts';
 import { LINE_FAULTS, type ScenarioName, type ScenarioSettings } from './scenarios.ts';
 
 export interface StreamStats {
@@ -33,7 +35,7 @@ export interface StreamHubOptions {
   maxConnections: number;
   scenarios: ReadonlySet<ScenarioName>;
   settings: ScenarioSettings;
-  naming: Naming;
+  era: ApiEra;
   now: () => number;
   log: Logger;
 }
@@ -161,15 +163,14 @@ export class StreamHub {
         return;
       }
       case 'operational-disconnect':
+        // 2.167 has no operational-disconnect problem: the stream just ends.
         this.writeTweet(conn, message);
-        this.writeLine(conn, operationalDisconnect());
+        this.writeErrors(conn, operationalDisconnect().errors);
         this.end(conn, fault);
         return;
       case 'errors-in-stream':
         if (this.stats.errorsInjected++ % 2 === 0) {
-          this.writeLine(conn, {
-            errors: [resourceNotFound('author_id', 'user', entry.payload.data.author_id)],
-          });
+          this.writeErrors(conn, [resourceNotFound('author_id', 'user', entry.payload.data.author_id)]);
           this.writeTweet(conn, message);
         } else {
           const { matching_rules, ...rest } = message;
@@ -178,7 +179,7 @@ export class StreamHub {
             'user',
             entry.payload.data.author_id,
           );
-          this.writeTweet(conn, { ...rest, errors: [problem], matching_rules });
+          this.writeTweet(conn, { ...rest, errors: renderErrors([problem], this.opts.era), matching_rules });
         }
         return;
       case 'malformed':
@@ -202,7 +203,7 @@ export class StreamHub {
   }
 
   private message(conn: Connection, entry: HistoryEntry): JsonObject {
-    const { data, includes } = project([entry.payload], conn.selection, this.opts.naming);
+    const { data, includes } = project([entry.payload], conn.selection);
     return includes
       ? { data: data[0], includes, matching_rules: entry.matchingRules }
       : { data: data[0], matching_rules: entry.matchingRules };
@@ -223,6 +224,12 @@ export class StreamHub {
 
   private writeLine(conn: Connection, message: JsonObject): void {
     conn.res.write(`${JSON.stringify(message)}\r\n`);
+  }
+
+  /** An `{"errors": [...]}` line in the era's shapes; nothing when the era has none of them. */
+  private writeErrors(conn: Connection, errors: Problem[]): void {
+    const rendered = renderErrors(errors, this.opts.era);
+    if (rendered.length > 0) this.writeLine(conn, { errors: rendered });
   }
 
   private end(conn: Connection, reason: ScenarioName): void {
