@@ -1,5 +1,5 @@
 /** Topic administration and cluster probes on @platformatic/kafka's Admin client. */
-import { Admin } from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes } from '@platformatic/kafka';
 
 export type { Admin };
 
@@ -81,6 +81,14 @@ export async function ensureTopic(
   throw new TweetpipeError('KAFKA', `topic ${spec.name} was created but its partitions have no leader`, {
     retryable: true,
   });
+}
+
+/** One config of an existing topic (max.message.bytes, ...), or null when the broker does not say. */
+export async function topicConfig(admin: Admin, topic: string, name: string): Promise<string | null> {
+  const [described] = await admin.describeConfigs({
+    resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: [name] }],
+  });
+  return described?.configs.find((c) => c.name === name)?.value ?? null;
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
-import { type Admin, createAdmin, ensureTopic, type TopicSpec } from '../kafka/admin.ts';
+import { type Admin, createAdmin, ensureTopic, type TopicSpec, topicConfig } from '../kafka/admin.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
 import { kafkaError } from '../kafka/kafka-errors.ts';
 import { dlqTopic } from '../kafka/tweet-producer.ts';
@@ -39,11 +39,15 @@ export async function ensureDeadLetterTopic(config: Config, log: Logger): Promis
 }
 
 async function ensureDlq(admin: Admin, config: Config, log: Logger): Promise<void> {
+  // A dead letter is a record of the topic as it was: the topic's record size limit must fit in the DLQ too, or
+  // the sink could never send a large bad record.
+  const maxBytes = await topicConfig(admin, config.topic.name, 'max.message.bytes').catch(() => null);
   const spec: TopicSpec = {
     name: dlqTopic(config.topic.name),
     partitions: config.topic.dlqPartitions,
     replication: config.topic.replication,
     retentionMs: -1,
+    ...(maxBytes ? { configs: { 'max.message.bytes': maxBytes } } : {}),
   };
   const { created } = await ensureTopic(admin, spec);
   if (created) log.info({ topic: spec.name }, `created dead-letter topic ${spec.name}`);
