@@ -73,10 +73,13 @@ export class TweetProducer {
 
   /**
    * Dead letters of a stage keep what the original had (a consumed record's key, timestamp and headers) and add
-   * `reason`, `stage` and, for a consumed record, `original_topic`, `original_partition`, `original_offset`;
-   * these replace an original header of the same name.
+   * `reason`, `stage`, the sink's consumer group (`sink_group`) and, for a consumed record, `original_topic`,
+   * `original_partition`, `original_offset`; these replace an original header of the same name.
    */
-  async sendDeadLetters(letters: DeadLetter[], stage: 'source' | 'sink'): Promise<void> {
+  async sendDeadLetters(
+    letters: DeadLetter[],
+    by: { stage: 'source' } | { stage: 'sink'; group: string },
+  ): Promise<void> {
     if (letters.length === 0) return;
     try {
       await this.producer.send({
@@ -84,7 +87,8 @@ export class TweetProducer {
           const r = l.record;
           const added: [string, string][] = [
             ['reason', l.reason],
-            ['stage', stage],
+            ['stage', by.stage],
+            ...(by.stage === 'sink' ? ([['sink_group', by.group]] as [string, string][]) : []),
             ...(r
               ? ([
                   ['original_topic', r.topic],
@@ -100,7 +104,8 @@ export class TweetProducer {
           return {
             topic: dlqTopic(this.topic),
             ...(r?.key ? { key: r.key } : {}),
-            ...(r ? { timestamp: BigInt(r.timestamp) } : {}),
+            // A record without a timestamp (-1) gets the time of sending; the client cannot batch a -1 with others.
+            ...(r && r.timestamp > 0 ? { timestamp: BigInt(r.timestamp) } : {}),
             value: l.raw,
             headers: new Map([
               ...kept,

@@ -69,7 +69,7 @@ export async function runProduceLoop(opts: ProduceLoopOptions): Promise<ProduceS
     const onError = (err: { code: string }) => metrics.errors.inc({ stage: 'produce', code: err.code });
     await Promise.all([
       retryForever(() => producer.send(tweets), { what: 'producing to Kafka', log, onError }),
-      retryForever(() => producer.sendDeadLetters(letters, 'source'), {
+      retryForever(() => producer.sendDeadLetters(letters, { stage: 'source' }), {
         what: 'producing to the dead-letter topic',
         log,
         onError,

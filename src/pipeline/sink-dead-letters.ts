@@ -1,9 +1,9 @@
 /**
  * The sink's dead letters, each once. A poison record is dead-lettered while its window is written, before that
  * window commits; after a crash in between, the next owner of the partition consumes it again. So whenever
- * partitions are opened, the sink reads which of their records the dead-letter topic already holds (the
- * original_topic / original_partition / original_offset headers of its last records), and it remembers what it
- * sends itself (a reset re-reads from the committed offsets too).
+ * partitions are opened, the sink reads which of their records the dead-letter topic already holds from this
+ * consumer group (the sink_group / original_topic / original_partition / original_offset headers of its last
+ * records), and it remembers what it sends itself (a reset re-reads from the committed offsets too).
  *
  * The read is bounded to the last TAIL_PER_PARTITION records of each dead-letter partition: exactly once holds
  * while fewer dead letters than that reach the topic between a poison record and its window's commit.
@@ -23,6 +23,8 @@ const TAIL_PER_PARTITION = 10_000;
 export class SinkDeadLetters {
   private readonly conn: KafkaConnection;
   private readonly topic: string;
+  /** Each consumer group is a sink of its own (another HDFS directory, say) and dead-letters for itself. */
+  private readonly group: string;
   private readonly producer: TweetProducer;
   private readonly log: Logger;
   private readonly metrics: Metrics;
@@ -39,6 +41,7 @@ export class SinkDeadLetters {
   }) {
     this.conn = opts.conn;
     this.topic = opts.config.topic.name;
+    this.group = opts.config.sink.group;
     this.producer = new TweetProducer(opts.conn, 'sink', {
       topic: this.topic,
       compression: opts.config.producer.compression,
@@ -65,8 +68,8 @@ export class SinkDeadLetters {
     for (const h of tail) {
       const partition = Number(h.get('original_partition'));
       const offset = h.get('original_offset');
-      if (h.get('stage') !== 'sink' || h.get('original_topic') !== this.topic || offset === undefined)
-        continue;
+      const ours = h.get('stage') === 'sink' && h.get('sink_group') === this.group;
+      if (!ours || h.get('original_topic') !== this.topic || offset === undefined) continue;
       if (wanted.has(partition)) this.remember(partition, BigInt(offset));
     }
   }
@@ -89,7 +92,7 @@ export class SinkDeadLetters {
       () =>
         this.producer.sendDeadLetters(
           fresh.map((p) => ({ raw: p.record.value ?? Buffer.alloc(0), reason: p.reason, record: p.record })),
-          'sink',
+          { stage: 'sink', group: this.group },
         ),
       {
         what: `sending ${fresh.length} poison records to the dead-letter topic ${dlqTopic(this.topic)}`,

@@ -38,16 +38,27 @@ export async function ensureDeadLetterTopic(config: Config, log: Logger): Promis
   await withAdmin(config, log, (admin) => ensureDlq(admin, config, log));
 }
 
+const RECORD_LIMITS = [
+  'max.message.bytes',
+  'message.timestamp.type',
+  'message.timestamp.before.max.ms',
+  'message.timestamp.after.max.ms',
+];
+
 async function ensureDlq(admin: Admin, config: Config, log: Logger): Promise<void> {
-  // A dead letter is a record of the topic as it was: the topic's record size limit must fit in the DLQ too, or
-  // the sink could never send a large bad record.
-  const maxBytes = await topicConfig(admin, config.topic.name, 'max.message.bytes').catch(() => null);
+  // A dead letter is a record of the topic as it was: the topic's limits on record size and timestamps must admit
+  // it in the DLQ too, or the sink could never send a large or oddly dated bad record.
+  const configs: Record<string, string> = {};
+  for (const name of RECORD_LIMITS) {
+    const value = await topicConfig(admin, config.topic.name, name).catch(() => null);
+    if (value !== null) configs[name] = value;
+  }
   const spec: TopicSpec = {
     name: dlqTopic(config.topic.name),
     partitions: config.topic.dlqPartitions,
     replication: config.topic.replication,
     retentionMs: -1,
-    ...(maxBytes ? { configs: { 'max.message.bytes': maxBytes } } : {}),
+    configs,
   };
   const { created } = await ensureTopic(admin, spec);
   if (created) log.info({ topic: spec.name }, `created dead-letter topic ${spec.name}`);

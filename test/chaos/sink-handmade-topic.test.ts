@@ -174,6 +174,7 @@ test('a topic made by hand with Kafka tools: sink killed -9 five times, no DLQ t
     assert.equal(BigInt(letter.timestamp), origin.timestamp, `${bad.key}: timestamp changed`);
     assert.equal(letter.headers.get('origin'), 'handmade', `${bad.key}: original header lost`);
     assert.equal(letter.headers.get('stage'), 'sink');
+    assert.equal(letter.headers.get('sink_group'), group);
     assert.ok((letter.headers.get('reason') ?? '').length > 0, `${bad.key}: no reason`);
     assert.notEqual(
       letter.headers.get('reason'),
