@@ -4,6 +4,7 @@ import type { Storage } from '../hdfs/storage.ts';
 import { WebHdfsClient } from '../hdfs/webhdfs.ts';
 import { WebHdfsStorage } from '../hdfs/webhdfs-storage.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../observe/metrics.ts';
 import { retryForever } from './retry.ts';
 
 export function hdfsStorage(config: Config, log: Logger): { storage: WebHdfsStorage; client: WebHdfsClient } {
@@ -16,10 +17,19 @@ export function hdfsStorage(config: Config, log: Logger): { storage: WebHdfsStor
   return { storage: new WebHdfsStorage(client), client };
 }
 
-/** Creates hdfs.dir when missing, waiting for HDFS to answer; a refusal (permission) is thrown to the caller. */
-export async function ensureOutputDir(storage: Storage, config: Config, log: Logger): Promise<void> {
+/**
+ * Creates hdfs.dir when missing, waiting for HDFS to answer (each failed try counted in `metrics` as the sink's,
+ * so that a wait longer than health.stallAfterS shows as a stall); a refusal (permission) is thrown to the caller.
+ */
+export async function ensureOutputDir(
+  storage: Storage,
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+): Promise<void> {
   await retryForever(() => storage.mkdirs(config.hdfs.dir), {
     what: `creating ${config.hdfs.dir} in HDFS`,
     log,
+    onError: (err) => metrics.errors.inc({ stage: 'sink', code: err.code }),
   });
 }

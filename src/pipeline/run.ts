@@ -71,7 +71,7 @@ export async function runPipeline(
   }
 
   const { storage, client } = hdfsStorage(runConfig, log);
-  await ensureOutputDir(storage, runConfig, log);
+  await ensureOutputDir(storage, runConfig, log, metrics);
 
   const producerStop = new AbortController();
   const sinkStop = new AbortController();

@@ -41,7 +41,7 @@ export function registerSink(program: Command): void {
       // not at the first malformed record.
       await ensureDeadLetterTopic(config, log);
       const { storage, client } = hdfsStorage(config, log);
-      await ensureOutputDir(storage, config, log);
+      await ensureOutputDir(storage, config, log, metrics);
       const endpoint = await startOperatorEndpoint({
         config,
         metrics,
