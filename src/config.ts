@@ -82,6 +82,14 @@ export const configSchema = z.strictObject({
       webhdfs: list(url()).pipe(z.array(z.string()).min(1)).default(['http://localhost:9870']),
       user: z.string().min(1).default('tweetpipe'),
       dir: hdfsPath.default('/twitter_data'),
+      /** The file system URI readers (Spark, Hive, Trino) put before hdfs.dir in table locations. */
+      uri: z
+        .string()
+        .regex(
+          /^[a-z][a-z0-9+.-]*:\/\/[^\s/]+\/?$/,
+          'expected a file system URI such as hdfs://localhost:9000',
+        )
+        .default('hdfs://localhost:9000'),
       timeoutMs: int(100).default(60_000),
     })
     .prefault({}),
@@ -100,6 +108,9 @@ export const configSchema = z.strictObject({
       datanodeIpcPort: port().default(9867),
       kafkaHeapMb: int(128).default(1024),
       hdfsHeapMb: int(128).default(768),
+      /** The Hive Metastore of `stack up --hive`. */
+      metastorePort: port().default(9083),
+      metastoreHeapMb: int(128).default(384),
       startTimeoutS: int(5).default(120),
     })
     .prefault({}),
@@ -185,6 +196,31 @@ export const configSchema = z.strictObject({
        * machine that also runs Kafka and the DataNode, 2 threads measured no steadier gain and 1.7x the memory.
        */
       workers: int(1, 64).default(1),
+      /** The table over the output (`tweetpipe table ddl`), and its partitions registered in a Hive Metastore. */
+      hive: z
+        .strictObject({
+          /** Register each committed partition in the metastore (and create the table when missing). */
+          enabled: bool().default(false),
+          metastoreUri: z
+            .string()
+            .regex(
+              /^thrift:\/\/[^\s:/]+:\d{1,5}$/,
+              'expected thrift://host:port, for example thrift://localhost:9083',
+            )
+            .default('thrift://localhost:9083'),
+          database: z
+            .string()
+            .regex(/^[a-z0-9_]+$/, 'expected a Hive database name: lower-case letters, digits, _')
+            .default('default'),
+          /** Default: the topic name with every character other than letters, digits and _ made _. */
+          table: z
+            .string()
+            .regex(/^[a-z0-9_]+$/, 'expected a Hive table name: lower-case letters, digits, _')
+            .optional(),
+          /** Deadline of each metastore call. */
+          timeoutMs: int(100).default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   health: z

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'HDFS_REMOTE' // any other RemoteException
   | 'HDFS_RENAME_FAILED'
   | 'KAFKA'
+  | 'METASTORE' // the Hive Metastore is unreachable, dropped the connection or missed a deadline
   | 'KAFKA_DENIED' // the broker refused for lack of a permission (ACLs): final
   | 'X_AUTH' // 401/403 from the X API
   | 'X_RATE_LIMITED' // 429

@@ -7,6 +7,7 @@ import { registerProduce } from './commands/produce.ts';
 import { registerRun } from './commands/run.ts';
 import { registerSink } from './commands/sink.ts';
 import { registerStack } from './commands/stack.ts';
+import { registerTable } from './commands/table.ts';
 import { registerXEmulator } from './commands/x-emulator.ts';
 import { EXIT_USAGE, exitCodeFor } from './common.ts';
 
@@ -20,6 +21,7 @@ registerStack(program);
 registerProduce(program);
 registerSink(program);
 registerRun(program);
+registerTable(program);
 registerConfig(program);
 registerXEmulator(program);
 

@@ -8,6 +8,9 @@ export interface StackPaths {
   cache: string;
   kafkaLib: string;
   hdfsLib: string;
+  hiveLib: string;
+  /** The metastore's conf, Derby database and schema scripts. */
+  hiveHome: string;
   kafkaConf: string;
   hdfsConf: string;
   kafkaData: string;
@@ -27,6 +30,8 @@ export function stackPaths(config: Config): StackPaths {
     cache,
     kafkaLib: join(cache, 'kafka', 'lib'),
     hdfsLib: join(cache, 'hdfs', 'lib'),
+    hiveLib: join(cache, 'hive', 'lib'),
+    hiveHome: join(home, 'hive'),
     kafkaConf: join(home, 'kafka', 'conf'),
     hdfsConf: join(home, 'hdfs', 'conf'),
     kafkaData: join(home, 'kafka', 'data'),

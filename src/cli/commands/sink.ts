@@ -1,5 +1,6 @@
 /** `tweetpipe sink`: Kafka into HDFS, exactly once. */
 import type { Command } from 'commander';
+import { PartitionRegistrar } from '../../hive/partition-registrar.ts';
 import { Metrics } from '../../observe/metrics.ts';
 import { startProgress } from '../../observe/progress.ts';
 import { ensureOutputDir, hdfsStorage } from '../../pipeline/hdfs-storage.ts';
@@ -63,8 +64,17 @@ export function registerSink(program: Command): void {
         ],
         log,
       );
+      const registrar = config.sink.hive.enabled ? new PartitionRegistrar(config, storage, log) : null;
       try {
-        await runSink({ config, storage, metrics, log, signal, exitWhenIdleS: opts.exitWhenIdle });
+        await runSink({
+          config,
+          storage,
+          metrics,
+          log,
+          signal,
+          exitWhenIdleS: opts.exitWhenIdle,
+          ...(registrar ? { observer: { onCommit: (f) => registrar.onCommit(f.path) } } : {}),
+        });
         log.info(
           {
             written: await metrics.total(metrics.written),
@@ -73,6 +83,7 @@ export function registerSink(program: Command): void {
           'sink stopped',
         );
       } finally {
+        await registrar?.stop();
         stopProgress();
         await endpoint.close();
         await client.close();
