@@ -12,6 +12,7 @@ import {
   namenodeSpec,
   prepareHdfs,
 } from './hdfs-server.ts';
+import { metastoreHealth, metastorePorts, metastoreSpec, prepareMetastore } from './hive-server.ts';
 import { type Health, kafkaHealth, kafkaPorts, kafkaSpec, prepareKafka } from './kafka-server.ts';
 import { ensureJars } from './maven.ts';
 import { type StackPaths, stackPaths } from './paths.ts';
@@ -46,6 +47,7 @@ export function endpoints(config: Config): string[] {
   return [
     `Kafka bootstrap   localhost:${s.kafkaPort} (controller localhost:${s.controllerPort})`,
     `HDFS              hdfs://localhost:${s.namenodeRpcPort}`,
+    `Hive Metastore    thrift://localhost:${s.metastorePort} (with --hive)`,
     `WebHDFS / web UI  http://localhost:${s.webhdfsPort}`,
     `DataNode HTTP     http://localhost:${s.datanodeHttpPort}`,
   ];
@@ -62,7 +64,63 @@ export interface UpResult {
   seconds: number;
 }
 
-export async function stackUp(config: Config, say: Say): Promise<UpResult> {
+/** Kafka and HDFS, then with `hive` the metastore (whose warehouse is on that HDFS). */
+export async function stackUp(config: Config, say: Say, opts: { hive?: boolean } = {}): Promise<UpResult> {
+  const core = await coreUp(config, say);
+  if (!opts.hive) return core;
+  const started = await metastoreUp(config, say);
+  return {
+    alreadyRunning: core.alreadyRunning && !started,
+    started: [...core.started, ...(started ? ['metastore'] : [])],
+    seconds: core.seconds,
+  };
+}
+
+/**
+ * Starts the Hive Metastore unless it answers already; true when it was started. Kafka and HDFS are not touched,
+ * so it can join a stack that runs elsewhere (its HDFS at stack.namenodeRpcPort).
+ */
+export async function metastoreUp(config: Config, say: Say): Promise<boolean> {
+  if ((await metastoreHealth(config)).ok) return false;
+  const paths = stackPaths(config);
+  await checkJava();
+  await ensureJars('hive', paths.hiveLib, say);
+  await mkdir(paths.logs, { recursive: true });
+  await mkdir(paths.run, { recursive: true });
+  const server = { spec: metastoreSpec(config, paths), ports: metastorePorts(config) };
+  if ((await runningPid(server.spec)) === null) {
+    await assertPortsFree(server.spec.name, server.ports);
+    await prepareMetastore(config, paths);
+    const pid = await startServer(server.spec);
+    say(`started metastore (pid ${pid}), log ${server.spec.logFile}`);
+  }
+  const deadline = Date.now() + config.stack.startTimeoutS * 1000;
+  while (Date.now() < deadline) {
+    // The metastore does not exit when its start fails (a Thrift server that never listens): the log says why.
+    if (
+      (await runningPid(server.spec)) === null ||
+      /Metastore Thrift Server threw an exception/.test(await logTail(server.spec.logFile, 400))
+    )
+      throw new TweetpipeError(
+        'SERVER_DIED',
+        `the metastore failed to start; last lines of ${server.spec.logFile}:\n${await logTail(server.spec.logFile)}`,
+      );
+    if ((await metastoreHealth(config)).ok) return true;
+    await sleep(500);
+  }
+  throw new TweetpipeError(
+    'TIMEOUT',
+    `the metastore did not answer within ${config.stack.startTimeoutS} s (stack.startTimeoutS)\n${await logTail(server.spec.logFile, 15)}`,
+  );
+}
+
+/** Stops the metastore when this stack home runs one. */
+export async function metastoreDown(config: Config, say: Say): Promise<void> {
+  const result = await stopServer(metastoreSpec(config, stackPaths(config)), 30_000);
+  if (result !== 'not-running') say(`metastore: ${result}`);
+}
+
+async function coreUp(config: Config, say: Say): Promise<UpResult> {
   const t0 = performance.now();
   const paths = stackPaths(config);
   await checkJava();
@@ -74,6 +132,12 @@ export async function stackUp(config: Config, say: Say): Promise<UpResult> {
 
   const all = servers(config, paths);
   const started: string[] = [];
+  // A healthy Kafka and HDFS on these ports are used as they are, even when another stack home runs them.
+  const before = await stackHealth(config);
+  if (before.kafka.ok && before.hdfs.ok) {
+    say('stack already up and healthy');
+    return { alreadyRunning: true, started, seconds: (performance.now() - t0) / 1000 };
+  }
   const toStart: Server[] = [];
   for (const server of all) {
     if ((await runningPid(server.spec)) === null) {
@@ -139,7 +203,7 @@ export async function stackDown(config: Config, say: Say): Promise<void> {
     const result = await stopServer(server.spec, 30_000);
     say(`${server.spec.name}: ${result}`);
   };
-  await Promise.all([stop(kafka), stop(datanode).then(() => stop(namenode))]);
+  await Promise.all([stop(kafka), stop(datanode).then(() => stop(namenode)), metastoreDown(config, say)]);
   // The kernel may take a moment to release a listening socket after the process is gone.
   let busy: string[] = [];
   for (let attempt = 0; attempt < 40; attempt++) {

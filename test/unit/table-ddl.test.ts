@@ -90,7 +90,7 @@ describe('table ddl', () => {
       encoder.write(c.record);
     }
     const bytes = await encoder.finish();
-    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const meta = parquetMetadata(bytes);
     for (const name of ['created_at', 'ingested_at']) {
       const el = meta.schema.find((e) => e.name === name);
       assert.equal(el?.type, 'INT64', name);

@@ -14,9 +14,13 @@ export function registerStack(program: Command): void {
 
   addStackOptions(addConfigOption(stack.command('up')))
     .description('start Kafka and HDFS (idempotent: says so when already healthy) and wait until both answer')
+    .option(
+      '--hive',
+      'also a Hive Metastore 3.1.3 (Derby, warehouse on this HDFS) on stack.metastorePort (9083)',
+    )
     .action(async (opts) => {
       const config = configFromFlags(opts);
-      const result = await stackUp(config, say);
+      const result = await stackUp(config, say, { hive: Boolean(opts.hive) });
       if (!result.alreadyRunning)
         say(`stack healthy in ${result.seconds.toFixed(1)} s (started ${result.started.join(', ')})`);
       for (const line of endpoints(config)) say(`  ${line}`);
