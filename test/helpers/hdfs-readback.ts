@@ -167,6 +167,24 @@ export async function duckdbRows(localDir: string, extension: string): Promise<D
   }
 }
 
+/** The given columns of every row of the local Parquet copies, as DuckDB reads them (BIGINT as bigint). */
+export async function parquetColumns(
+  localDir: string,
+  columns: readonly string[],
+): Promise<Record<string, unknown>[]> {
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    const reader = await conn.runAndReadAll(
+      `SELECT ${columns.join(', ')} FROM read_parquet('${localDir}/**/*.parquet', hive_partitioning = false)`,
+    );
+    return reader.getRowObjects();
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
 /**
  * Every record of the given committed files, with the file it is in (files whose name does not parse are left
  * out). JSON Lines are read here; Parquet by DuckDB from copies in `localDir` (required for Parquet).
