@@ -107,6 +107,15 @@ async function post(emu: XEmulator, path: string, body: unknown) {
   return { status: res.status, body: (await res.json()) as Json };
 }
 
+/**
+ * Resolves once the emulator accepted a stream connection (counted even if the stream already ended): tweets
+ * published before it would be missed. Gives up after 5 s, as streamLines does.
+ */
+async function streamOpen(emu: XEmulator): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (emu.stats().connections === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 /** Reads stream lines until `count` tweets arrived (or 5 s passed), then closes the connection. */
 function streamLines(emu: XEmulator, query: string, count: number): Promise<Json[]> {
   return new Promise((resolve, reject) => {
@@ -197,7 +206,7 @@ for (const era of API_ERAS) {
         check(schemas.search!, (await get(emu, '/2/tweets/search/recent?query=nomatchatall')).body);
 
         const linesP = streamLines(emu, `?${STREAM_EVERYTHING}&${OTHERS}`, 150);
-        await new Promise((r) => setTimeout(r, 50));
+        await streamOpen(emu);
         emu.publish(600);
         const lines = await linesP;
         assert.ok(lines.length >= 150);
@@ -222,7 +231,7 @@ for (const era of API_ERAS) {
       });
       try {
         const linesP = streamLines(emu, '?tweet.fields=created_at', 40);
-        await new Promise((r) => setTimeout(r, 50));
+        await streamOpen(emu);
         emu.publish(100);
         const lines = await linesP;
         assert.ok(lines.some((l) => l.errors && !l.data));
@@ -243,7 +252,7 @@ for (const era of API_ERAS) {
       });
       try {
         const linesP = streamLines(disconnecting, '', 1000);
-        await new Promise((r) => setTimeout(r, 50));
+        await streamOpen(disconnecting);
         disconnecting.publish(50);
         const lines = await linesP;
         assert.equal(lines.filter((l) => l.data).length, 3);
@@ -316,7 +325,7 @@ for (const era of API_ERAS) {
       const crowded = await startXEmulator({ rate: 0, naming: era, maxConnections: 1 });
       try {
         const first = streamLines(crowded, '', 1);
-        await new Promise((r) => setTimeout(r, 50));
+        await streamOpen(emu);
         checkError(await get(crowded, '/2/tweets/search/stream'), 429);
         crowded.disconnectStreams();
         await first;
