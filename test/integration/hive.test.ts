@@ -228,6 +228,41 @@ describe('sink.hive and Spark against the local Hive Metastore 3.1.3', { timeout
     }
   });
 
+  test('tweetpipe run with sink.hive registers the partitions its sink commits', async () => {
+    const runTopic = uniqueTopic('hive-run');
+    topics.push(runTopic, `${runTopic}.dlq`);
+    const table = tableName('run');
+    const run = await runCli(
+      [
+        'run',
+        '--source',
+        'synthetic',
+        '--max-tweets',
+        String(N),
+        '--topic',
+        runTopic,
+        '--hdfs-dir',
+        root('run'),
+        '--group',
+        `tp-test-hive-run-${RUN}`,
+        '--max-age',
+        '1',
+        '--metrics-port',
+        '0',
+        '--state-dir',
+        join(work, 'state-run'),
+        ...LOG,
+      ],
+      hiveEnv(table),
+      180_000,
+    );
+    assert.equal(run.code, 0, run.stderr.slice(-3000));
+    assert.deepEqual(run.logs.filter(registrationFailed), []);
+    const inHdfs = await hdfsPartitions(root('run'), runTopic);
+    assert.ok(inHdfs.length > 0, 'run committed nothing');
+    assert.deepEqual(await metastorePartitions(table), inHdfs);
+  });
+
   test('a metastore that is down holds registration, not the sink; table sync catches up', async (t) => {
     const relay = await startTcpRelay(config.stack.metastorePort);
     t.after(() => relay.close());
