@@ -53,7 +53,7 @@ const hiveEnv = (table: string, metastoreUri = METASTORE) => ({
 });
 const registrationFailed = (l: LogLine) => l.level === 40 && /^sink\.hive: registering/.test(l.msg);
 
-async function produce(to: string, count: number, seed: number): Promise<void> {
+async function produce(to: string, count: number, seed: number, partitions = 3): Promise<void> {
   const run = await runCli(
     [
       'produce',
@@ -66,7 +66,7 @@ async function produce(to: string, count: number, seed: number): Promise<void> {
       '--topic',
       to,
       '--partitions',
-      '3',
+      String(partitions),
       '--state-dir',
       join(work, `state-${to}`),
       ...LOG,
@@ -334,12 +334,12 @@ describe('sink.hive and Spark against the local Hive Metastore 3.1.3', { timeout
   });
 
   test('sink killed -9 while committing, some runs with the metastore down: the metastore ends holding every committed partition', async (t) => {
-    // Minute partitions (60,000 tweets span 20 minutes): each window of a Kafka partition reaches minutes no
-    // earlier window of it did, so a partition directory whose registration a kill cut off is mostly not reported
-    // again by a later commit; the catch-up from HDFS at each start has to find it.
+    // One Kafka partition and minute directories (60,000 tweets span 20 minutes): each window reaches minutes no
+    // earlier window did, so a directory whose registration a kill cut off is not reported again by a later
+    // commit; only the catch-up from HDFS at a later start can register it.
     const killTopic = uniqueTopic('hive-kill');
     topics.push(killTopic, `${killTopic}.dlq`);
-    await produce(killTopic, KILL_PREFILL, 62);
+    await produce(killTopic, KILL_PREFILL, 62, 1);
     const relay = await startTcpRelay(config.stack.metastorePort);
     t.after(() => relay.close());
     const table = tableName('kill');
@@ -356,18 +356,21 @@ describe('sink.hive and Spark against the local Hive Metastore 3.1.3', { timeout
       ]);
     const moments: string[] = [];
     for (let k = 1; k <= 4; k++) {
-      // Runs 2 and 4 commit while the metastore is down: what they commit is registered only by a later run.
-      if (k % 2 === 0) await relay.down();
+      // Runs 2 and 4 commit at least six windows (two minutes) while the metastore is down: what they commit is
+      // registered only by a later start.
+      const down = k % 2 === 0;
+      if (down) await relay.down();
       else await relay.up();
       const sink = startCli(args([]), hiveEnv(table, `thrift://localhost:${relay.port}`));
       t.after(() => stopCli(sink, 'SIGKILL'));
-      await sink.waitForLog((l) => l.msg === 'window committed', 90_000);
+      let windows = 0;
+      await sink.waitForLog((l) => l.msg === 'window committed' && ++windows >= (down ? 6 : 1), 90_000);
       const afterMs = 50 + Math.round(Math.random() * 550);
       await sleep(afterMs);
       sink.child.kill('SIGKILL');
       assert.equal((await sink.exited).signal, 'SIGKILL', `run ${k} ended on its own`);
       moments.push(
-        `run ${k} (metastore ${k % 2 === 0 ? 'down' : 'up'}): killed ${afterMs} ms after its first commit, ${sink.logs.filter((l) => l.msg === 'window committed').length} windows committed`,
+        `run ${k} (metastore ${down ? 'down' : 'up'}): killed ${afterMs} ms after commit ${down ? 6 : 1}, ${sink.logs.filter((l) => l.msg === 'window committed').length} windows committed`,
       );
       // A killed member stays in the group until its session times out; the next run need not wait for it.
       const admin = createAdmin(kafkaConnection(config, 'test'));
