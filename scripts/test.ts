@@ -1,13 +1,13 @@
 /**
  * The one test command (`npm test`): typecheck, lint, then every test file (unit, integration, chaos) in one
- * node:test run against the local stack, which is started when it is not running and stopped afterwards if this
- * script started it. Files run one at a time: the chaos tests stop and restart servers that the others use, and the
- * machine has two cores. Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=sink`).
+ * node:test run against the local stack and its Hive Metastore, which are started when not running and stopped
+ * afterwards if this script started them. Files run one at a time: the chaos tests stop and restart servers that
+ * the others use, and the machine has two cores. Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=sink`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
-import { stackDown, stackStatus, stackUp } from '../src/stack/stack.ts';
+import { metastoreDown, metastoreUp, stackDown, stackStatus, stackUp } from '../src/stack/stack.ts';
 
 const say = (line: string) => process.stdout.write(`[test] ${line}\n`);
 const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number => {
@@ -58,6 +58,13 @@ if (startedHere) {
 } else {
   say('using the stack that is already running');
 }
+// The Hive Metastore of `stack up --hive`, for test/integration/hive.test.ts; started beside a stack that was
+// already running too, and stopped afterwards only if started here.
+// A metastore that fails to start fails that test file (it names the metastore), not the whole run.
+const metastoreStartedHere = await metastoreUp(config, say).catch((err: Error) => {
+  say(`the Hive Metastore did not start: ${err.message}`);
+  return false;
+});
 
 const files = globSync([
   'test/unit/**/*.test.ts',
@@ -79,5 +86,6 @@ try {
   );
 } finally {
   if (startedHere) await stackDown(config, say);
+  else if (metastoreStartedHere) await metastoreDown(config, say);
 }
 process.exit(status);

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
+import { PartitionRegistrar } from '../hive/partition-registrar.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { SourceArgs } from '../sources/factory.ts';
@@ -36,6 +37,14 @@ export function usesLocalStack(config: Config): boolean {
   );
 }
 
+/** sink.hive on, with the metastore of `stack up --hive`: the local stack brings it up too. */
+function usesLocalMetastore(config: Config): boolean {
+  return (
+    config.sink.hive.enabled &&
+    config.sink.hive.metastoreUri === `thrift://localhost:${config.stack.metastorePort}`
+  );
+}
+
 export async function runPipeline(
   config: Config,
   opts: RunOptions,
@@ -46,7 +55,7 @@ export async function runPipeline(
   const { say } = opts;
   if (usesLocalStack(config)) {
     say('no external Kafka/HDFS configured: using the local stack (tweetpipe stack up)');
-    const up = await stackUp(config, say);
+    const up = await stackUp(config, say, { hive: usesLocalMetastore(config) });
     if (!up.alreadyRunning) say(`local stack healthy in ${up.seconds.toFixed(1)} s`);
   } else {
     say(
@@ -96,6 +105,7 @@ export async function runPipeline(
 
   const onAbort = () => producerStop.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
+  const registrar = runConfig.sink.hive.enabled ? new PartitionRegistrar(runConfig, storage, log) : null;
   try {
     const producer = await startProducer(
       runConfig,
@@ -116,7 +126,10 @@ export async function runPipeline(
       log,
       signal: sinkStop.signal,
       observer: {
-        onCommit: (f) => live.onCommit({ path: f.path, bytes: f.bytes, records: f.records }),
+        onCommit: (f) => {
+          live.onCommit({ path: f.path, bytes: f.bytes, records: f.records });
+          registrar?.onCommit(f.path);
+        },
         onPoison: (poison) => {
           for (const p of poison) live.onDeadLetter('sink', p.reason);
         },
@@ -131,6 +144,7 @@ export async function runPipeline(
   } finally {
     signal.removeEventListener('abort', onAbort);
     sinkStop.abort();
+    await registrar?.stop();
     await endpoint.close();
     await emulator?.close();
     await client.close();

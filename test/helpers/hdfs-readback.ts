@@ -236,6 +236,11 @@ export function utcHourPath(ms: number): string {
   return `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
 }
 
+/** `dt=YYYY-MM-DD/hour=HH/minute=MM` of an instant, in UTC (sink.granularity minute). */
+export function utcMinutePath(ms: number): string {
+  return `${utcHourPath(ms)}/minute=${new Date(ms).toISOString().slice(14, 16)}`;
+}
+
 export interface ExactlyOnceReport {
   records: number;
   distinctIds: number;
@@ -248,7 +253,8 @@ export interface ExactlyOnceReport {
  * Checks committed files against the topic: file names parse; per Kafka partition the files' offset ranges
  * tile [0, end) without gap or overlap (offsets in `skipped`, dead-lettered records, may only appear inside or
  * between ranges without a record); each file holds one record per offset of its range; every record sits in
- * the hour directory of its created_at (UTC); ids are exactly `expectedIds`, each once.
+ * the hour directory of its created_at (UTC; `timePath` for another granularity); ids are exactly
+ * `expectedIds`, each once.
  */
 export function checkExactlyOnce(input: {
   files: CommittedFileEntry[];
@@ -256,6 +262,7 @@ export function checkExactlyOnce(input: {
   ends: bigint[];
   expectedIds: Iterable<string>;
   skipped?: Map<number, Set<bigint>>;
+  timePath?: (ms: number) => string;
 }): ExactlyOnceReport {
   const problems: string[] = [];
   const { files, records, ends } = input;
@@ -303,10 +310,11 @@ export function checkExactlyOnce(input: {
     if (next > end) say(`partition ${p}: files go up to offset ${next - 1n}, past the end ${end}`);
   });
 
-  const misplaced = records.filter((r) => r.file.partitionPath !== utcHourPath(r.createdAtMs));
+  const timePath = input.timePath ?? utcHourPath;
+  const misplaced = records.filter((r) => r.file.partitionPath !== timePath(r.createdAtMs));
   if (misplaced.length > 0)
     say(
-      `${misplaced.length} records are outside the hour directory of their created_at (UTC), e.g. ${misplaced
+      `${misplaced.length} records are outside the time directory of their created_at (UTC), e.g. ${misplaced
         .slice(0, 3)
         .map((r) => `${r.id} created ${new Date(r.createdAtMs).toISOString()} in ${r.file.relPath}`)
         .join('; ')}`,
@@ -351,6 +359,7 @@ export async function verifySinkOutput(
     skipped?: Map<number, Set<bigint>>;
     /** Where Parquet files are copied for DuckDB. */
     localDir?: string;
+    timePath?: (ms: number) => string;
   },
 ): Promise<SinkOutput> {
   const committed = await listCommitted(client, opts.root, opts.topic);
@@ -361,6 +370,7 @@ export async function verifySinkOutput(
     ends: await topicEndOffsets(opts.topic),
     expectedIds: opts.expectedIds,
     ...(opts.skipped ? { skipped: opts.skipped } : {}),
+    ...(opts.timePath ? { timePath: opts.timePath } : {}),
   });
   const tmpFiles = (await listFiles(client, `${opts.root}/_tmp`, { hidden: true })).map((f) => f.path);
   return { ...report, committed, tmpFiles };
