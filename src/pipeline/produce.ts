@@ -133,6 +133,9 @@ export async function runProduceLoop(opts: ProduceLoopOptions): Promise<ProduceS
         (err: unknown) => {
           entry.settled = true;
           failure ??= err;
+          // A quiet source may not return from read() for a long time: a failed ack (the cursor could not be
+          // saved) must stop the loop now, not at the next batch.
+          stop.abort(err);
         },
       );
       acked = done;
