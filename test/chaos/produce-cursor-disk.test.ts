@@ -78,7 +78,6 @@ test('cursor directory full: the producer stops with a clear error, and nothing 
   const topic = uniqueTopic('chaos-cursor-full');
   t.after(() => deleteTopics([topic, `${topic}.dlq`]));
   emulator.publish(3000);
-  const expected = emulator.published({ matching: true });
 
   const full = await runCli(produceArgs(emulator.url, topic, stateDir), TOKEN, 60_000);
   const said = full.stderr.slice(-2000);
@@ -87,9 +86,13 @@ test('cursor directory full: the producer stops with a clear error, and nothing 
   assert.ok(said.includes(stateDir), `the error does not name the cursor directory ${stateDir}`);
   assert.match(said, /ENOSPC|no space/i);
 
+  // Tweets keep coming while no producer runs; the next one must take them and what the failed run had in flight.
   await rm(filler);
+  emulator.publish(1500);
+  const expected = emulator.published({ matching: true });
   const again = startCli(produceArgs(emulator.url, topic, stateDir), TOKEN);
   t.after(() => stopCli(again, 'SIGKILL'));
+  await again.waitForLog((l) => l.msg === 'polling X recent search', 30_000);
   const deadline = Date.now() + 60_000;
   while ((await topicRecordCount(topic)) < expected.length && Date.now() < deadline) await sleep(500);
   const exit = await stopCli(again, 'SIGTERM');
