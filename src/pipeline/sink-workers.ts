@@ -14,8 +14,10 @@ import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
 import { resolveLogFormat } from '../log.ts';
 import { applyMetricOps, type MetricOp } from '../observe/metrics-bridge.ts';
+import { checkOutputWritable } from '../sink/output-check.ts';
 import type { CommittedFileInfo, WindowCommitInfo } from '../sink/partition-writer.ts';
 import type { PoisonRecord } from '../sink/sink-record.ts';
+import { retryForever } from './retry.ts';
 import { runSinkLoop, type SinkLoopOptions } from './sink-loop.ts';
 
 export interface SinkWorkerData {
@@ -45,6 +47,12 @@ export type WorkerMessage =
  * each worker opens its own WebHDFS client.
  */
 export async function runSink(opts: SinkLoopOptions): Promise<void> {
+  const { hdfs } = opts.config;
+  await retryForever(() => checkOutputWritable(opts.storage, hdfs.dir, hdfs.user), {
+    what: `checking that ${hdfs.dir} in HDFS is writable`,
+    log: opts.log,
+    signal: opts.signal,
+  });
   const count = opts.config.sink.workers;
   if (count <= 1) return runSinkLoop(opts);
   opts.log.info({ workers: count }, 'sink: one consumer group member per worker thread');

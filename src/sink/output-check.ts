@@ -1,0 +1,27 @@
+/**
+ * The sink's start-up check that the HDFS user may write the output directory. Without it a permission error
+ * surfaces only at the first window, as a reset the sink retries for ever; here it stops the start with an error
+ * naming the directory, the user and the permission HDFS refused (its AccessControlException says
+ * `user=…, access=WRITE, inode="…":owner:group:drwxr-xr-x`).
+ */
+import { randomUUID } from 'node:crypto';
+import { TweetpipeError, toTweetpipeError } from '../errors.ts';
+import type { Storage } from '../hdfs/storage.ts';
+
+export async function checkOutputWritable(storage: Storage, dir: string, user: string): Promise<void> {
+  // Where the sink's first writes go; a hidden name that readers (and the sink's recovery) never take for data.
+  const probe = `${dir}/_tmp/.write-check-${randomUUID()}`;
+  try {
+    await storage.mkdirs(`${dir}/_tmp`);
+    await storage.create(probe, Buffer.alloc(0));
+    await storage.delete(probe);
+  } catch (raw) {
+    const err = toTweetpipeError(raw);
+    if (err.details.exception !== 'AccessControlException') throw err;
+    throw new TweetpipeError(
+      'CONFIG_INVALID',
+      `HDFS user "${user}" may not write the output directory ${dir} (hdfs.dir, hdfs.user): ${err.message}`,
+      { cause: err, details: { dir, user } },
+    );
+  }
+}
