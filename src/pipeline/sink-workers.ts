@@ -17,7 +17,6 @@ import { applyMetricOps, type MetricOp } from '../observe/metrics-bridge.ts';
 import { checkOutputWritable } from '../sink/output-check.ts';
 import type { CommittedFileInfo, WindowCommitInfo } from '../sink/partition-writer.ts';
 import type { PoisonRecord } from '../sink/sink-record.ts';
-import { retryForever } from './retry.ts';
 import { runSinkLoop, type SinkLoopOptions } from './sink-loop.ts';
 
 export interface SinkWorkerData {
@@ -48,11 +47,7 @@ export type WorkerMessage =
  */
 export async function runSink(opts: SinkLoopOptions): Promise<void> {
   const { hdfs } = opts.config;
-  await retryForever(() => checkOutputWritable(opts.storage, hdfs.dir, hdfs.user), {
-    what: `checking that ${hdfs.dir} in HDFS is writable`,
-    log: opts.log,
-    signal: opts.signal,
-  });
+  await checkOutputWritable(opts.storage, hdfs.dir, hdfs.user, opts.log);
   const count = opts.config.sink.workers;
   if (count <= 1) return runSinkLoop(opts);
   opts.log.info({ workers: count }, 'sink: one consumer group member per worker thread');

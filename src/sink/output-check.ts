@@ -7,8 +7,18 @@
 import { randomUUID } from 'node:crypto';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
+import type { Logger } from '../log.ts';
 
-export async function checkOutputWritable(storage: Storage, dir: string, user: string): Promise<void> {
+/**
+ * Throws on a permission error only. Anything else (HDFS down, say) is logged and left to the sink loop, which
+ * retries it as a reset and reports it like any other outage, instead of holding the start here.
+ */
+export async function checkOutputWritable(
+  storage: Storage,
+  dir: string,
+  user: string,
+  log: Logger,
+): Promise<void> {
   // Where the sink's first writes go; a hidden name that readers (and the sink's recovery) never take for data.
   const probe = `${dir}/_tmp/.write-check-${randomUUID()}`;
   try {
@@ -17,7 +27,10 @@ export async function checkOutputWritable(storage: Storage, dir: string, user: s
     await storage.delete(probe);
   } catch (raw) {
     const err = toTweetpipeError(raw);
-    if (err.details.exception !== 'AccessControlException') throw err;
+    if (err.details.exception !== 'AccessControlException') {
+      log.warn({ err }, `could not check that ${dir} in HDFS is writable; starting anyway`);
+      return;
+    }
     throw new TweetpipeError(
       'CONFIG_INVALID',
       `HDFS user "${user}" may not write the output directory ${dir} (hdfs.dir, hdfs.user): ${err.message}`,
