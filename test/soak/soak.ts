@@ -266,7 +266,7 @@ async function report(): Promise<number> {
       missing,
       duplicated,
       longestStallS: stall.seconds,
-      longestStallAfter: stall.after,
+      longestStallFaults: stall.faults,
       problems: check.problems,
     };
     await writeFile(join(logDir, 'figures.json'), `${JSON.stringify({ faults, figures }, null, 2)}\n`);
@@ -275,7 +275,7 @@ async function report(): Promise<number> {
     say(`tweets written ${records.length} in ${files.length} files`);
     say(`missing ${missing}, duplicated ${duplicated}`);
     say(
-      `longest stall ${stall.seconds.toFixed(1)} s (no window committed)${stall.after ? `, after a ${stall.after} fault` : ''}`,
+      `longest stall ${stall.seconds.toFixed(1)} s (no window committed), faults in it: ${stall.faults.join(', ') || 'none'}`,
     );
     for (const p of check.problems) say(`problem: ${p}`);
     process.stdout.write(`SOAK ${JSON.stringify(figures)}\n`);
@@ -285,18 +285,20 @@ async function report(): Promise<number> {
   }
 }
 
-/** The longest time between two window commits (pino `time`), and the last fault injected before it began. */
-function longestStall(logs: LogLine[]): { seconds: number; after: FaultKind | null } {
+/**
+ * The longest time between two window commits (pino `time`), and the faults that were under way in it (killed and
+ * not yet serving again) or began in it: back-to-back faults make the long stalls.
+ */
+function longestStall(logs: LogLine[]): { seconds: number; faults: FaultKind[] } {
   const times = logs
     .filter((l) => l.msg === 'window committed' && Number(l.time) <= chaosEnd)
     .map((l) => Number(l.time))
     .sort((a, b) => a - b);
-  let best = { seconds: 0, after: null as FaultKind | null };
+  let best = { seconds: 0, from: 0, to: 0 };
   for (let i = 1; i < times.length; i++) {
     const gap = (times[i]! - times[i - 1]!) / 1000;
-    if (gap <= best.seconds) continue;
-    const before = faults.filter((f) => f.at <= times[i]!).at(-1);
-    best = { seconds: gap, after: before?.kind ?? null };
+    if (gap > best.seconds) best = { seconds: gap, from: times[i - 1]!, to: times[i]! };
   }
-  return best;
+  const during = faults.filter((f) => f.at < best.to && f.at + f.recoveredMs > best.from).map((f) => f.kind);
+  return { seconds: best.seconds, faults: during };
 }
