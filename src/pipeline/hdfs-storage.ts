@@ -5,6 +5,7 @@ import { WebHdfsClient } from '../hdfs/webhdfs.ts';
 import { WebHdfsStorage } from '../hdfs/webhdfs-storage.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { checkOutputWritable, outputPermissionError } from '../sink/output-check.ts';
 import { retryForever } from './retry.ts';
 
 export function hdfsStorage(config: Config, log: Logger): { storage: WebHdfsStorage; client: WebHdfsClient } {
@@ -18,8 +19,9 @@ export function hdfsStorage(config: Config, log: Logger): { storage: WebHdfsStor
 }
 
 /**
- * Creates hdfs.dir when missing, waiting for HDFS to answer (each failed try counted in `metrics` as the sink's,
- * so that a wait longer than health.stallAfterS shows as a stall); a refusal (permission) is thrown to the caller.
+ * Before the first window: creates hdfs.dir when missing, waiting for HDFS to answer (each failed try counted in
+ * `metrics` as the sink's, so that a wait longer than health.stallAfterS shows as a stall), then checks that
+ * hdfs.user may write there. A permission refusal stops the start with an error naming directory, user and mode.
  */
 export async function ensureOutputDir(
   storage: Storage,
@@ -27,9 +29,13 @@ export async function ensureOutputDir(
   log: Logger,
   metrics: Metrics,
 ): Promise<void> {
-  await retryForever(() => storage.mkdirs(config.hdfs.dir), {
-    what: `creating ${config.hdfs.dir} in HDFS`,
+  const { dir, user } = config.hdfs;
+  await retryForever(() => storage.mkdirs(dir), {
+    what: `creating ${dir} in HDFS`,
     log,
     onError: (err) => metrics.errors.inc({ stage: 'sink', code: err.code }),
+  }).catch((err: unknown) => {
+    throw outputPermissionError(dir, user, err) ?? err;
   });
+  await checkOutputWritable(storage, dir, user, log);
 }

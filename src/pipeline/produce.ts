@@ -10,6 +10,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import { EndOfInput, type Source } from '../sources/source.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
 import { retryForever } from './retry.ts';
+import type { TopicTailCheck } from './topic-tail-check.ts';
 
 /** Remembers recent tweet ids; true the first time an id is offered within the window. */
 export interface SeenIds {
@@ -30,6 +31,8 @@ export interface ProduceLoopOptions {
   log: Logger;
   /** Records read but not yet acked by Kafka, above which reading pauses. */
   maxInFlight: number;
+  /** Keys at the end of the topic, checked before a failed batch is sent again (see topic-tail-check.ts). */
+  tailCheck: TopicTailCheck;
   /** Stop after this many tweets were produced (checked per batch). */
   maxTweets?: number | undefined;
   /** Stop reading after this many seconds. */
@@ -67,8 +70,22 @@ export async function runProduceLoop(opts: ProduceLoopOptions): Promise<ProduceS
     letters: Parameters<TweetProducer['sendDeadLetters']>[0],
   ) => {
     const onError = (err: { code: string }) => metrics.errors.inc({ stage: 'produce', code: err.code });
+    let unsent = tweets;
+    let failure: number | undefined;
+    const sendRest = async () => {
+      if (failure !== undefined) {
+        const inTopic = await opts.tailCheck.keysAfter(failure);
+        unsent = unsent.filter((t) => !inTopic.has(t.id));
+      }
+      try {
+        await producer.send(unsent);
+      } catch (err) {
+        failure = opts.tailCheck.failed();
+        throw err;
+      }
+    };
     await Promise.all([
-      retryForever(() => producer.send(tweets), { what: 'producing to Kafka', log, onError }),
+      retryForever(sendRest, { what: 'producing to Kafka', log, onError }),
       retryForever(() => producer.sendDeadLetters(letters, { stage: 'source' }), {
         what: 'producing to the dead-letter topic',
         log,
@@ -133,6 +150,9 @@ export async function runProduceLoop(opts: ProduceLoopOptions): Promise<ProduceS
         (err: unknown) => {
           entry.settled = true;
           failure ??= err;
+          // A quiet source may not return from read() for a long time: a failed ack (the cursor could not be
+          // saved) must stop the loop now, not at the next batch.
+          stop.abort(err);
         },
       );
       acked = done;

@@ -10,6 +10,7 @@ import { createSource, type SourceArgs } from '../sources/factory.ts';
 import type { Source } from '../sources/source.ts';
 import { type ProduceLoopOptions, type ProduceSummary, runProduceLoop } from './produce.ts';
 import { retryForever } from './retry.ts';
+import { TopicTailCheck } from './topic-tail-check.ts';
 import { asKafkaRetryable, ensureTopics } from './topics.ts';
 
 export interface ProducerRun {
@@ -28,15 +29,18 @@ export async function startProducer(
   await ensureTopics(config, log);
   const conn = kafkaConnection(config, 'producer');
   const dedup = new DedupWindow(config.producer.dedupWindow);
+  // The in-flight bound caps how many records of the topic's end were not acked yet, per partition.
+  const readTail = asKafkaRetryable(`reading the end of ${config.topic.name}`, () =>
+    readTailKeys(conn, config.topic.name, config.producer.maxInFlight),
+  );
   if (config.producer.dedupWindow > 0) {
     // Tweets acked by Kafka just before a crash are not yet in the source cursor: remember them so the source's
-    // replay of them is dropped. The in-flight bound caps how many there can be per partition.
-    const keys = await retryForever(
-      asKafkaRetryable(`reading the end of ${config.topic.name}`, () =>
-        readTailKeys(conn, config.topic.name, config.producer.maxInFlight),
-      ),
-      { what: `seeding the dedup window from ${config.topic.name}`, log, maxMs: 5000 },
-    );
+    // replay of them is dropped.
+    const keys = await retryForever(readTail, {
+      what: `seeding the dedup window from ${config.topic.name}`,
+      log,
+      maxMs: 5000,
+    });
     for (const key of keys) dedup.add(key);
     log.info({ ids: keys.length }, 'dedup window seeded from the end of the topic');
   }
@@ -52,6 +56,7 @@ export async function startProducer(
     metrics,
     log,
     maxInFlight: config.producer.maxInFlight,
+    tailCheck: new TopicTailCheck(readTail),
     maxTweets: args.maxTweets,
     durationS: args.durationS,
     signal,

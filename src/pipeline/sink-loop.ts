@@ -94,7 +94,9 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
         // A verdict on the whole run, not a failure a reset can mend.
         if (err.code === 'LAG_REMAINS') throw err;
         attempt++;
-        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
+        // Capped at 5 s: after a long outage (a NameNode gone for a minute) the sink must be writing again within
+        // 10 s of the cluster's return, and a reset (rejoin, recovery from HDFS, first commit) takes a few seconds.
+        const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 6));
         log.warn(
           { err, retryInMs: delay },
           'sink reset: dropping open windows and resuming from committed offsets',

@@ -37,7 +37,19 @@ export class CursorStore {
 
   /** Loads the cursors from `stateDir` (created when missing). A corrupt file is an error, not a silent reset. */
   static async open(stateDir: string): Promise<CursorStore> {
-    await mkdir(stateDir, { recursive: true });
+    try {
+      await mkdir(stateDir, { recursive: true });
+    } catch (err) {
+      const why =
+        (err as NodeJS.ErrnoException).code === 'EEXIST'
+          ? 'it exists and is not a directory'
+          : (err as Error).message;
+      throw new TweetpipeError(
+        'CONFIG_INVALID',
+        `cannot use ${stateDir} as the producer state directory (producer.stateDir, --state-dir): ${why}`,
+        { cause: err },
+      );
+    }
     const path = join(stateDir, FILE_NAME);
     let text: string;
     try {
@@ -78,7 +90,15 @@ export class CursorStore {
     if (current !== undefined && compareIds(newestId, current) <= 0) return;
     this.#cursors[source] = { newest_id: newestId, updated_at: new Date(nowMs).toISOString() };
     const snapshot = JSON.stringify({ version: 1, sources: this.#cursors } satisfies CursorFile, null, 2);
-    const write = this.#writing.then(() => replaceFileAtomically(this.#dir, FILE_NAME, snapshot));
+    const write = this.#writing.then(() =>
+      replaceFileAtomically(this.#dir, FILE_NAME, snapshot).catch((err: unknown) => {
+        throw new TweetpipeError(
+          'INTERNAL',
+          `cannot save the source cursor to ${this.path}: ${(err as Error).message}; the producer stops here, and a restart resumes from the cursor last saved`,
+          { cause: err },
+        );
+      }),
+    );
     this.#writing = write.catch(() => {});
     await write;
   }

@@ -149,7 +149,7 @@ export interface SearchPage {
 // ---- PRNG ----
 
 /** mulberry32: tiny, fast, good enough for test data, and reproducible across platforms. */
-class Rng {
+export class Rng {
   private state: number;
   constructor(seed: number) {
     this.state = seed >>> 0;

@@ -35,7 +35,9 @@ function hdfsSite(config: Config, paths: StackPaths): Record<string, string | nu
     'dfs.datanode.hostname': 'localhost',
     'dfs.namenode.datanode.registration.ip-hostname-check': false,
     'dfs.webhdfs.enabled': true,
-    'dfs.permissions.enabled': false,
+    // Permissions are checked as on a real cluster (a sink without write access must be told so at start); the
+    // configured HDFS user is a superuser here (core-site maps it to the supergroup), so it may write anywhere.
+    'dfs.permissions.enabled': true,
     // Leave safe mode as soon as the NameNode has loaded its image: there is one DataNode, no replicas to wait for.
     'dfs.namenode.safemode.extension': 0,
     'dfs.namenode.safemode.min.datanodes': 0,
@@ -101,6 +103,8 @@ export async function prepareHdfs(config: Config, paths: StackPaths): Promise<vo
       'fs.defaultFS': `hdfs://localhost:${config.stack.namenodeRpcPort}`,
       'hadoop.tmp.dir': join(paths.home, 'hdfs', 'tmp'),
       'hadoop.http.staticuser.user': config.hdfs.user,
+      // There is no OS account behind the HDFS user: its group (the superuser group) is given here.
+      'hadoop.user.group.static.mapping.overrides': `dr.who=;${config.hdfs.user}=supergroup`,
     }),
   );
   await writeFile(join(paths.hdfsConf, 'hdfs-site.xml'), xml(hdfsSite(config, paths)));

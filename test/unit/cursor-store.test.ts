@@ -17,6 +17,29 @@ after(async () => {
 });
 
 describe('CursorStore', () => {
+  test('a state directory that is a file: an error naming the path and the setting', async () => {
+    const path = freshDir();
+    await writeFile(path, 'not a directory');
+    await assert.rejects(CursorStore.open(path), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'CONFIG_INVALID');
+      assert.ok(err.message.includes(path), err.message);
+      assert.match(err.message, /is not a directory.*|producer\.stateDir/);
+      return true;
+    });
+  });
+
+  test('a save that cannot write: an error naming the cursor file and the cause', async () => {
+    const dir = freshDir();
+    const store = await CursorStore.open(dir);
+    await rm(dir, { recursive: true });
+    await writeFile(dir, 'the directory is gone');
+    await assert.rejects(store.save('x-search', '7'), (err: Error) => {
+      assert.ok(err.message.includes(store.path), err.message);
+      assert.match(err.message, /ENOTDIR/);
+      return true;
+    });
+  });
+
   test('starts empty, persists per source, and loads what was saved', async () => {
     const dir = freshDir();
     const store = await CursorStore.open(dir);
