@@ -53,9 +53,7 @@ test('HDFS space quota exceeded: a clear error, nothing committed, resumes by it
   await assertExactlyOnce(t, scene, 20_000);
 });
 
-test('HDFS space quota exceeded: /readyz turns not-ready with a stall:sink check', {
-  todo: 'needs stall watchdog from main',
-}, async (t) => {
+test('HDFS space quota exceeded: /readyz turns not-ready with a stall:sink check', async (t) => {
   const scene = await sinkScene(t, 'chaos-run-quota');
   await scene.client.mkdirs(scene.root);
   await dfsadmin(['-setSpaceQuota', TINY_QUOTA, scene.root]);
