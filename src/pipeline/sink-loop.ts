@@ -12,6 +12,7 @@ import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import { BatchConsumer } from '../kafka/batch-consumer.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
+import { holdsRecordsFrom } from '../kafka/topic-tail.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { HdfsSink, type SinkObserver, sinkSettingsFromConfig } from '../sink/hdfs-sink.ts';
@@ -211,7 +212,18 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
     // Every window, due or not: what this member holds must be in HDFS before its offsets can reach the end.
     await sink.maybeRotate(Number.POSITIVE_INFINITY);
     await commitDurable(consumer);
-    const behind = [...(await consumer.lag())].filter(([, l]) => l.lag > 0n);
+    let behind = [...(await consumer.lag())].filter(([, l]) => l.lag > 0n);
+    // A partition of ours may end on offsets that hold no record for us (transaction markers, aborted records):
+    // nothing will ever come to commit past them, so they are committed as they are.
+    const markersOnly = new Map<number, bigint>();
+    for (const [partition, l] of behind)
+      if (owned.has(partition) && l.committed >= 0n)
+        if (!(await holdsRecordsFrom(conn, topic, partition, l.committed, l.end)))
+          markersOnly.set(partition, l.end);
+    if (markersOnly.size > 0) {
+      await consumer.commit(markersOnly);
+      behind = behind.filter(([p]) => !markersOnly.has(p));
+    }
     if (behind.length === 0) {
       log.info(
         { idleS },
