@@ -67,7 +67,9 @@ export class TweetProducer {
         })),
       });
     } catch (err) {
-      throw kafkaError(`producing ${records.length} records to ${this.topic}`, err);
+      throw kafkaError(`producing ${records.length} records to ${this.topic}`, err, {
+        TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${this.topic}` },
+      });
     }
   }
 
@@ -115,7 +117,9 @@ export class TweetProducer {
         }),
       });
     } catch (err) {
-      throw kafkaError(`producing ${letters.length} dead letters to ${dlqTopic(this.topic)}`, err);
+      throw kafkaError(`producing ${letters.length} dead letters to ${dlqTopic(this.topic)}`, err, {
+        TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${dlqTopic(this.topic)}` },
+      });
     }
   }
 

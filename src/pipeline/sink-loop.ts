@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { settlesWithin } from '../deadline.ts';
-import { TweetpipeError, toTweetpipeError } from '../errors.ts';
+import { type ErrorCode, TweetpipeError, toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import { BatchConsumer } from '../kafka/batch-consumer.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
@@ -17,6 +17,8 @@ import type { Metrics } from '../observe/metrics.ts';
 import { HdfsSink, type SinkObserver, sinkSettingsFromConfig } from '../sink/hdfs-sink.ts';
 import type { TopicPartition } from '../types.ts';
 import { SinkDeadLetters } from './sink-dead-letters.ts';
+
+const FINAL_CODES = new Set<ErrorCode>(['LAG_REMAINS', 'KAFKA_AUTH', 'KAFKA_DENIED']);
 
 export interface SinkLoopOptions {
   config: Config;
@@ -91,8 +93,8 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
       } catch (raw) {
         const err = toTweetpipeError(raw);
         metrics.errors.inc({ stage: 'sink', code: err.code });
-        // A verdict on the whole run, not a failure a reset can mend.
-        if (err.code === 'LAG_REMAINS') throw err;
+        // A verdict on the whole run, or settings and permissions that a reset cannot mend.
+        if (FINAL_CODES.has(err.code)) throw err;
         attempt++;
         const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
         log.warn(
