@@ -2,7 +2,10 @@
 import { createReadStream, existsSync, watch } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from '../config.ts';
+import { join } from 'node:path';
+import { type Config, loadConfig } from '../config.ts';
+import { probeBrokers } from '../kafka/admin.ts';
+import { kafkaConnection } from '../kafka/client-options.ts';
 import { TweetpipeError } from '../errors.ts';
 import {
   datanodePorts,
@@ -14,6 +17,16 @@ import {
 } from './hdfs-server.ts';
 import { type Health, kafkaHealth, kafkaPorts, kafkaSpec, prepareKafka } from './kafka-server.ts';
 import { ensureJars } from './maven.ts';
+import {
+  applyUsersAndAcls,
+  type ClientSettings,
+  prepareSecureMaterial,
+  SECURE_USERS,
+  type SecureMaterial,
+  secureDir,
+  secureListeners,
+  secureServerProperties,
+} from './secure-broker.ts';
 import { type StackPaths, stackPaths } from './paths.ts';
 import { checkJava } from './prereqs.ts';
 import {
@@ -33,9 +46,10 @@ interface Server {
   ports: Record<string, number>;
 }
 
-function servers(config: Config, paths: StackPaths): Server[] {
+/** `secure`: the secured listeners' ports are the Kafka server's too. */
+function servers(config: Config, paths: StackPaths, secure = false): Server[] {
   return [
-    { spec: kafkaSpec(config, paths), ports: kafkaPorts(config) },
+    { spec: kafkaSpec(config, paths), ports: kafkaPorts(config, secure) },
     { spec: namenodeSpec(config, paths), ports: namenodePorts(config) },
     { spec: datanodeSpec(config, paths), ports: datanodePorts(config) },
   ];
@@ -43,8 +57,15 @@ function servers(config: Config, paths: StackPaths): Server[] {
 
 export function endpoints(config: Config): string[] {
   const s = config.stack;
+  const clients = join(secureDir(stackPaths(config).home), 'clients.json');
   return [
     `Kafka bootstrap   localhost:${s.kafkaPort} (controller localhost:${s.controllerPort})`,
+    ...(existsSync(clients)
+      ? [
+          `Kafka SASL_SSL    localhost:${s.kafkaSaslSslPort}, SSL (client certificates) localhost:${s.kafkaSslPort}`,
+          `                  (with stack up --secure) users' settings: ${clients}`,
+        ]
+      : []),
     `HDFS              hdfs://localhost:${s.namenodeRpcPort}`,
     `WebHDFS / web UI  http://localhost:${s.webhdfsPort}`,
     `DataNode HTTP     http://localhost:${s.datanodeHttpPort}`,
@@ -62,9 +83,15 @@ export interface UpResult {
   seconds: number;
 }
 
-export async function stackUp(config: Config, say: Say): Promise<UpResult> {
+export interface UpOptions {
+  /** Add the secured listeners (SASL_SSL, mutual TLS), users and ACLs (secure-broker.ts). */
+  secure?: boolean;
+}
+
+export async function stackUp(config: Config, say: Say, opts: UpOptions = {}): Promise<UpResult> {
   const t0 = performance.now();
   const paths = stackPaths(config);
+  const secure = opts.secure ?? false;
   await checkJava();
   // Sequential: two Maven processes writing one local repository can corrupt it.
   await ensureJars('kafka', paths.kafkaLib, say);
@@ -72,7 +99,8 @@ export async function stackUp(config: Config, say: Say): Promise<UpResult> {
   await mkdir(paths.logs, { recursive: true });
   await mkdir(paths.run, { recursive: true });
 
-  const all = servers(config, paths);
+  const all = servers(config, paths, secure);
+  const material = secure ? await prepareSecureMaterial(config, paths.home) : undefined;
   const started: string[] = [];
   const toStart: Server[] = [];
   for (const server of all) {
@@ -81,16 +109,26 @@ export async function stackUp(config: Config, say: Say): Promise<UpResult> {
       toStart.push(server);
     }
   }
+  const needs = new Set(toStart.map((s) => s.spec.name));
+  if (material && !needs.has('kafka') && (await portIsFree(config.stack.kafkaSaslSslPort)))
+    throw new TweetpipeError(
+      'USAGE',
+      'Kafka is running without the secured listeners: stop it (tweetpipe stack down) and run stack up --secure',
+    );
   if (toStart.length === 0) {
     const health = await stackHealth(config);
     if (health.kafka.ok && health.hdfs.ok) {
+      if (material) await secureUsers(config, material, say);
       say('stack already up and healthy');
       return { alreadyRunning: true, started, seconds: (performance.now() - t0) / 1000 };
     }
   }
-  const needs = new Set(toStart.map((s) => s.spec.name));
+  const secureAddition = material && {
+    ...secureListeners(config),
+    properties: secureServerProperties(config, material),
+  };
   await Promise.all([
-    needs.has('kafka') ? prepareKafka(config, paths) : undefined,
+    needs.has('kafka') ? prepareKafka(config, paths, secureAddition) : undefined,
     needs.has('namenode') || needs.has('datanode') ? prepareHdfs(config, paths) : undefined,
   ]);
   for (const server of toStart) {
@@ -99,7 +137,33 @@ export async function stackUp(config: Config, say: Say): Promise<UpResult> {
     say(`started ${server.spec.name} (pid ${pid}), log ${server.spec.logFile}`);
   }
   await waitHealthy(config, all, say);
+  if (material) await secureUsers(config, material, say);
   return { alreadyRunning: false, started, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** A user's client settings as `kafka.*` config flags. */
+export const kafkaFlags = (settings: ClientSettings): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(settings).map(([key, value]) => [`kafka.${key}`, value]));
+
+/** SCRAM users and ACLs (idempotent), then one secured connection that proves the doors open. */
+async function secureUsers(config: Config, material: SecureMaterial, say: Say): Promise<void> {
+  await applyUsersAndAcls(config, material);
+  const probe = loadConfig({ env: {}, flags: kafkaFlags(material.clients[SECURE_USERS[0]!.name]!) });
+  // The credentials reach the broker through the metadata log a moment after the controller accepted them.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      await probeBrokers(kafkaConnection(probe, 'stack'), 3000);
+      say(`secured listeners up; users and their client settings: ${material.clientsFile}`);
+      return;
+    } catch (err) {
+      lastError = err;
+      await sleep(250);
+    }
+  }
+  throw new TweetpipeError('SERVER_DIED', `the secured listener does not accept ${SECURE_USERS[0]!.name}`, {
+    cause: lastError,
+  });
 }
 
 async function waitHealthy(config: Config, all: Server[], say: Say): Promise<void> {
@@ -133,7 +197,8 @@ async function waitHealthy(config: Config, all: Server[], say: Say): Promise<voi
 export async function stackDown(config: Config, say: Say): Promise<void> {
   const paths = stackPaths(config);
   // DataNode first so the NameNode does not log it as lost; Kafka in parallel (its controlled shutdown is slowest).
-  const all = servers(config, paths);
+  // The secured listeners' ports too: they must be free after a stop whether or not they were used.
+  const all = servers(config, paths, true);
   const [kafka, namenode, datanode] = all as [Server, Server, Server];
   const stop = async (server: Server) => {
     const result = await stopServer(server.spec, 30_000);

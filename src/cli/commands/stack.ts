@@ -14,9 +14,14 @@ export function registerStack(program: Command): void {
 
   addStackOptions(addConfigOption(stack.command('up')))
     .description('start Kafka and HDFS (idempotent: says so when already healthy) and wait until both answer')
+    .option(
+      '--secure',
+      'also a SASL_SSL listener (SCRAM-SHA-256/512 and PLAIN users) and an SSL listener requiring client ' +
+        'certificates, from a CA made on first use, with ACLs; users\' settings in <stack home>/secure/clients.json',
+    )
     .action(async (opts) => {
       const config = configFromFlags(opts);
-      const result = await stackUp(config, say);
+      const result = await stackUp(config, say, { secure: Boolean(opts.secure) });
       if (!result.alreadyRunning)
         say(`stack healthy in ${result.seconds.toFixed(1)} s (started ${result.started.join(', ')})`);
       for (const line of endpoints(config)) say(`  ${line}`);
