@@ -69,6 +69,8 @@ export class TweetProducer {
     } catch (err) {
       throw kafkaError(`producing ${records.length} records to ${this.topic}`, err, {
         TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${this.topic}` },
+        // The idempotent producer's InitProducerId: Kafka allows it to a principal with WRITE on any topic.
+        CLUSTER_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${this.topic}` },
       });
     }
   }
@@ -119,6 +121,7 @@ export class TweetProducer {
     } catch (err) {
       throw kafkaError(`producing ${letters.length} dead letters to ${dlqTopic(this.topic)}`, err, {
         TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${dlqTopic(this.topic)}` },
+        CLUSTER_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${dlqTopic(this.topic)}` },
       });
     }
   }

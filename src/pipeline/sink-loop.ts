@@ -93,6 +93,11 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
       } catch (raw) {
         const err = toTweetpipeError(raw);
         metrics.errors.inc({ stage: 'sink', code: err.code });
+        await sink.close([...owned.values()], { abort: true }).catch(() => {});
+        owned.clear();
+        pendingTimes.clear();
+        // Closed before a final error too: its connections would keep the process from exiting.
+        await consumer.close();
         // A verdict on the whole run, or settings and permissions that a reset cannot mend.
         if (FINAL_CODES.has(err.code)) throw err;
         attempt++;
@@ -101,10 +106,6 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
           { err, retryInMs: delay },
           'sink reset: dropping open windows and resuming from committed offsets',
         );
-        await sink.close([...owned.values()], { abort: true }).catch(() => {});
-        owned.clear();
-        pendingTimes.clear();
-        await consumer.close();
         await sleep(delay, undefined, { signal }).catch(() => {});
       }
     }

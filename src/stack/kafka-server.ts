@@ -95,7 +95,11 @@ export function newClusterId(): string {
 }
 
 /** Writes the config (every time, so port changes apply) and formats the storage once; data survives restarts. */
-export async function prepareKafka(config: Config, paths: StackPaths, secure?: SecureAddition): Promise<void> {
+export async function prepareKafka(
+  config: Config,
+  paths: StackPaths,
+  secure?: SecureAddition,
+): Promise<void> {
   await mkdir(paths.kafkaConf, { recursive: true });
   await mkdir(paths.kafkaData, { recursive: true });
   const props = join(paths.kafkaConf, 'server.properties');
@@ -149,5 +153,7 @@ export async function kafkaHealth(config: Config): Promise<Health> {
 export const kafkaPorts = (config: Config, secure: boolean): Record<string, number> => ({
   kafkaPort: config.stack.kafkaPort,
   controllerPort: config.stack.controllerPort,
-  ...(secure ? { kafkaSaslSslPort: config.stack.kafkaSaslSslPort, kafkaSslPort: config.stack.kafkaSslPort } : {}),
+  ...(secure
+    ? { kafkaSaslSslPort: config.stack.kafkaSaslSslPort, kafkaSslPort: config.stack.kafkaSslPort }
+    : {}),
 });

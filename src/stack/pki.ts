@@ -57,7 +57,10 @@ async function tool(cmd: string, args: string[], storePassword: string): Promise
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; code?: string };
     if (e.code === 'ENOENT')
-      throw new TweetpipeError('DEPENDENCY_MISSING', `${cmd} not found: the secured stack needs a JDK (keytool) on PATH`);
+      throw new TweetpipeError(
+        'DEPENDENCY_MISSING',
+        `${cmd} not found: the secured stack needs a JDK (keytool) on PATH`,
+      );
     throw new TweetpipeError('INTERNAL', `${cmd} ${args[0]} failed: ${e.stdout ?? ''}${e.stderr ?? ''}`, {
       cause: err,
     });
@@ -110,7 +113,10 @@ export async function ensureCa(dir: string, name: string): Promise<CertificateAu
     ],
     password,
   );
-  await writeFile(ca.cert, await keytool(['-exportcert', '-rfc', '-alias', 'ca', '-keystore', ca.keystore], password));
+  await writeFile(
+    ca.cert,
+    await keytool(['-exportcert', '-rfc', '-alias', 'ca', '-keystore', ca.keystore], password),
+  );
   return ca;
 }
 
@@ -152,7 +158,19 @@ export async function issueCertificate(
   const ext = ['-ext', 'KU=digitalSignature,keyEncipherment', '-ext', 'EKU=serverAuth,clientAuth'];
   if (altNames.length > 0) ext.push('-ext', `SAN=${altNames.join(',')}`);
   const signed = await keytool(
-    ['-gencert', '-rfc', '-alias', 'ca', '-keystore', ca.keystore, '-infile', csr, '-validity', VALIDITY_DAYS, ...ext],
+    [
+      '-gencert',
+      '-rfc',
+      '-alias',
+      'ca',
+      '-keystore',
+      ca.keystore,
+      '-infile',
+      csr,
+      '-validity',
+      VALIDITY_DAYS,
+      ...ext,
+    ],
     password,
   );
   // The chain up to the CA, as servers send it.

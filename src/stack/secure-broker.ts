@@ -105,8 +105,7 @@ export async function prepareSecureMaterial(config: Config, stackHome: string): 
 }
 
 /** The server.properties lines of the secured listeners, the authorizer and the PLAIN users. */
-export function secureServerProperties(config: Config, material: SecureMaterial): string {
-  const { kafkaSaslSslPort, kafkaSslPort } = config.stack;
+export function secureServerProperties(material: SecureMaterial): string {
   const plainUsers = SECURE_USERS.filter((u) => u.door === 'PLAIN')
     .map((u) => `user_${u.name}="${material.passwords.get(u.name)}"`)
     .join(' ');
@@ -132,12 +131,18 @@ allow.everyone.if.no.acl.found=false
 /** The secured listeners for listeners= / advertised.listeners= / listener.security.protocol.map=. */
 export function secureListeners(config: Config): { listeners: string[]; protocolMap: string[] } {
   return {
-    listeners: [`SASL_SSL://localhost:${config.stack.kafkaSaslSslPort}`, `SSL://localhost:${config.stack.kafkaSslPort}`],
+    listeners: [
+      `SASL_SSL://localhost:${config.stack.kafkaSaslSslPort}`,
+      `SSL://localhost:${config.stack.kafkaSslPort}`,
+    ],
     protocolMap: ['SASL_SSL:SASL_SSL', 'SSL:SSL'],
   };
 }
 
-const SCRAM_MECHANISMS = { 'SCRAM-SHA-256': { id: 1, hash: 'sha256', bytes: 32 }, 'SCRAM-SHA-512': { id: 2, hash: 'sha512', bytes: 64 } };
+const SCRAM_MECHANISMS = {
+  'SCRAM-SHA-256': { id: 1, hash: 'sha256', bytes: 32 },
+  'SCRAM-SHA-512': { id: 2, hash: 'sha512', bytes: 64 },
+};
 const SCRAM_ITERATIONS = 8192;
 
 /**
@@ -150,16 +155,16 @@ export async function applyUsersAndAcls(config: Config, material: SecureMaterial
   const connection = new Connection('tweetpipe-stack');
   try {
     await connection.connect(host, port);
-    const upsertions = SECURE_USERS.filter((u) => u.door === 'SCRAM-SHA-256' || u.door === 'SCRAM-SHA-512').map(
-      (u) => {
-        const mechanism = SCRAM_MECHANISMS[u.door as keyof typeof SCRAM_MECHANISMS];
-        const salt = randomBytes(16);
-        // RFC 5802 SaltedPassword = Hi(password, salt, i), i.e. PBKDF2 with the mechanism's HMAC.
-        const password = material.passwords.get(u.name) as string;
-        const saltedPassword = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, mechanism.bytes, mechanism.hash);
-        return { name: u.name, mechanism: mechanism.id, iterations: SCRAM_ITERATIONS, salt, saltedPassword };
-      },
-    );
+    const upsertions = SECURE_USERS.filter(
+      (u) => u.door === 'SCRAM-SHA-256' || u.door === 'SCRAM-SHA-512',
+    ).map((u) => {
+      const mechanism = SCRAM_MECHANISMS[u.door as keyof typeof SCRAM_MECHANISMS];
+      const salt = randomBytes(16);
+      // RFC 5802 SaltedPassword = Hi(password, salt, i), i.e. PBKDF2 with the mechanism's HMAC.
+      const password = material.passwords.get(u.name) as string;
+      const saltedPassword = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, mechanism.bytes, mechanism.hash);
+      return { name: u.name, mechanism: mechanism.id, iterations: SCRAM_ITERATIONS, salt, saltedPassword };
+    });
     const response = await alterUserScramCredentialsV0.api.async(connection, [], upsertions);
     const failed = response.results.filter((r) => r.errorCode !== 0);
     if (failed.length > 0)

@@ -1,12 +1,12 @@
 /** `tweetpipe stack up | down | status | logs`: the local single-node Kafka + HDFS, started with `java -cp`. */
 import { createReadStream, existsSync, watch } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, loadConfig } from '../config.ts';
+import { TweetpipeError } from '../errors.ts';
 import { probeBrokers } from '../kafka/admin.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
-import { TweetpipeError } from '../errors.ts';
 import {
   datanodePorts,
   datanodeSpec,
@@ -17,16 +17,6 @@ import {
 } from './hdfs-server.ts';
 import { type Health, kafkaHealth, kafkaPorts, kafkaSpec, prepareKafka } from './kafka-server.ts';
 import { ensureJars } from './maven.ts';
-import {
-  applyUsersAndAcls,
-  type ClientSettings,
-  prepareSecureMaterial,
-  SECURE_USERS,
-  type SecureMaterial,
-  secureDir,
-  secureListeners,
-  secureServerProperties,
-} from './secure-broker.ts';
 import { type StackPaths, stackPaths } from './paths.ts';
 import { checkJava } from './prereqs.ts';
 import {
@@ -38,6 +28,16 @@ import {
   startServer,
   stopServer,
 } from './process.ts';
+import {
+  applyUsersAndAcls,
+  type ClientSettings,
+  prepareSecureMaterial,
+  SECURE_USERS,
+  type SecureMaterial,
+  secureDir,
+  secureListeners,
+  secureServerProperties,
+} from './secure-broker.ts';
 
 export type Say = (line: string) => void;
 
@@ -125,7 +125,7 @@ export async function stackUp(config: Config, say: Say, opts: UpOptions = {}): P
   }
   const secureAddition = material && {
     ...secureListeners(config),
-    properties: secureServerProperties(config, material),
+    properties: secureServerProperties(material),
   };
   await Promise.all([
     needs.has('kafka') ? prepareKafka(config, paths, secureAddition) : undefined,

@@ -17,7 +17,7 @@ export function registerStack(program: Command): void {
     .option(
       '--secure',
       'also a SASL_SSL listener (SCRAM-SHA-256/512 and PLAIN users) and an SSL listener requiring client ' +
-        'certificates, from a CA made on first use, with ACLs; users\' settings in <stack home>/secure/clients.json',
+        "certificates, from a CA made on first use, with ACLs; users' settings in <stack home>/secure/clients.json",
     )
     .action(async (opts) => {
       const config = configFromFlags(opts);
