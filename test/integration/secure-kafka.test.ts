@@ -1,7 +1,8 @@
 /**
  * tweetpipe through each secured door of the local broker (`stack up --secure`, secure-broker.ts): produce and sink
  * end to end, exactly once in HDFS, over SASL_SSL with SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN and over mutual TLS,
- * with the settings `stack up --secure` wrote to clients.json, passed as users pass them (environment variables).
+ * with the settings `stack up --secure` wrote to clients.json, passed as users pass them (environment variables);
+ * Confluent's Python client (librdkafka) reads each topic with the same settings.
  * Then each way it goes wrong: a clear, final error (exit code 2) that names the setting or the permission, no
  * retry loop, and no secret in any output. The expected ids come from Kafka's ConsoleConsumer on the plain
  * listener, an independent reader.
@@ -20,6 +21,7 @@ import { ensureCa, issueCertificate } from '../../src/stack/pki.ts';
 import { type ClientSettings, SECURE_TOPIC_PREFIX, secureDir } from '../../src/stack/secure-broker.ts';
 import { runCli } from '../helpers/cli.ts';
 import { testHdfsClient, verifySinkOutput } from '../helpers/hdfs-readback.ts';
+import { pythonReadKeys } from '../helpers/python-kafka.ts';
 import { consoleKeys, deleteTopics, testConfig } from '../helpers/topics.ts';
 
 const LOG = ['--log-format', 'json', '--log-level', 'info'];
@@ -126,6 +128,9 @@ describe('each secured door: produce and sink end to end, exactly once in HDFS',
       assert.equal(produced.code, 0, produced.stderr.slice(-3000));
       const ids = await consoleKeys(topic);
       assert.equal(ids.length, N);
+      // An independent client reads the topic with the same settings.
+      const pythonKeys = await pythonReadKeys(user(name), topic, N);
+      assert.deepEqual(pythonKeys.sort(), [...ids].sort());
       const sank = await runCli(sinkArgs(topic, `${topic}-sink`), env, 120_000);
       assert.equal(sank.code, 0, sank.stderr.slice(-3000));
       const out = await verifySinkOutput(testHdfsClient(), {
