@@ -89,6 +89,8 @@ const CLIENT_CERTIFICATE_REFUSED =
  */
 export function securityFailure(err: unknown): string | null {
   for (const e of errorTree(err)) {
+    // Our own verdict from inside the client (the OAUTHBEARER token endpoint refused): it already names the setting.
+    if ((e as unknown) instanceof TweetpipeError && e.code === 'KAFKA_AUTH') return e.message ?? null;
     const code = typeof e.code === 'string' ? e.code : '';
     if (code === 'PLT_KFK_AUTHENTICATION' || e.apiId === 'SASL_AUTHENTICATION_FAILED') {
       const server = [...errorTree(err)].find(
@@ -96,7 +98,8 @@ export function securityFailure(err: unknown): string | null {
       )?.serverErrorMessage;
       return (
         `the broker rejected the SASL credentials${server ? ` (${server})` : ''}: check kafka.sasl.mechanism, ` +
-        'kafka.sasl.username and the password (kafka.sasl.password or kafka.sasl.passwordFile)'
+        'kafka.sasl.username and the password (kafka.sasl.password or kafka.sasl.passwordFile); for OAUTHBEARER, ' +
+        "the token's principal and scope (kafka.sasl.oauthbearer)"
       );
     }
     if (e.apiId === 'UNSUPPORTED_SASL_MECHANISM' || e.apiId === 'ILLEGAL_SASL_STATE')

@@ -1,9 +1,10 @@
 /**
  * OAUTHBEARER tokens from an OAuth 2 client-credentials grant (RFC 6749 4.4), the way Kafka's own Java client gets
- * them (HttpAccessTokenRetriever): POST grant_type=client_credentials with HTTP Basic client authentication. A token
- * is reused until 80% of its lifetime has passed (Kafka's sasl.login.refresh.window.factor), then replaced before
- * it expires; the Kafka client asks again at each connection and each re-authentication, which the broker requests
- * before the token's expiry (connections.max.reauth.ms).
+ * them (HttpAccessTokenRetriever): POST grant_type=client_credentials with HTTP Basic client authentication. The Kafka
+ * client asks for a token at each connection and each re-authentication, which it starts at 80% of the session the
+ * broker granted, a session that ends when the token expires. A token is therefore handed out only while at least
+ * half of its lifetime remains, and replaced after that, before it expires: a re-authentication never receives a
+ * token about to expire (one that did re-authenticated for its last second and then stalled the connection).
  */
 import { TweetpipeError } from '../errors.ts';
 import { registerSecret } from '../log.ts';
@@ -16,7 +17,7 @@ export interface ClientCredentials {
 }
 
 /** Share of a token's lifetime after which a new one is fetched. */
-const REFRESH_AT = 0.8;
+const REFRESH_AT = 0.5;
 /** Lifetime assumed when the endpoint does not say (expires_in is only RECOMMENDED by RFC 6749). */
 const DEFAULT_LIFETIME_S = 3600;
 

@@ -110,7 +110,11 @@ export function secureServerProperties(material: SecureMaterial): string {
     .map((u) => `user_${u.name}="${material.passwords.get(u.name)}"`)
     .join(' ');
   return `# --secure: SASL_SSL (SCRAM-SHA-256/512, PLAIN) and SSL with client certificates, ACLs enforced.
-sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+# OAUTHBEARER with Kafka's development validator: unsigned JWTs, the principal is their "sub". Sessions end when the
+# token expires, so a client must re-authenticate with a fresh token (connections.max.reauth.ms caps the lifetime).
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker";
+listener.name.sasl_ssl.oauthbearer.connections.max.reauth.ms=3600000
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;

@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -143,6 +145,87 @@ describe('each secured door: produce and sink end to end, exactly once in HDFS',
       if (user(name).sasl) assertNoSecret([produced, sank], passwordOf(name));
     });
   }
+});
+
+describe('OAUTHBEARER: tokens from a client-credentials endpoint, refreshed before they expire', () => {
+  const principal = `writer-oauth-${RUN}`;
+  const clientSecret = `oauth-secret-${randomUUID()}`;
+  const LIFETIME_S = 4;
+  let endpoint: string;
+  let server: Server;
+  let issued = 0;
+
+  before(async () => {
+    // The broker's development validator takes unsigned JWTs (alg none): the principal is the subject.
+    server = createServer((req, res) => {
+      const basic = Buffer.from(`tweetpipe:${clientSecret}`).toString('base64');
+      if (req.headers.authorization !== `Basic ${basic}`) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_client"}');
+        return;
+      }
+      issued++;
+      const now = Math.floor(Date.now() / 1000);
+      const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const jwt = `${part({ alg: 'none' })}.${part({ sub: principal, iat: now, exp: now + LIFETIME_S })}.`;
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ access_token: jwt, token_type: 'bearer', expires_in: LIFETIME_S }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+    const admin = createAdmin(kafkaConnection(testConfig(), 'test'));
+    try {
+      const acl = (resourceType: 2 | 3, resourceName: string, patternType: 3 | 4, operation: 2 | 3) => ({
+        resourceType,
+        resourceName,
+        resourcePatternType: patternType,
+        principal: `User:${principal}`,
+        host: '*',
+        operation,
+        permissionType: 3 as const,
+      });
+      // ALL on topics twitter_data* (PREFIXED), READ on every group (LITERAL *), like the stack's writers.
+      await admin.createAcls({ creations: [acl(2, SECURE_TOPIC_PREFIX, 4, 2), acl(3, '*', 3, 3)] });
+    } finally {
+      await admin.close();
+    }
+  });
+  after(() => server.close());
+
+  const oauthEnv = (secret: string) => ({
+    ...envOf({ ...user('writer-scram256') }),
+    TWEETPIPE_KAFKA_SASL: JSON.stringify({
+      mechanism: 'OAUTHBEARER',
+      oauthbearer: { tokenEndpoint: endpoint, clientId: 'tweetpipe', clientSecret: secret },
+    }),
+  });
+
+  test('produce for several token lifetimes: every record lands, new tokens were fetched on the way', {
+    timeout: 120_000,
+  }, async () => {
+    const topic = newTopic('oauth');
+    const run = await runCli(
+      [...produceArgs(topic, 1_000_000, 3), '--rate', '50', '--duration', String(LIFETIME_S * 3)],
+      oauthEnv(clientSecret),
+      90_000,
+    );
+    assert.equal(run.code, 0, run.stderr.slice(-3000));
+    assert.ok(issued >= 3, `only ${issued} tokens were issued over three lifetimes`);
+    const ids = await consoleKeys(topic);
+    assert.ok(ids.length > 0);
+    assert.equal(new Set(ids).size, ids.length);
+    assertNoSecret([run], clientSecret);
+  });
+
+  test('a client secret the endpoint rejects: a final error naming the settings', {
+    timeout: 60_000,
+  }, async () => {
+    const wrong = `wrong-${randomUUID()}`;
+    const run = await runCli(produceArgs(newTopic('oauth-wrong'), 10, 1), oauthEnv(wrong));
+    assertCleanFailure(run, [wrong, clientSecret]);
+    assert.match(run.stderr, /KAFKA_AUTH/);
+    assert.match(run.stderr, /kafka\.sasl\.oauthbearer/);
+  });
 });
 
 function assertNoSecret(runs: { stdout: string; stderr: string }[], secret: string): void {

@@ -42,10 +42,10 @@ test('a token is fetched with client credentials, reused while fresh, and replac
   assert.equal(requests[0]?.body, 'grant_type=client_credentials&scope=kafka');
 
   answer = { status: 200, body: { access_token: 'token-2', expires_in: 100 } };
-  now += 79_000; // 79% of its lifetime: still the same token
+  now += 49_000; // 49% of its lifetime: still the same token
   assert.equal(await source.get(), 'token-1');
   assert.equal(requests.length, 1);
-  now += 2_000; // past 80%, 19 s before expiry: a new one
+  now += 2_000; // past half its lifetime, 49 s before expiry: a new one
   const [a, b] = await Promise.all([source.get(), source.get()]);
   assert.deepEqual([a, b], ['token-2', 'token-2']);
   assert.equal(requests.length, 2, 'two callers at once share one request');
