@@ -1,8 +1,9 @@
 /**
  * The one test command (`npm test`): typecheck, lint, then every test file (unit, integration, chaos) in one
- * node:test run against the local stack and its Hive Metastore, which are started when not running and stopped
- * afterwards if this script started them. Files run one at a time: the chaos tests stop and restart servers that
- * the others use, and the machine has two cores. Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=sink`).
+ * node:test run against the local stack (with its secured listeners, `stack up --secure`) and its Hive Metastore,
+ * which are started when not running and stopped afterwards if this script started them. Files run one at a time:
+ * the chaos tests stop and restart servers that the others use, and the machine has two cores. Extra arguments are
+ * passed to `node --test` (e.g. `npm test -- --test-name-pattern=sink`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
@@ -52,12 +53,10 @@ const stackEnv = Object.fromEntries(
 const config = loadConfig({ env: stackEnv });
 const before = await stackStatus(config);
 const startedHere = !before.healthy;
-if (startedHere) {
-  const up = await stackUp(config, say);
-  say(`stack healthy in ${up.seconds.toFixed(1)} s`);
-} else {
-  say('using the stack that is already running');
-}
+// Always with the secured listeners (test/integration/secure-kafka.test.ts): on a running stack this only sets the
+// users and ACLs again, or says that its Kafka must be restarted with them. The CA and certificates are made once.
+const up = await stackUp(config, say, { secure: true });
+say(startedHere ? `stack healthy in ${up.seconds.toFixed(1)} s` : 'using the stack that is already running');
 // The Hive Metastore of `stack up --hive`, for test/integration/hive.test.ts; started beside a stack that was
 // already running too, and stopped afterwards only if started here.
 // A metastore that fails to start fails that test file (it names the metastore), not the whole run.

@@ -46,21 +46,118 @@ const ruleSchema = z.strictObject({
   tag: z.string().min(1),
 });
 
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+
+const saslSchema = z.strictObject({
+  mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER']),
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  /** A file holding the password (its trailing newline ignored), read when a client connects. */
+  passwordFile: z.string().min(1).optional(),
+  /** OAUTHBEARER: an OAuth 2 client-credentials grant at the token endpoint, the token refreshed before expiry. */
+  oauthbearer: z
+    .strictObject({
+      tokenEndpoint: url(),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1).optional(),
+      clientSecretFile: z.string().min(1).optional(),
+      scope: z.string().min(1).optional(),
+      /** SASL extensions some services require (Confluent Cloud: logicalCluster, identityPoolId). */
+      extensions: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+});
+
+const tlsSchema = z.strictObject({
+  /** PEM file of the CA(s) that signed the brokers' certificates; absent: the system's CAs. */
+  ca: z.string().min(1).optional(),
+  /** PEM files of the client certificate and its private key (mutual TLS). */
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  /** The name the brokers' certificates must carry (SNI and verification), when it is not the host dialled. */
+  servername: z.string().min(1).optional(),
+  /** Accept any broker certificate: for a test cluster only, logged as a warning by every command. */
+  insecureSkipVerify: bool().default(false),
+});
+
+type KafkaSecurity = {
+  securityProtocol?: SecurityProtocol | undefined;
+  sasl?: z.infer<typeof saslSchema> | undefined;
+  tls?: z.infer<typeof tlsSchema> | undefined;
+};
+
+/** The protocol in force: the one set, or the one the other settings imply. */
+export function securityProtocolOf(kafka: KafkaSecurity): SecurityProtocol {
+  if (kafka.securityProtocol) return kafka.securityProtocol;
+  return `${kafka.sasl ? 'SASL_' : ''}${kafka.tls ? 'SSL' : 'PLAINTEXT'}` as SecurityProtocol;
+}
+
+/** Settings that contradict each other or lack a part, named by key, as Kafka's own clients would refuse them. */
+function checkKafkaSecurity(kafka: KafkaSecurity, ctx: z.RefinementCtx): void {
+  const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const protocol = securityProtocolOf(kafka);
+  const { sasl, tls } = kafka;
+  if (protocol.startsWith('SASL_') && !sasl)
+    issue(
+      ['securityProtocol'],
+      `${protocol} needs kafka.sasl ({"mechanism":...,"username":...,"password":...})`,
+    );
+  if (!protocol.startsWith('SASL_') && sasl)
+    issue(
+      ['sasl'],
+      `kafka.sasl is set but kafka.securityProtocol is ${protocol}: use SASL_SSL (or SASL_PLAINTEXT)`,
+    );
+  if (
+    !protocol.endsWith('SSL') &&
+    tls &&
+    (tls.ca || tls.cert || tls.key || tls.servername || tls.insecureSkipVerify)
+  )
+    issue(['tls'], `kafka.tls is set but kafka.securityProtocol is ${protocol}: use SSL or SASL_SSL`);
+  if (tls && Boolean(tls.cert) !== Boolean(tls.key))
+    issue(
+      ['tls', tls.cert ? 'key' : 'cert'],
+      'kafka.tls.cert and kafka.tls.key go together (client certificate and its key, PEM)',
+    );
+  if (!sasl) return;
+  if (sasl.mechanism === 'OAUTHBEARER') {
+    if (!sasl.oauthbearer)
+      issue(
+        ['sasl', 'oauthbearer'],
+        'OAUTHBEARER needs kafka.sasl.oauthbearer ({"tokenEndpoint":...,"clientId":...,"clientSecret":...})',
+      );
+    else if (Boolean(sasl.oauthbearer.clientSecret) === Boolean(sasl.oauthbearer.clientSecretFile))
+      issue(['sasl', 'oauthbearer'], 'expected exactly one of clientSecret and clientSecretFile');
+    if (sasl.username || sasl.password || sasl.passwordFile)
+      issue(
+        ['sasl'],
+        'OAUTHBEARER takes no username or password (the token comes from kafka.sasl.oauthbearer)',
+      );
+    return;
+  }
+  if (!sasl.username) issue(['sasl', 'username'], `${sasl.mechanism} needs a username`);
+  if (Boolean(sasl.password) === Boolean(sasl.passwordFile))
+    issue(['sasl'], `${sasl.mechanism} needs exactly one of password and passwordFile`);
+  if (sasl.oauthbearer)
+    issue(['sasl', 'oauthbearer'], `only for the OAUTHBEARER mechanism, not ${sasl.mechanism}`);
+}
+
 export const configSchema = z.strictObject({
   kafka: z
     .strictObject({
       brokers: list(hostPort).pipe(z.array(z.string()).min(1)).default(['localhost:9092']),
       clientId: z.string().min(1).default('tweetpipe'),
-      /** SASL for external clusters; the password is a secret. */
-      sasl: z
-        .strictObject({
-          mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']),
-          username: z.string().min(1),
-          password: z.string().min(1),
-        })
-        .optional(),
-      tls: bool().default(false),
+      /** Kafka's security.protocol; absent: from the other settings (SASL_ when kafka.sasl is set, SSL when kafka.tls). */
+      securityProtocol: z.enum(SECURITY_PROTOCOLS).optional(),
+      /** Kafka's sasl.mechanism and its credentials; the password and the client secret are secrets. */
+      sasl: saslSchema.optional(),
+      /** TLS (files in PEM); `true` is TLS with the system's CAs, as `{}`. */
+      tls: z.preprocess(
+        (v) => (v === true || v === 'true' ? {} : v === false || v === 'false' ? undefined : v),
+        tlsSchema.optional(),
+      ),
     })
+    .superRefine(checkKafkaSecurity)
     .prefault({}),
   topic: z
     .strictObject({
@@ -101,6 +198,9 @@ export const configSchema = z.strictObject({
       cacheDir: z.string().min(1).default('~/.cache/tweetpipe'),
       kafkaPort: port().default(9092),
       controllerPort: port().default(9093),
+      /** `stack up --secure`: the SASL_SSL listener (SCRAM-SHA-256/512 and PLAIN users) and the mutual-TLS one. */
+      kafkaSaslSslPort: port().default(9094),
+      kafkaSslPort: port().default(9095),
       namenodeRpcPort: port().default(9000),
       webhdfsPort: port().default(9870),
       datanodeHttpPort: port().default(9864),
@@ -260,6 +360,10 @@ const ENV_ALIASES: Record<string, string> = {
   TWEETPIPE_GROUP: 'sink.group',
   X_BEARER_TOKEN: 'x.bearerToken',
   X_API_BASE_URL: 'x.apiUrl',
+  // Credentials one at a time, so a password can come from a secret store without the rest of kafka.sasl.
+  TWEETPIPE_KAFKA_SASL_USERNAME: 'kafka.sasl.username',
+  TWEETPIPE_KAFKA_SASL_PASSWORD: 'kafka.sasl.password',
+  TWEETPIPE_KAFKA_SASL_PASSWORD_FILE: 'kafka.sasl.passwordFile',
 };
 /** TWEETPIPE_* variables that are not config keys. */
 const ENV_NOT_CONFIG = new Set([
@@ -270,7 +374,7 @@ const ENV_NOT_CONFIG = new Set([
 ]);
 
 /** Settings whose values are secrets: masked, by path, in every value tweetpipe prints (errors, `config`). */
-const SECRET_PATHS = ['kafka.sasl.password', 'x.bearerToken'];
+const SECRET_PATHS = ['kafka.sasl.password', 'kafka.sasl.oauthbearer.clientSecret', 'x.bearerToken'];
 const REDACTED = '[REDACTED]';
 
 /**
@@ -300,11 +404,12 @@ function baseSchema(schema: ZodLike): ZodLike {
 }
 
 function settingSchema(path: string): ZodLike | undefined {
-  const [section, key] = path.split('.') as [string, string];
-  const sectionSchema = (configSchema.shape as Record<string, ZodLike>)[section];
-  const inner = sectionSchema && baseSchema(sectionSchema);
-  const setting = inner?.shape?.[key] as ZodLike | undefined;
-  return setting && baseSchema(setting);
+  let schema: ZodLike | undefined = baseSchema(configSchema as unknown as ZodLike);
+  for (const key of path.split('.')) {
+    const next = schema?.shape?.[key] as ZodLike | undefined;
+    schema = next && baseSchema(next);
+  }
+  return schema;
 }
 
 /** How an object or array setting is written in an environment variable, from the schema (for errors). */
@@ -370,11 +475,18 @@ function leafEnvNames(): Map<string, string> {
 
 type Raw = Record<string, Record<string, unknown>>;
 
+/** Sets a value by dotted path; a deeper path (kafka.sasl.password) goes into the object set above it. */
 function setPath(target: Raw, path: string, value: unknown): void {
   const [section, ...rest] = path.split('.');
   if (!section || rest.length === 0) throw new Error(`bad config path ${path}`);
   target[section] ??= {};
-  target[section][rest.join('.')] = value;
+  let parent: Record<string, unknown> = target[section];
+  for (const key of rest.slice(0, -1)) {
+    const child = parent[key];
+    parent[key] = typeof child === 'object' && child !== null && !Array.isArray(child) ? { ...child } : {};
+    parent = parent[key] as Record<string, unknown>;
+  }
+  parent[rest.at(-1) as string] = value;
 }
 
 export interface LoadOptions {
@@ -428,7 +540,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
 
   const envNames = leafEnvNames();
-  for (const [name, value] of Object.entries(env)) {
+  // Deeper paths last: TWEETPIPE_KAFKA_SASL_PASSWORD completes TWEETPIPE_KAFKA_SASL instead of being replaced by it.
+  const depth = (name: string) => envNames.get(name)?.split('.').length ?? 0;
+  const envEntries = Object.entries(env).sort(([a], [b]) => depth(a) - depth(b));
+  for (const [name, value] of envEntries) {
     if (value === undefined || value === '') continue;
     const path = envNames.get(name);
     if (path) {

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'KAFKA'
   | 'METASTORE' // the Hive Metastore is unreachable, dropped the connection or missed a deadline
   | 'KAFKA_DENIED' // the broker refused for lack of a permission (ACLs): final
+  | 'KAFKA_AUTH' // the connection's security failed: credentials, an untrusted certificate, a refused client certificate
   | 'X_AUTH' // 401/403 from the X API
   | 'X_RATE_LIMITED' // 429
   | 'X_HTTP' // other non-2xx from the X API

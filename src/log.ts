@@ -19,6 +19,8 @@ const REDACT_PATHS = [
   '*.authorization',
   'config.x.bearerToken',
   'config.kafka.sasl.password',
+  'config.kafka.sasl.oauthbearer.clientSecret',
+  '*.clientSecret',
 ];
 
 const secrets = new Set<string>();
@@ -50,6 +52,7 @@ export function resolveLogFormat(format: LogOptions['format'] = 'auto'): 'json' 
 export function registerConfigSecrets(config: Pick<Config, 'x' | 'kafka'>): void {
   registerSecret(config.x.bearerToken);
   registerSecret(config.kafka.sasl?.password);
+  registerSecret(config.kafka.sasl?.oauthbearer?.clientSecret);
 }
 
 export function createLogger(opts: LogOptions = {}): Logger {

@@ -1,7 +1,8 @@
 /** Pieces every command shares: common flags, config loading from flags, exit codes. */
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config.ts';
-import { TweetpipeError } from '../errors.ts';
+import { type ErrorCode, TweetpipeError } from '../errors.ts';
+import { insecureKafkaSettings } from '../kafka/client-options.ts';
 import { createLogger, type Logger, registerConfigSecrets } from '../log.ts';
 
 export const EXIT_OK = 0;
@@ -58,14 +59,22 @@ export function configFromFlags(opts: Record<string, unknown>, extra: Record<str
   return config;
 }
 
+/** The command's logger; it first says, as a warning, which settings switch a protection off. */
 export function loggerFor(config: Config): Logger {
-  return createLogger({ level: config.log.level, format: config.log.format });
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  for (const warning of insecureKafkaSettings(config)) log.warn(warning);
+  return log;
 }
+
+/**
+ * Errors that only a change of settings or permissions can fix (a bad flag or key, credentials the broker rejects,
+ * a certificate it does not trust, an ACL it lacks): exit code 2, like a usage error, not 1 (a runtime failure).
+ */
+const FIX_THE_SETTINGS = new Set<ErrorCode>(['CONFIG_INVALID', 'USAGE', 'KAFKA_AUTH', 'KAFKA_DENIED']);
 
 /** Exit code for an error that reached the top of a command. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof TweetpipeError && (err.code === 'CONFIG_INVALID' || err.code === 'USAGE'))
-    return EXIT_USAGE;
+  if (err instanceof TweetpipeError && FIX_THE_SETTINGS.has(err.code)) return EXIT_USAGE;
   return EXIT_RUNTIME;
 }
 

@@ -22,7 +22,7 @@ import { settlesWithin } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import type { KafkaRecord, TopicPartition } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
-import { kafkaError } from './kafka-errors.ts';
+import { kafkaError, type NeededPermissions } from './kafka-errors.ts';
 
 export interface BatchConsumerOptions {
   groupId: string;
@@ -95,23 +95,37 @@ export class BatchConsumer {
     this.rebalanceListener = listener;
   }
 
+  /** What consuming needs beyond a connection: READ on the topic and on the group. */
+  private readonly needs = (): NeededPermissions => ({
+    TOPIC_AUTHORIZATION_FAILED: { operation: 'READ', resource: `topic ${this.opts.topic}` },
+    GROUP_AUTHORIZATION_FAILED: { operation: 'READ', resource: `group ${this.opts.groupId}` },
+  });
+
   async start(): Promise<void> {
-    const stream = await this.consumer.consume({
-      topics: [this.opts.topic],
-      // Resume from the group's committed offsets: they never pass what HDFS holds (they are committed after it),
-      // and the writers skip what a manifest says is already there.
-      mode: MessagesStreamModes.COMMITTED,
-      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-      autocommit: false,
-      maxWaitTime: 500,
-      maxBytes: 16 * 1024 * 1024,
-      // Left unset, the client asks for 0 bytes per partition, and the broker then answers each fetch with one
-      // record batch of one partition: the partitions were read one after another, at ~23k records/s where this
-      // (Kafka's own default, max.partition.fetch.bytes) gave ~29-32k in the same sink. 2 MB measured alike;
-      // 4 MB was slower and used more memory.
-      maxBytesPerPartition: 1024 * 1024,
-      highWaterMark: 1024,
-    });
+    const stream = await this.consumer
+      .consume({
+        topics: [this.opts.topic],
+        // Resume from the group's committed offsets: they never pass what HDFS holds (they are committed after it),
+        // and the writers skip what a manifest says is already there.
+        mode: MessagesStreamModes.COMMITTED,
+        fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+        autocommit: false,
+        maxWaitTime: 500,
+        maxBytes: 16 * 1024 * 1024,
+        // Left unset, the client asks for 0 bytes per partition, and the broker then answers each fetch with one
+        // record batch of one partition: the partitions were read one after another, at ~23k records/s where this
+        // (Kafka's own default, max.partition.fetch.bytes) gave ~29-32k in the same sink. 2 MB measured alike;
+        // 4 MB was slower and used more memory.
+        maxBytesPerPartition: 1024 * 1024,
+        highWaterMark: 1024,
+      })
+      .catch((err: unknown) => {
+        throw kafkaError(
+          `joining consumer group ${this.opts.groupId} on topic ${this.opts.topic}`,
+          err,
+          this.needs(),
+        );
+      });
     this.stream = stream;
     stream.on('data', (m: Msg) => {
       // Fetched before the latest rebalance moved the partition away.
@@ -130,7 +144,11 @@ export class BatchConsumer {
       this.wake?.();
     });
     stream.on('error', (err: Error) => {
-      this.failure = kafkaError('consuming', err);
+      this.failure = kafkaError(
+        `consuming ${this.opts.topic} in group ${this.opts.groupId}`,
+        err,
+        this.needs(),
+      );
       this.wake?.();
     });
   }

@@ -67,7 +67,11 @@ export class TweetProducer {
         })),
       });
     } catch (err) {
-      throw kafkaError(`producing ${records.length} records to ${this.topic}`, err);
+      throw kafkaError(`producing ${records.length} records to ${this.topic}`, err, {
+        TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${this.topic}` },
+        // The idempotent producer's InitProducerId: Kafka allows it to a principal with WRITE on any topic.
+        CLUSTER_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${this.topic}` },
+      });
     }
   }
 
@@ -115,7 +119,10 @@ export class TweetProducer {
         }),
       });
     } catch (err) {
-      throw kafkaError(`producing ${letters.length} dead letters to ${dlqTopic(this.topic)}`, err);
+      throw kafkaError(`producing ${letters.length} dead letters to ${dlqTopic(this.topic)}`, err, {
+        TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${dlqTopic(this.topic)}` },
+        CLUSTER_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${dlqTopic(this.topic)}` },
+      });
     }
   }
 

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { settlesWithin } from '../deadline.ts';
-import { TweetpipeError, toTweetpipeError } from '../errors.ts';
+import { type ErrorCode, TweetpipeError, toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import { BatchConsumer } from '../kafka/batch-consumer.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
@@ -18,6 +18,8 @@ import type { Metrics } from '../observe/metrics.ts';
 import { HdfsSink, type SinkObserver, sinkSettingsFromConfig } from '../sink/hdfs-sink.ts';
 import type { TopicPartition } from '../types.ts';
 import { SinkDeadLetters } from './sink-dead-letters.ts';
+
+const FINAL_CODES = new Set<ErrorCode>(['LAG_REMAINS', 'KAFKA_AUTH', 'KAFKA_DENIED']);
 
 export interface SinkLoopOptions {
   config: Config;
@@ -92,8 +94,13 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
       } catch (raw) {
         const err = toTweetpipeError(raw);
         metrics.errors.inc({ stage: 'sink', code: err.code });
-        // A verdict on the whole run, not a failure a reset can mend.
-        if (err.code === 'LAG_REMAINS') throw err;
+        await sink.close([...owned.values()], { abort: true }).catch(() => {});
+        owned.clear();
+        pendingTimes.clear();
+        // Closed before a final error too: its connections would keep the process from exiting.
+        await consumer.close();
+        // A verdict on the whole run, or settings and permissions that a reset cannot mend.
+        if (FINAL_CODES.has(err.code)) throw err;
         attempt++;
         // Capped at 5 s: after a long outage (a NameNode gone for a minute) the sink must be writing again within
         // 10 s of the cluster's return, and a reset (rejoin, recovery from HDFS, first commit) takes a few seconds.
@@ -102,10 +109,6 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
           { err, retryInMs: delay },
           'sink reset: dropping open windows and resuming from committed offsets',
         );
-        await sink.close([...owned.values()], { abort: true }).catch(() => {});
-        owned.clear();
-        pendingTimes.clear();
-        await consumer.close();
         await sleep(delay, undefined, { signal }).catch(() => {});
       }
     }

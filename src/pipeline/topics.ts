@@ -8,8 +8,9 @@
 import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
 import { type Admin, createAdmin, ensureTopic, type TopicSpec, topicConfig } from '../kafka/admin.ts';
-import { kafkaConnection } from '../kafka/client-options.ts';
-import { kafkaError } from '../kafka/kafka-errors.ts';
+import { type KafkaConnection, kafkaConnection } from '../kafka/client-options.ts';
+import { kafkaError, securityFailure } from '../kafka/kafka-errors.ts';
+import { tlsHandshakeError } from '../kafka/tls-probe.ts';
 import { dlqTopic } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import { retryForever } from './retry.ts';
@@ -65,10 +66,11 @@ async function ensureDlq(admin: Admin, config: Config, log: Logger): Promise<voi
 }
 
 async function withAdmin(config: Config, log: Logger, fn: (admin: Admin) => Promise<void>): Promise<void> {
-  const admin = createAdmin(kafkaConnection(config, 'admin'));
+  const conn = kafkaConnection(config, 'admin');
+  const admin = createAdmin(conn);
   try {
     await retryForever(
-      asKafkaRetryable(`ensuring topic ${config.topic.name}`, () => fn(admin)),
+      asKafkaRetryable(`ensuring topic ${config.topic.name}`, () => fn(admin), conn),
       {
         what: `ensuring topic ${config.topic.name} on ${config.kafka.brokers.join(',')}`,
         log,
@@ -84,14 +86,22 @@ async function withAdmin(config: Config, log: Logger, fn: (admin: Admin) => Prom
  * The Kafka client's own errors (connection refused, broker gone, leader moving) become KAFKA errors, retryable
  * unless the broker refused: the client reports an unreachable broker as nested MultipleErrors without a syscall
  * code in the cause chain, which would otherwise look fatal and end the command instead of waiting for the broker.
- * Our own errors keep their verdict.
+ * Our own errors keep their verdict. Over TLS, a failure that looks retryable is checked with a handshake of our
+ * own (`conn`): a refused client certificate reaches the client only as a closed connection.
  */
-export function asKafkaRetryable<T>(what: string, fn: () => Promise<T>): () => Promise<T> {
+export function asKafkaRetryable<T>(
+  what: string,
+  fn: () => Promise<T>,
+  conn?: KafkaConnection,
+): () => Promise<T> {
   return async () => {
     try {
       return await fn();
     } catch (err) {
-      throw err instanceof TweetpipeError ? err : kafkaError(what, err);
+      if (err instanceof TweetpipeError) throw err;
+      const wrapped = kafkaError(what, err);
+      const handshake = wrapped.retryable && conn?.tls ? await tlsHandshakeError(conn) : null;
+      throw handshake && securityFailure(handshake) ? kafkaError(what, handshake) : wrapped;
     }
   };
 }

@@ -15,17 +15,26 @@ import { pidFileFor, type ServerSpec } from './process.ts';
 const run = promisify(execFile);
 const MAIN_CLASS = 'kafka.Kafka';
 
-function serverProperties(config: Config, paths: StackPaths): string {
+/** The secured listeners and their settings (`stack up --secure`), added to the plain ones. */
+export interface SecureAddition {
+  listeners: string[];
+  protocolMap: string[];
+  properties: string;
+}
+
+function serverProperties(config: Config, paths: StackPaths, secure?: SecureAddition): string {
   const { kafkaPort, controllerPort } = config.stack;
+  const listeners = [`PLAINTEXT://localhost:${kafkaPort}`, ...(secure?.listeners ?? [])];
+  const protocolMap = ['CONTROLLER:PLAINTEXT', 'PLAINTEXT:PLAINTEXT', ...(secure?.protocolMap ?? [])];
   return `# Written by tweetpipe stack up: a single-node KRaft cluster for local use.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=localhost:${controllerPort}
-listeners=PLAINTEXT://localhost:${kafkaPort},CONTROLLER://localhost:${controllerPort}
-advertised.listeners=PLAINTEXT://localhost:${kafkaPort}
+listeners=${[...listeners, `CONTROLLER://localhost:${controllerPort}`].join(',')}
+advertised.listeners=${listeners.join(',')}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=${protocolMap.join(',')}
 log.dirs=${paths.kafkaData}
 num.partitions=3
 auto.create.topics.enable=true
@@ -40,7 +49,7 @@ group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 num.network.threads=3
 num.io.threads=4
-`;
+${secure?.properties ?? ''}`;
 }
 
 const LOG4J2 = `rootLogger.level = INFO
@@ -86,11 +95,15 @@ export function newClusterId(): string {
 }
 
 /** Writes the config (every time, so port changes apply) and formats the storage once; data survives restarts. */
-export async function prepareKafka(config: Config, paths: StackPaths): Promise<void> {
+export async function prepareKafka(
+  config: Config,
+  paths: StackPaths,
+  secure?: SecureAddition,
+): Promise<void> {
   await mkdir(paths.kafkaConf, { recursive: true });
   await mkdir(paths.kafkaData, { recursive: true });
   const props = join(paths.kafkaConf, 'server.properties');
-  await writeFile(props, serverProperties(config, paths));
+  await writeFile(props, serverProperties(config, paths, secure), { mode: 0o600 });
   await writeFile(join(paths.kafkaConf, 'log4j2.properties'), LOG4J2);
   if (existsSync(join(paths.kafkaData, 'meta.properties'))) return;
   const clusterId = newClusterId();
@@ -137,7 +150,10 @@ export async function kafkaHealth(config: Config): Promise<Health> {
   }
 }
 
-export const kafkaPorts = (config: Config): Record<string, number> => ({
+export const kafkaPorts = (config: Config, secure: boolean): Record<string, number> => ({
   kafkaPort: config.stack.kafkaPort,
   controllerPort: config.stack.controllerPort,
+  ...(secure
+    ? { kafkaSaslSslPort: config.stack.kafkaSaslSslPort, kafkaSslPort: config.stack.kafkaSslPort }
+    : {}),
 });

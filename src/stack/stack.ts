@@ -1,9 +1,12 @@
 /** `tweetpipe stack up | down | status | logs`: the local single-node Kafka + HDFS, started with `java -cp`. */
 import { createReadStream, existsSync, watch } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from '../config.ts';
+import { type Config, loadConfig } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
+import { probeBrokers } from '../kafka/admin.ts';
+import { kafkaConnection } from '../kafka/client-options.ts';
 import {
   datanodePorts,
   datanodeSpec,
@@ -26,6 +29,16 @@ import {
   startServer,
   stopServer,
 } from './process.ts';
+import {
+  applyUsersAndAcls,
+  type ClientSettings,
+  prepareSecureMaterial,
+  SECURE_USERS,
+  type SecureMaterial,
+  secureDir,
+  secureListeners,
+  secureServerProperties,
+} from './secure-broker.ts';
 
 export type Say = (line: string) => void;
 
@@ -34,9 +47,10 @@ interface Server {
   ports: Record<string, number>;
 }
 
-function servers(config: Config, paths: StackPaths): Server[] {
+/** `secure`: the secured listeners' ports are the Kafka server's too. */
+function servers(config: Config, paths: StackPaths, secure = false): Server[] {
   return [
-    { spec: kafkaSpec(config, paths), ports: kafkaPorts(config) },
+    { spec: kafkaSpec(config, paths), ports: kafkaPorts(config, secure) },
     { spec: namenodeSpec(config, paths), ports: namenodePorts(config) },
     { spec: datanodeSpec(config, paths), ports: datanodePorts(config) },
   ];
@@ -44,8 +58,15 @@ function servers(config: Config, paths: StackPaths): Server[] {
 
 export function endpoints(config: Config): string[] {
   const s = config.stack;
+  const clients = join(secureDir(stackPaths(config).home), 'clients.json');
   return [
     `Kafka bootstrap   localhost:${s.kafkaPort} (controller localhost:${s.controllerPort})`,
+    ...(existsSync(clients)
+      ? [
+          `Kafka SASL_SSL    localhost:${s.kafkaSaslSslPort}, SSL (client certificates) localhost:${s.kafkaSslPort}`,
+          `                  (with stack up --secure) users' settings: ${clients}`,
+        ]
+      : []),
     `HDFS              hdfs://localhost:${s.namenodeRpcPort}`,
     `Hive Metastore    thrift://localhost:${s.metastorePort} (with --hive)`,
     `WebHDFS / web UI  http://localhost:${s.webhdfsPort}`,
@@ -64,9 +85,16 @@ export interface UpResult {
   seconds: number;
 }
 
-/** Kafka and HDFS, then with `hive` the metastore (whose warehouse is on that HDFS). */
-export async function stackUp(config: Config, say: Say, opts: { hive?: boolean } = {}): Promise<UpResult> {
-  const core = await coreUp(config, say);
+export interface UpOptions {
+  /** Add the secured listeners (SASL_SSL, mutual TLS), users and ACLs (secure-broker.ts). */
+  secure?: boolean;
+  /** Add the Hive Metastore (its warehouse on this HDFS). */
+  hive?: boolean;
+}
+
+/** Kafka and HDFS (with `secure`, their secured listeners), then with `hive` the metastore. */
+export async function stackUp(config: Config, say: Say, opts: UpOptions = {}): Promise<UpResult> {
+  const core = await coreUp(config, say, opts.secure ?? false);
   if (!opts.hive) return core;
   const started = await metastoreUp(config, say);
   return {
@@ -120,7 +148,7 @@ export async function metastoreDown(config: Config, say: Say): Promise<void> {
   if (result !== 'not-running') say(`metastore: ${result}`);
 }
 
-async function coreUp(config: Config, say: Say): Promise<UpResult> {
+async function coreUp(config: Config, say: Say, secure: boolean): Promise<UpResult> {
   const t0 = performance.now();
   const paths = stackPaths(config);
   await checkJava();
@@ -130,14 +158,24 @@ async function coreUp(config: Config, say: Say): Promise<UpResult> {
   await mkdir(paths.logs, { recursive: true });
   await mkdir(paths.run, { recursive: true });
 
-  const all = servers(config, paths);
+  const all = servers(config, paths, secure);
+  const material = secure ? await prepareSecureMaterial(config, paths.home) : undefined;
   const started: string[] = [];
-  // A healthy Kafka and HDFS on these ports are used as they are, even when another stack home runs them.
-  const before = await stackHealth(config);
-  if (before.kafka.ok && before.hdfs.ok) {
+  const alreadyUp = async () => {
+    if (material) {
+      if (await portIsFree(config.stack.kafkaSaslSslPort))
+        throw new TweetpipeError(
+          'USAGE',
+          'Kafka is running without the secured listeners: stop it (tweetpipe stack down) and run stack up --secure',
+        );
+      await secureUsers(config, material, say);
+    }
     say('stack already up and healthy');
     return { alreadyRunning: true, started, seconds: (performance.now() - t0) / 1000 };
-  }
+  };
+  // A healthy Kafka and HDFS on these ports are used as they are, even when another stack home runs them.
+  const before = await stackHealth(config);
+  if (before.kafka.ok && before.hdfs.ok) return alreadyUp();
   const toStart: Server[] = [];
   for (const server of all) {
     if ((await runningPid(server.spec)) === null) {
@@ -145,16 +183,17 @@ async function coreUp(config: Config, say: Say): Promise<UpResult> {
       toStart.push(server);
     }
   }
+  const needs = new Set(toStart.map((s) => s.spec.name));
   if (toStart.length === 0) {
     const health = await stackHealth(config);
-    if (health.kafka.ok && health.hdfs.ok) {
-      say('stack already up and healthy');
-      return { alreadyRunning: true, started, seconds: (performance.now() - t0) / 1000 };
-    }
+    if (health.kafka.ok && health.hdfs.ok) return alreadyUp();
   }
-  const needs = new Set(toStart.map((s) => s.spec.name));
+  const secureAddition = material && {
+    ...secureListeners(config),
+    properties: secureServerProperties(material),
+  };
   await Promise.all([
-    needs.has('kafka') ? prepareKafka(config, paths) : undefined,
+    needs.has('kafka') ? prepareKafka(config, paths, secureAddition) : undefined,
     needs.has('namenode') || needs.has('datanode') ? prepareHdfs(config, paths) : undefined,
   ]);
   for (const server of toStart) {
@@ -163,7 +202,33 @@ async function coreUp(config: Config, say: Say): Promise<UpResult> {
     say(`started ${server.spec.name} (pid ${pid}), log ${server.spec.logFile}`);
   }
   await waitHealthy(config, all, say);
+  if (material) await secureUsers(config, material, say);
   return { alreadyRunning: false, started, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** A user's client settings as `kafka.*` config flags. */
+export const kafkaFlags = (settings: ClientSettings): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(settings).map(([key, value]) => [`kafka.${key}`, value]));
+
+/** SCRAM users and ACLs (idempotent), then one secured connection that proves the doors open. */
+async function secureUsers(config: Config, material: SecureMaterial, say: Say): Promise<void> {
+  await applyUsersAndAcls(config, material);
+  const probe = loadConfig({ env: {}, flags: kafkaFlags(material.clients[SECURE_USERS[0]!.name]!) });
+  // The credentials reach the broker through the metadata log a moment after the controller accepted them.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      await probeBrokers(kafkaConnection(probe, 'stack'), 3000);
+      say(`secured listeners up; users and their client settings: ${material.clientsFile}`);
+      return;
+    } catch (err) {
+      lastError = err;
+      await sleep(250);
+    }
+  }
+  throw new TweetpipeError('SERVER_DIED', `the secured listener does not accept ${SECURE_USERS[0]!.name}`, {
+    cause: lastError,
+  });
 }
 
 async function waitHealthy(config: Config, all: Server[], say: Say): Promise<void> {
@@ -197,7 +262,8 @@ async function waitHealthy(config: Config, all: Server[], say: Say): Promise<voi
 export async function stackDown(config: Config, say: Say): Promise<void> {
   const paths = stackPaths(config);
   // DataNode first so the NameNode does not log it as lost; Kafka in parallel (its controlled shutdown is slowest).
-  const all = servers(config, paths);
+  // The secured listeners' ports too: they must be free after a stop whether or not they were used.
+  const all = servers(config, paths, true);
   const [kafka, namenode, datanode] = all as [Server, Server, Server];
   const stop = async (server: Server) => {
     const result = await stopServer(server.spec, 30_000);

@@ -53,7 +53,11 @@ describe('config', () => {
   test('env strings are coerced and checked like file values', () => {
     const c = loadConfig({ env: { TWEETPIPE_SINK_MAX_RECORDS: '1000', TWEETPIPE_KAFKA_TLS: 'true' } });
     assert.equal(c.sink.maxRecords, 1000);
-    assert.equal(c.kafka.tls, true);
+    assert.deepEqual(
+      c.kafka.tls,
+      { insecureSkipVerify: false },
+      'TWEETPIPE_KAFKA_TLS=true is TLS with the system CAs',
+    );
   });
 
   test('a bad value names the key, its origin and the expected form', () => {

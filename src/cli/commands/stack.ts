@@ -18,9 +18,14 @@ export function registerStack(program: Command): void {
       '--hive',
       'also a Hive Metastore 3.1.3 (Derby, warehouse on this HDFS) on stack.metastorePort (9083)',
     )
+    .option(
+      '--secure',
+      'also a SASL_SSL listener (SCRAM-SHA-256/512 and PLAIN users) and an SSL listener requiring client ' +
+        "certificates, from a CA made on first use, with ACLs; users' settings in <stack home>/secure/clients.json",
+    )
     .action(async (opts) => {
       const config = configFromFlags(opts);
-      const result = await stackUp(config, say, { hive: Boolean(opts.hive) });
+      const result = await stackUp(config, say, { hive: Boolean(opts.hive), secure: Boolean(opts.secure) });
       if (!result.alreadyRunning)
         say(`stack healthy in ${result.seconds.toFixed(1)} s (started ${result.started.join(', ')})`);
       for (const line of endpoints(config)) say(`  ${line}`);
