@@ -325,7 +325,7 @@ for (const era of API_ERAS) {
       const crowded = await startXEmulator({ rate: 0, naming: era, maxConnections: 1 });
       try {
         const first = streamLines(crowded, '', 1);
-        await streamOpen(emu);
+        await streamOpen(crowded);
         checkError(await get(crowded, '/2/tweets/search/stream'), 429);
         crowded.disconnectStreams();
         await first;
