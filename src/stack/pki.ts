@@ -91,33 +91,34 @@ export async function ensureCa(dir: string, name: string): Promise<CertificateAu
   const password = await storePasswordOf(dir);
   await rm(ca.keystore, { force: true });
   // keytool's own genkeypair makes a self-signed certificate: with basicConstraints CA:true it is a CA.
-  await keytool(
-    [
-      '-genkeypair',
-      '-alias',
-      'ca',
-      '-keyalg',
-      'RSA',
-      '-keysize',
-      '2048',
-      '-validity',
-      VALIDITY_DAYS,
-      '-dname',
-      `CN=${name}`,
-      '-ext',
-      'bc:c',
-      '-ext',
-      'KU=keyCertSign,cRLSign',
-      '-keystore',
-      ca.keystore,
-    ],
-    password,
-  );
+  await genKeyPair('ca', name, ca.keystore, password, ['-ext', 'bc:c', '-ext', 'KU=keyCertSign,cRLSign']);
   await writeFile(
     ca.cert,
     await keytool(['-exportcert', '-rfc', '-alias', 'ca', '-keystore', ca.keystore], password),
   );
   return ca;
+}
+
+/** An RSA key pair with a self-signed certificate for `CN=commonName` in a PKCS#12 keystore. */
+function genKeyPair(
+  alias: string,
+  commonName: string,
+  keystore: string,
+  password: string,
+  extensions: string[] = [],
+): Promise<string> {
+  const args = [
+    '-genkeypair',
+    '-alias',
+    alias,
+    '-keyalg',
+    'RSA',
+    '-keysize',
+    '2048',
+    '-validity',
+    VALIDITY_DAYS,
+  ];
+  return keytool([...args, '-dname', `CN=${commonName}`, ...extensions, '-keystore', keystore], password);
 }
 
 /**
@@ -136,24 +137,7 @@ export async function issueCertificate(
   const keystore = join(ca.dir, `${file}.p12`);
   const csr = join(ca.dir, `${file}.csr`);
   await rm(keystore, { force: true });
-  await keytool(
-    [
-      '-genkeypair',
-      '-alias',
-      file,
-      '-keyalg',
-      'RSA',
-      '-keysize',
-      '2048',
-      '-validity',
-      VALIDITY_DAYS,
-      '-dname',
-      `CN=${commonName}`,
-      '-keystore',
-      keystore,
-    ],
-    password,
-  );
+  await genKeyPair(file, commonName, keystore, password);
   await keytool(['-certreq', '-alias', file, '-keystore', keystore, '-file', csr], password);
   const ext = ['-ext', 'KU=digitalSignature,keyEncipherment', '-ext', 'EKU=serverAuth,clientAuth'];
   if (altNames.length > 0) ext.push('-ext', `SAN=${altNames.join(',')}`);
