@@ -1,18 +1,15 @@
 /**
  * PySpark from PyPI as an external reader of what tweetpipe wrote: a Python venv under the stack cache
- * (`<stack.cacheDir>/pyspark`, default ~/.cache/tweetpipe/pyspark) is created on first use with nothing but PyPI,
- * so the tests run the same on a fresh machine; PySpark brings its own Spark and Hadoop jars and uses the Java
+ * (test/helpers/python-venv.ts, `pyspark`) is created on first use with nothing but PyPI; PySpark brings its own Spark and Hadoop jars and uses the Java
  * the stack already needs. spark-read.py does the reading in one Spark session per call.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { stackPaths } from '../../src/stack/paths.ts';
-import { testConfig } from './topics.ts';
+import { ensureVenv } from './python-venv.ts';
 
 const run = promisify(execFile);
 /** 4.0.x: its bundled Hive 2.3 client reads tables of a 3.1.3 metastore (it cannot open tables of a 4.x one). */
@@ -20,39 +17,9 @@ export const PYSPARK_VERSION = '4.0.1';
 const SCRIPT = fileURLToPath(new URL('./spark-read.py', import.meta.url));
 const RESULT = 'SPARK-READ-RESULT ';
 
-const venvDir = () => join(stackPaths(testConfig()).cache, 'pyspark');
-const venvPython = () => join(venvDir(), 'bin', 'python');
-
-async function installedVersion(): Promise<string | null> {
-  if (!existsSync(venvPython())) return null;
-  try {
-    const { stdout } = await run(venvPython(), ['-c', 'import pyspark; print(pyspark.__version__)']);
-    return stdout.trim();
-  } catch {
-    return null;
-  }
-}
-
 /** The venv's python, after creating the venv and installing PySpark when missing or of another version. */
-export async function ensurePySpark(say: (line: string) => void): Promise<string> {
-  if ((await installedVersion()) === PYSPARK_VERSION) return venvPython();
-  say(`creating ${venvDir()} with pyspark==${PYSPARK_VERSION} from PyPI (once per machine)`);
-  await rm(venvDir(), { recursive: true, force: true });
-  try {
-    await run('python3', ['-m', 'venv', venvDir()], { timeout: 120_000 });
-    await run(
-      join(venvDir(), 'bin', 'pip'),
-      ['install', '--quiet', '--disable-pip-version-check', `pyspark==${PYSPARK_VERSION}`],
-      { timeout: 900_000, maxBuffer: 64 * 1024 * 1024 },
-    );
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(
-      `could not create the PySpark venv at ${venvDir()} (needs python3 with venv, e.g. Debian's python3-venv, and PyPI): ${e.stderr?.trim() || e.message}`,
-    );
-  }
-  return venvPython();
-}
+export const ensurePySpark = (say: (line: string) => void): Promise<string> =>
+  ensureVenv('pyspark', [`pyspark==${PYSPARK_VERSION}`], say);
 
 export type SparkRead =
   | { name: string; kind: 'table'; table: string }

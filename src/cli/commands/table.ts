@@ -32,7 +32,7 @@ export function registerTable(program: Command): void {
     )
     .option(
       '--location <uri>',
-      'read the files from here instead (DuckDB cannot read hdfs://: a local or s3:// copy)',
+      'read the files from here instead (DuckDB cannot read hdfs://: webhdfs:// through fsspec, or a local or s3:// copy)',
     )
     .action((opts) => {
       const config = configFromFlags(opts);
