@@ -36,8 +36,6 @@ export interface KafkaRecord {
   headers: Map<string, Buffer>;
 }
 
-export const tpKey = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
-
 /** Compares two tweet ids (snowflakes as decimal strings) without losing precision. */
 export function compareIds(a: string, b: string): number {
   if (a.length !== b.length) return a.length < b.length ? -1 : 1;

@@ -16,7 +16,7 @@ import { stackUp } from '../stack/stack.ts';
 import { ensureOutputDir, hdfsStorage } from './hdfs-storage.ts';
 import { startOperatorEndpoint } from './operator-endpoint.ts';
 import { startProducer } from './producer-service.ts';
-import { runSink } from './sink-workers.ts';
+import { runSink } from './sink-threads.ts';
 
 export interface RunOptions {
   source: SourceArgs & { durationS?: number | undefined };

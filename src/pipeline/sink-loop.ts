@@ -1,5 +1,5 @@
 /**
- * Kafka -> HDFS. The consumer hands out batches; the HdfsSink writes them into per-partition windows and commits
+ * Kafka -> HDFS. The consumer hands out batches; the SinkTask writes them into per-partition windows and commits
  * windows to HDFS; only then are the offsets committed to Kafka. Any failure on the way (HDFS down, a fenced
  * writer, a Kafka error) resets: open windows are dropped, the consumer is recreated and resumes from the
  * committed offsets, and the writers skip what the HDFS manifests say is already there. Exactly once follows from
@@ -15,8 +15,7 @@ import { kafkaConnection } from '../kafka/client-options.ts';
 import { holdsRecordsFrom } from '../kafka/topic-tail.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import { HdfsSink, type SinkObserver, sinkSettingsFromConfig } from '../sink/hdfs-sink.ts';
-import type { TopicPartition } from '../types.ts';
+import { type SinkObserver, SinkTask, sinkSettingsFromConfig } from '../sink/sink-task.ts';
 import { SinkDeadLetters } from './sink-dead-letters.ts';
 
 const FINAL_CODES = new Set<ErrorCode>(['LAG_REMAINS', 'KAFKA_AUTH', 'KAFKA_DENIED']);
@@ -41,8 +40,9 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
   const topic = config.topic.name;
   const format = config.sink.format;
   const deadLetters = new SinkDeadLetters({ conn, config, log, metrics, signal });
-  const sink = new HdfsSink({
+  const sink = new SinkTask({
     ...sinkSettingsFromConfig(config),
+    topic,
     storage: opts.storage,
     logger: log,
     deadLetter: (poison) => deadLetters.send(poison),
@@ -74,7 +74,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
     pending.times.splice(0, i);
   };
   /** Partitions with an open writer. */
-  const owned = new Map<number, TopicPartition>();
+  const owned = new Set<number>();
   let lastRecordAt = performance.now();
   let lastLagCheckAt = 0;
   let lastLagReportAt = 0;
@@ -94,7 +94,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
       } catch (raw) {
         const err = toTweetpipeError(raw);
         metrics.errors.inc({ stage: 'sink', code: err.code });
-        await sink.close([...owned.values()], { abort: true }).catch(() => {});
+        await sink.close([...owned], { abort: true }).catch(() => {});
         owned.clear();
         pendingTimes.clear();
         // Closed before a final error too: its connections would keep the process from exiting.
@@ -117,9 +117,9 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
   }
 
   async function consumeUntilStopped(consumer: BatchConsumer): Promise<void> {
-    let rebalanced: TopicPartition[] | undefined;
+    let rebalanced: number[] | undefined;
     consumer.onRebalance((assigned) => {
-      rebalanced = assigned;
+      rebalanced = assigned.map((tp) => tp.partition);
     });
     await consumer.start();
     const lagTimer = setInterval(() => void updateLag(consumer), 5000);
@@ -129,16 +129,16 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
         if (rebalanced) {
           const assigned = rebalanced;
           rebalanced = undefined;
-          const keep = new Set(assigned.map((tp) => tp.partition));
-          const revoked = [...owned.values()].filter((tp) => !keep.has(tp.partition));
+          const keep = new Set(assigned);
+          const revoked = [...owned].filter((p) => !keep.has(p));
           if (revoked.length > 0) {
             log.info(
-              { revoked },
+              { revoked: revoked.map((partition) => ({ topic, partition })) },
               'partitions revoked: dropping their open windows (the new owner resumes them)',
             );
-            for (const tp of revoked) {
-              owned.delete(tp.partition);
-              pendingTimes.delete(tp.partition);
+            for (const p of revoked) {
+              owned.delete(p);
+              pendingTimes.delete(p);
             }
             await sink.close(revoked, { abort: true });
           }
@@ -147,9 +147,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
         if (records.length > 0) {
           lastRecordAt = performance.now();
           metrics.consumed.inc({ topic }, records.length);
-          const fresh = [...new Set(records.map((r) => r.partition))]
-            .filter((p) => !owned.has(p))
-            .map((partition) => ({ topic, partition }));
+          const fresh = [...new Set(records.map((r) => r.partition))].filter((p) => !owned.has(p));
           if (fresh.length > 0) await openPartitions(consumer, fresh);
           for (const r of records) {
             let pending = pendingTimes.get(r.partition);
@@ -183,18 +181,15 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
    * Recovers the partitions from HDFS. HDFS is never behind the group's committed offset (that is committed after
    * HDFS), so committing the recovered position is safe and lets Kafka's lag catch up with a crash's last window.
    */
-  async function openPartitions(consumer: BatchConsumer, tps: TopicPartition[]): Promise<void> {
-    const seeks = await sink.open(tps);
-    await deadLetters.open(tps.map((tp) => tp.partition));
-    for (const tp of tps) owned.set(tp.partition, tp);
+  async function openPartitions(consumer: BatchConsumer, partitions: number[]): Promise<void> {
+    const recovered = await sink.open(partitions);
+    await deadLetters.open(partitions);
+    for (const p of partitions) owned.add(p);
     const ahead = new Map<number, bigint>();
-    for (const tp of tps) {
-      const seek = seeks.get(`${tp.topic}/${tp.partition}`);
-      if (seek !== null && seek !== undefined) ahead.set(tp.partition, seek);
-    }
+    for (const [p, offset] of recovered) if (offset !== null) ahead.set(p, offset);
     log.info(
       {
-        partitions: tps.map((tp) => tp.partition),
+        partitions,
         recoveredFrom: Object.fromEntries([...ahead].map(([p, o]) => [p, String(o)])),
       },
       'partitions opened',
@@ -255,10 +250,8 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
 
   async function commitDurable(consumer: BatchConsumer): Promise<void> {
     const durable = await sink.preCommit();
-    const byPartition = new Map<number, bigint>();
-    for (const [key, offset] of durable) byPartition.set(Number(key.slice(key.lastIndexOf('/') + 1)), offset);
-    await consumer.commit(byPartition);
-    for (const [partition, offset] of byPartition) deadLetters.committed(partition, offset);
+    await consumer.commit(durable);
+    for (const [partition, offset] of durable) deadLetters.committed(partition, offset);
   }
 
   async function updateLag(consumer: BatchConsumer): Promise<void> {
@@ -273,7 +266,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
   /** Commits the open windows within the grace period, else drops them (they are re-read on the next start). */
   async function shutdown(consumer: BatchConsumer): Promise<void> {
     const grace = opts.shutdownGraceMs ?? 30_000;
-    const all = [...owned.values()];
+    const all = [...owned];
     const committed = await settlesWithin(sink.close(all, { abort: false }), grace);
     owned.clear();
     if (!committed) {

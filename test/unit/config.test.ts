@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type Config, loadConfig, redactedConfig } from '../../src/config.ts';
 import { TweetpipeError } from '../../src/errors.ts';
-import { sinkSettingsFromConfig } from '../../src/sink/hdfs-sink.ts';
+import { sinkSettingsFromConfig } from '../../src/sink/sink-task.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tweetpipe-config-'));
 const file = (name: string, content: unknown) => {

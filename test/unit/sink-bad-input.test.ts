@@ -1,5 +1,5 @@
 /**
- * The bad input corpus (test/helpers/sink-bad-input-corpus.ts) through HdfsSink on the in-memory storage, in every
+ * The bad input corpus (test/helpers/sink-bad-input-corpus.ts) through the SinkTask on the in-memory storage, in every
  * format: each case is written where and as the corpus says, or dead-lettered with its reason, and the sink
  * commits the lot and goes on.
  */
@@ -9,8 +9,8 @@ import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { parquetReadObjects } from 'hyparquet';
 import { MemoryStorage } from '../../src/hdfs/memory-storage.ts';
 import type { FormatName } from '../../src/sink/formats/format.ts';
-import { HdfsSink } from '../../src/sink/hdfs-sink.ts';
 import type { PoisonRecord } from '../../src/sink/sink-record.ts';
+import { SinkTask } from '../../src/sink/sink-task.ts';
 import { badInputCorpus, expectedDirs, PARTITION_FIELDS } from '../helpers/sink-bad-input-corpus.ts';
 import { filesUnder, kafkaRecord } from './sink-fixtures.ts';
 
@@ -37,7 +37,8 @@ describe('the bad input corpus through the sink', () => {
       const corpus = badInputCorpus();
       const storage = new MemoryStorage();
       const letters: PoisonRecord[] = [];
-      const sink = new HdfsSink({
+      const sink = new SinkTask({
+        topic: TOPIC,
         storage,
         dir: ROOT,
         format,
@@ -53,15 +54,15 @@ describe('the bad input corpus through the sink', () => {
           letters.push(...poison);
         },
       });
-      await sink.open([{ topic: TOPIC, partition: 0 }]);
+      await sink.open([0]);
       // In two polls, so that the records after the first dead letters come in a batch of their own.
       const records = corpus.map((c, i) =>
         kafkaRecord(i, c.value, { topic: TOPIC, timestamp: c.timestampMs }),
       );
       await sink.put(records.slice(0, 5));
       await sink.put(records.slice(5));
-      await sink.closeAll({ abort: false });
-      assert.deepEqual(await sink.preCommit(), new Map([[`${TOPIC}/0`, BigInt(corpus.length)]]));
+      await sink.close([0], { abort: false });
+      assert.deepEqual(await sink.preCommit(), new Map([[0, BigInt(corpus.length)]]));
 
       const wantLetters = corpus.flatMap((c, i) => ('deadLetter' in c.expect ? [[i, c] as const] : []));
       assert.deepEqual(

@@ -5,7 +5,7 @@ import { Metrics } from '../../observe/metrics.ts';
 import { startProgress } from '../../observe/progress.ts';
 import { ensureOutputDir, hdfsStorage } from '../../pipeline/hdfs-storage.ts';
 import { startOperatorEndpoint } from '../../pipeline/operator-endpoint.ts';
-import { runSink } from '../../pipeline/sink-workers.ts';
+import { runSink } from '../../pipeline/sink-threads.ts';
 import { ensureDeadLetterTopic } from '../../pipeline/topics.ts';
 import {
   addConfigOption,

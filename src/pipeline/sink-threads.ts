@@ -1,6 +1,6 @@
 /**
  * Runs the sink on `sink.workers` threads: each worker thread is one member of the consumer group with its own
- * Kafka consumer, WebHDFS client and partition writers (sink-worker.ts), exactly as if as many `tweetpipe sink`
+ * Kafka consumer, WebHDFS client and partition writers (sink-thread-entry.ts), exactly as if as many `tweetpipe sink`
  * processes ran side by side, so the exactly-once protocol is the one that already covers several processes and
  * rebalances. What a worker counts reaches this thread's Metrics (metrics-bridge.ts) and observer, so /metrics,
  * the progress line and the dashboard see one sink.
@@ -79,7 +79,7 @@ function startWorker(index: number, opts: SinkLoopOptions): { done: Promise<void
     exitWhenIdleS: opts.exitWhenIdleS,
     shutdownGraceMs: opts.shutdownGraceMs,
   };
-  const worker = new Worker(new URL('./sink-worker.ts', import.meta.url), { workerData });
+  const worker = new Worker(new URL('./sink-thread-entry.ts', import.meta.url), { workerData });
   let outcome: 'done' | TweetpipeError | undefined;
   worker.on('message', (m: WorkerMessage) => {
     if (m.type === 'metrics') applyMetricOps(opts.metrics, m.ops);

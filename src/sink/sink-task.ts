@@ -1,20 +1,25 @@
 /**
- * The Kafka -> HDFS sink as the consumer loop sees it (the Kafka Connect SinkTask lifecycle): one
- * PartitionWriter per assigned partition, poison records routed to the dead-letter callback before anything
- * after them can be committed, and the offsets that are durable in HDFS handed out for the Kafka commit.
+ * The sink task: the Kafka -> HDFS sink of one topic as the consumer loop (src/pipeline/sink-loop.ts) drives it,
+ * after Kafka Connect's SinkTask lifecycle. One PartitionWriter per open partition writes through `Storage`;
+ * poison records go to the dead-letter callback before anything after them can be committed; the offsets that are
+ * durable in HDFS are handed out for the Kafka commit. Offsets travel per partition number.
  *
- * Consumer loop contract:
- * - open(tps) on assignment; seek each partition to the returned offset (null: keep the group's committed
- *   offset, or the reset policy). Calling open() for a partition that is already open aborts its writer and
- *   recovers again: that is how to resume after an error.
- * - put(records) for every polled batch, in offset order per partition. Poison records go to `deadLetter`
- *   first; put() writes nothing until that promise resolves, so no committed window can cover a poison record
- *   that was not dead-lettered.
- * - maybeRotate() on a timer (nextRotationDueAt() says when), so that quiet partitions still commit within
- *   maxAge. It may run while put() runs: each writer serialises its operations.
- * - preCommit() before committing Kafka offsets; close(tps) on revoke (commit) or shutdown (commit or abort).
- * - Any error leaves the affected partition failed (the error's details name topic and partition): open() it
- *   again and seek. FENCED means another writer (a zombie after a rebalance) committed that range first.
+ * Call protocol (what the loop does):
+ * - open(partitions) when records of a partition arrive that the task does not hold. It recovers each partition
+ *   from HDFS and returns the next offset HDFS holds (null: nothing committed yet). The loop COMMITS that offset to
+ *   the group (HDFS is never behind the group's committed offset) instead of seeking; the writers skip records
+ *   already durable. open() on a partition already open aborts its writer and recovers again.
+ * - put(records) for every polled batch, in offset order per partition. Poison records go to `deadLetter` first;
+ *   put() writes nothing until that promise resolves, so no committed window can cover a poison record that was
+ *   not dead-lettered.
+ * - maybeRotate(now) after every poll (empty or not), so that quiet partitions still commit within maxAge;
+ *   maybeRotate(Infinity) commits every open window. Each writer serialises its operations.
+ * - preCommit() before committing Kafka offsets: the offsets made durable since the last call.
+ * - close(partitions, {abort: true}) on revoke (the new owner re-reads the open windows) and on a reset;
+ *   close(all, {abort: false}) on shutdown, bounded by a grace period after which the loop aborts instead.
+ * - Any error leaves the affected partition failed (the error's details name topic and partition): the loop
+ *   resets and open()s it again. FENCED means another writer (a zombie after a rebalance) committed that range
+ *   first.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -23,7 +28,7 @@ import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { type KafkaRecord, type TopicPartition, tpKey } from '../types.ts';
+import type { KafkaRecord } from '../types.ts';
 import { checkWriterId, SinkPaths } from './filenames.ts';
 import { createFormat, type FormatName } from './formats/format.ts';
 import type { ParquetOptions } from './formats/parquet.ts';
@@ -58,7 +63,9 @@ export interface SinkObserver extends WriterEvents {
   onPoison?(poison: PoisonRecord[]): void;
 }
 
-export interface HdfsSinkOptions extends SinkSettings {
+export interface SinkTaskOptions extends SinkSettings {
+  /** The topic whose partitions the task writes. */
+  topic: string;
   storage: Storage;
   /** Publishes poison records to the dead-letter topic; put() awaits it before writing the batch. */
   deadLetter: (poison: PoisonRecord[]) => Promise<void>;
@@ -67,26 +74,6 @@ export interface HdfsSinkOptions extends SinkSettings {
   clock?: () => number;
   logger?: Logger;
   observer?: SinkObserver;
-}
-
-export interface PutResult {
-  written: number;
-  /** Records already durable or already in an open window (re-delivered after a seek), not written again. */
-  skipped: number;
-  poison: PoisonRecord[];
-}
-
-export interface SinkStats {
-  recordsWritten: number;
-  /** Uncompressed record bytes written. */
-  bytesWritten: number;
-  poisonRecords: number;
-  skippedRecords: number;
-  filesCommitted: number;
-  /** Bytes of committed files (as stored, compressed). */
-  bytesCommitted: number;
-  windowsCommitted: number;
-  lastCommitLatencyMs: number | null;
 }
 
 /** The sink settings from the validated config. */
@@ -107,32 +94,23 @@ export function sinkSettingsFromConfig(config: Config): SinkSettings {
   };
 }
 
-export class HdfsSink {
-  private readonly opts: HdfsSinkOptions;
+export class SinkTask {
+  private readonly opts: SinkTaskOptions;
   private readonly paths: SinkPaths;
   private readonly partitioner: Partitioner;
   private readonly events: WriterEvents;
   private readonly writerIdPrefix: string;
   private readonly clock: () => number;
   private readonly log: Logger;
-  private readonly writers = new Map<string, PartitionWriter>();
+  /** Open partitions by number. */
+  private readonly writers = new Map<number, PartitionWriter>();
   /** Committed offsets of writers closed since the last preCommit(). */
-  private readonly closedOffsets = new Map<string, bigint>();
+  private readonly closedOffsets = new Map<number, bigint>();
   private writerSeq = 0;
   /** Per partition, the offset gap a writer refused last (`from-to`): seen again after a reset, it is Kafka's. */
-  private readonly refusedGaps = new Map<string, string>();
-  private readonly counters: SinkStats = {
-    recordsWritten: 0,
-    bytesWritten: 0,
-    poisonRecords: 0,
-    skippedRecords: 0,
-    filesCommitted: 0,
-    bytesCommitted: 0,
-    windowsCommitted: 0,
-    lastCommitLatencyMs: null,
-  };
+  private readonly refusedGaps = new Map<number, string>();
 
-  constructor(opts: HdfsSinkOptions) {
+  constructor(opts: SinkTaskOptions) {
     this.opts = opts;
     this.paths = new SinkPaths(opts.dir);
     this.partitioner = createPartitioner({
@@ -152,19 +130,9 @@ export class HdfsSink {
     this.log = opts.logger ?? silentLogger;
     const observer = opts.observer;
     this.events = {
-      onRecordsWritten: (e) => {
-        this.counters.recordsWritten += e.records;
-        this.counters.bytesWritten += e.bytes;
-        observer?.onRecordsWritten?.(e);
-      },
-      onCommit: (f: CommittedFileInfo) => {
-        this.counters.filesCommitted++;
-        this.counters.bytesCommitted += f.bytes;
-        observer?.onCommit?.(f);
-      },
+      onRecordsWritten: (e) => observer?.onRecordsWritten?.(e),
+      onCommit: (f: CommittedFileInfo) => observer?.onCommit?.(f),
       onWindowCommitted: (w: WindowCommitInfo) => {
-        this.counters.windowsCommitted++;
-        this.counters.lastCommitLatencyMs = w.latencyMs;
         this.log.info(
           {
             topic: w.topic,
@@ -191,38 +159,37 @@ export class HdfsSink {
     };
   }
 
-  /** Recovers each partition from HDFS; returns where to seek (null: no commit yet, keep the group offset). */
-  async open(tps: readonly TopicPartition[]): Promise<Map<string, bigint | null>> {
-    const reopened = tps.filter((tp) => this.writers.has(tpKey(tp)));
+  /** Recovers each partition from HDFS; returns the next offset HDFS holds per partition (null: none yet). */
+  async open(partitions: readonly number[]): Promise<Map<number, bigint | null>> {
+    const reopened = partitions.filter((p) => this.writers.has(p));
     if (reopened.length > 0) await this.close(reopened, { abort: true }).catch(() => undefined);
     const results = await Promise.allSettled(
-      tps.map(async (tp) => {
-        const writer = this.newWriter(tp);
-        const key = tpKey(tp);
-        this.writers.set(key, writer);
+      partitions.map(async (partition) => {
+        const writer = this.newWriter(partition);
+        this.writers.set(partition, writer);
         try {
-          return [key, await writer.recover()] as const;
+          return [partition, await writer.recover()] as const;
         } catch (err) {
-          this.writers.delete(key);
+          this.writers.delete(partition);
           throw err;
         }
       }),
     );
-    const seeks = new Map<string, bigint | null>();
+    const recovered = new Map<number, bigint | null>();
     for (const r of results) {
       if (r.status === 'rejected') throw r.reason;
-      seeks.set(r.value[0], r.value[1]);
+      recovered.set(r.value[0], r.value[1]);
     }
-    return seeks;
+    return recovered;
   }
 
-  private newWriter(tp: TopicPartition): PartitionWriter {
+  private newWriter(partition: number): PartitionWriter {
     const { storage, maxRecords, maxBytes, maxAgeMs } = this.opts;
     return new PartitionWriter({
       storage,
       paths: this.paths,
-      topic: tp.topic,
-      partition: tp.partition,
+      topic: this.opts.topic,
+      partition,
       format: createFormat(this.opts.format, this.formatOptions()),
       partitioner: this.partitioner,
       rotation: { maxRecords, maxBytes, maxAgeMs },
@@ -231,7 +198,7 @@ export class HdfsSink {
       clock: this.clock,
       logger: this.log,
       events: this.events,
-      acceptGap: (from, to) => this.acceptGap(tp, from, to),
+      acceptGap: (from, to) => this.acceptGap(partition, from, to),
     });
   }
 
@@ -239,37 +206,34 @@ export class HdfsSink {
    * A gap is refused once, which resets the consumer; a fresh fetch from the committed offset that shows the same
    * gap proves Kafka has no records there (retention, transaction markers), and the writer goes on.
    */
-  private acceptGap(tp: TopicPartition, from: bigint, to: bigint): boolean {
-    const key = tpKey(tp);
+  private acceptGap(partition: number, from: bigint, to: bigint): boolean {
     const gap = `${from}-${to}`;
-    if (this.refusedGaps.get(key) !== gap) {
-      this.refusedGaps.set(key, gap);
+    if (this.refusedGaps.get(partition) !== gap) {
+      this.refusedGaps.set(partition, gap);
       return false;
     }
-    this.refusedGaps.delete(key);
+    this.refusedGaps.delete(partition);
     this.log.warn(
-      { topic: tp.topic, partition: tp.partition, from: String(from), next: String(to) },
+      { topic: this.opts.topic, partition, from: String(from), next: String(to) },
       'Kafka has no records between these offsets (retention or transaction markers): writing on',
     );
     return true;
   }
 
   /** Writes a polled batch; poison records are dead-lettered (awaited) before anything is written. */
-  async put(records: readonly KafkaRecord[]): Promise<PutResult> {
+  async put(records: readonly KafkaRecord[]): Promise<void> {
     const batches = new Map<PartitionWriter, WriteItem[]>();
     const poison: PoisonRecord[] = [];
-    let skipped = 0;
-    let written = 0;
     for (const r of records) {
-      const writer = this.writers.get(tpKey(r));
+      const writer = r.topic === this.opts.topic ? this.writers.get(r.partition) : undefined;
       if (!writer)
-        throw new TweetpipeError('INTERNAL', `record for ${tpKey(r)}, which is not open in the sink`, {
-          details: { topic: r.topic, partition: r.partition },
-        });
-      if (writer.isProcessed(r.offset)) {
-        skipped++;
-        continue;
-      }
+        throw new TweetpipeError(
+          'INTERNAL',
+          `record for ${r.topic}/${r.partition}, which is not open in the sink`,
+          { details: { topic: r.topic, partition: r.partition } },
+        );
+      // Already durable or already in an open window (re-delivered after a reset): not written again.
+      if (writer.isProcessed(r.offset)) continue;
       let items = batches.get(writer);
       if (!items) {
         items = [];
@@ -278,20 +242,16 @@ export class HdfsSink {
       const c = classify(r);
       if (c.ok) {
         items.push({ offset: r.offset, record: c.record });
-        written++;
       } else {
         items.push({ offset: r.offset, record: null });
         poison.push({ record: r, reason: c.reason });
       }
     }
-    this.counters.skippedRecords += skipped;
     if (poison.length > 0) {
       await this.opts.deadLetter(poison);
-      this.counters.poisonRecords += poison.length;
       this.opts.observer?.onPoison?.(poison);
     }
     await settleAll([...batches].map(([writer, items]) => writer.write(items)));
-    return { written, skipped, poison };
   }
 
   /** Commits every window older than maxAge; returns how many were committed. */
@@ -300,55 +260,32 @@ export class HdfsSink {
     return rotated.filter(Boolean).length;
   }
 
-  /** Earliest time a window must be committed (for the rotation timer), or null when no window is open. */
-  nextRotationDueAt(): number | null {
-    let due: number | null = null;
-    for (const w of this.writers.values()) {
-      const d = w.rotationDueAt();
-      if (d !== null && (due === null || d < due)) due = d;
-    }
-    return due;
-  }
-
-  /** Offsets (next offset to consume) durable in HDFS and not yet handed out, by tpKey. */
-  async preCommit(): Promise<Map<string, bigint>> {
+  /** Offsets (next offset to consume) durable in HDFS and not yet handed out, by partition. */
+  async preCommit(): Promise<Map<number, bigint>> {
     const out = new Map(this.closedOffsets);
     this.closedOffsets.clear();
-    for (const [key, w] of this.writers) {
+    for (const [partition, w] of this.writers) {
       const o = w.takeCommittedOffset();
-      if (o !== null) out.set(key, o);
+      if (o !== null) out.set(partition, o);
     }
     return out;
   }
 
   /** On revoke or shutdown: commits (or with abort discards) the open windows and forgets the partitions. */
-  async close(tps: readonly TopicPartition[], opts: { abort: boolean }): Promise<void> {
+  async close(partitions: readonly number[], opts: { abort: boolean }): Promise<void> {
     await settleAll(
-      tps.map(async (tp) => {
-        const key = tpKey(tp);
-        const w = this.writers.get(key);
+      partitions.map(async (partition) => {
+        const w = this.writers.get(partition);
         if (!w) return;
         try {
           await w.close(opts.abort);
         } finally {
-          this.writers.delete(key);
+          this.writers.delete(partition);
           const o = w.takeCommittedOffset();
-          if (o !== null) this.closedOffsets.set(key, o);
+          if (o !== null) this.closedOffsets.set(partition, o);
         }
       }),
     );
-  }
-
-  /** Closes every open partition. */
-  closeAll(opts: { abort: boolean }): Promise<void> {
-    return this.close(
-      [...this.writers.values()].map((w) => ({ topic: w.topic, partition: w.partition })),
-      opts,
-    );
-  }
-
-  stats(): SinkStats {
-    return { ...this.counters };
   }
 }
 

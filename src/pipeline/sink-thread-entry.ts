@@ -1,5 +1,5 @@
 /**
- * One sink worker thread (started by sink-workers.ts): a consumer group member running the sink loop with its own
+ * One sink worker thread (started by sink-threads.ts): a consumer group member running the sink loop with its own
  * Kafka, WebHDFS and logger, that forwards its metric updates and observer events to the main thread and stops
  * (committing its open windows) when told to.
  */
@@ -10,13 +10,13 @@ import { Metrics } from '../observe/metrics.ts';
 import { forwardMetrics } from '../observe/metrics-bridge.ts';
 import { hdfsStorage } from './hdfs-storage.ts';
 import { runSinkLoop } from './sink-loop.ts';
-import type { SinkWorkerData, WorkerMessage } from './sink-workers.ts';
+import type { SinkWorkerData, WorkerMessage } from './sink-threads.ts';
 
 /** How often metric updates travel to the main thread (the progress line ticks every second). */
 const FLUSH_MS = 250;
 
 const port = parentPort;
-if (!port) throw new TweetpipeError('INTERNAL', 'sink-worker.ts runs as a worker thread only');
+if (!port) throw new TweetpipeError('INTERNAL', 'sink-thread-entry.ts runs as a worker thread only');
 const data = workerData as SinkWorkerData;
 const { config } = data;
 registerConfigSecrets(config);
