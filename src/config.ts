@@ -262,12 +262,7 @@ const ENV_ALIASES: Record<string, string> = {
   X_API_BASE_URL: 'x.apiUrl',
 };
 /** TWEETPIPE_* variables that are not config keys. */
-const ENV_NOT_CONFIG = new Set([
-  'TWEETPIPE_CONFIG',
-  'TWEETPIPE_LOG_LEVEL',
-  'TWEETPIPE_LOG_FORMAT',
-  'TWEETPIPE_CHROMIUM',
-]);
+const ENV_NOT_CONFIG = new Set(['TWEETPIPE_CONFIG', 'TWEETPIPE_LOG_LEVEL', 'TWEETPIPE_LOG_FORMAT']);
 
 /** Settings whose values are secrets: masked, by path, in every value tweetpipe prints (errors, `config`). */
 const SECRET_PATHS = ['kafka.sasl.password', 'x.bearerToken'];
