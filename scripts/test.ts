@@ -30,14 +30,14 @@ const bin = (name: string) => `node_modules/.bin/${name}`;
 
 // The dashboard test drives a real headless Chromium; Debian's package is the one that works here (browser
 // downloads by test tools do not). Installed when missing and we are allowed to (root, as in CI).
-const chromium = process.env.TWEETPIPE_CHROMIUM ?? '/usr/bin/chromium';
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 if (!existsSync(chromium)) {
   if (process.getuid?.() === 0) {
     say('installing Debian chromium for the dashboard browser test');
     run('apt-get', ['update', '-qq']);
     if (run('apt-get', ['install', '-y', '-qq', 'chromium']) !== 0) process.exit(1);
   } else {
-    say(`no Chromium at ${chromium}: install it (sudo apt-get install chromium) or set TWEETPIPE_CHROMIUM`);
+    say(`no Chromium at ${chromium}: install it (sudo apt-get install chromium) or set CHROMIUM_PATH`);
   }
 }
 if (run(bin('tsc'), ['-p', 'tsconfig.json']) !== 0) process.exit(1);

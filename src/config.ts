@@ -366,12 +366,7 @@ const ENV_ALIASES: Record<string, string> = {
   TWEETPIPE_KAFKA_SASL_PASSWORD_FILE: 'kafka.sasl.passwordFile',
 };
 /** TWEETPIPE_* variables that are not config keys. */
-const ENV_NOT_CONFIG = new Set([
-  'TWEETPIPE_CONFIG',
-  'TWEETPIPE_LOG_LEVEL',
-  'TWEETPIPE_LOG_FORMAT',
-  'TWEETPIPE_CHROMIUM',
-]);
+const ENV_NOT_CONFIG = new Set(['TWEETPIPE_CONFIG', 'TWEETPIPE_LOG_LEVEL', 'TWEETPIPE_LOG_FORMAT']);
 
 /** Settings whose values are secrets: masked, by path, in every value tweetpipe prints (errors, `config`). */
 const SECRET_PATHS = ['kafka.sasl.password', 'kafka.sasl.oauthbearer.clientSecret', 'x.bearerToken'];

@@ -1,5 +1,8 @@
 /** Types shared by the sources, the Kafka layer and the sink. */
 
+/** Version of the record value layout (docs/record-schema.md); also sent as a Kafka header. */
+export const RECORD_SCHEMA_VERSION = 2;
+
 /** One tweet ready for Kafka: the record contract of docs/record-schema.md. */
 export interface TweetRecord {
   /** Tweet id (decimal string, up to 19 digits; compare with compareIds, never as a JS number). */

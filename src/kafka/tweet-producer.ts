@@ -6,8 +6,8 @@
 
 import { zstdCompressSync } from 'node:zlib';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
-import { RECORD_SCHEMA_VERSION } from '../sources/tweet-record.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
+import { RECORD_SCHEMA_VERSION } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
 import { kafkaError } from './kafka-errors.ts';
 

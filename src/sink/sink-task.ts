@@ -30,7 +30,8 @@ import type { Storage } from '../hdfs/storage.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { KafkaRecord } from '../types.ts';
 import { checkWriterId, SinkPaths } from './filenames.ts';
-import { createFormat, type FormatName } from './formats/format.ts';
+import type { FormatName } from './formats/format.ts';
+import { createFormat } from './formats/index.ts';
 import type { ParquetOptions } from './formats/parquet.ts';
 import {
   type CommittedFileInfo,

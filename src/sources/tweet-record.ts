@@ -7,13 +7,10 @@
  * Hot path (tens of thousands of tweets per second): lookups by Map built once per payload, one JSON.stringify
  * and one Buffer per tweet, no schema validation library.
  */
-import type { DeadLetter, TweetRecord } from '../types.ts';
+import { type DeadLetter, RECORD_SCHEMA_VERSION, type TweetRecord } from '../types.ts';
 import { matchesOwnRule } from './rules-sync.ts';
 import { addCurrentNames, POST_RENAMES, USER_RENAMES } from './x-field-names.ts';
 import { isOperationalProblem, problemText, type XApiProblem } from './x-http.ts';
-
-/** Version of the record value layout (docs/record-schema.md); also sent as a Kafka header. */
-export const RECORD_SCHEMA_VERSION = 2;
 
 export interface MatchingRule {
   id: string;

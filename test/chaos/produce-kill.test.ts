@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startXEmulator } from '../../src/sources/x-emulator/server.ts';
+import { startXEmulator } from '../../src/x-emulator/server.ts';
 import { type CliProcess, type LogLine, startCli, stopCli } from '../helpers/cli.ts';
 import { consoleKeys, deleteTopics, topicRecordCount, uniqueTopic } from '../helpers/topics.ts';
 

@@ -27,15 +27,15 @@ const ARGS = [
   '--disable-sync',
 ];
 
-/** `TWEETPIPE_CHROMIUM` overrides the executable (default /usr/bin/chromium). */
+/** `CHROMIUM_PATH` overrides the executable (default /usr/bin/chromium). */
 export async function launchChromium(
   opts: { viewport?: { width: number; height: number } } = {},
 ): Promise<ChromiumSession> {
-  const executablePath = process.env.TWEETPIPE_CHROMIUM ?? '/usr/bin/chromium';
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!existsSync(executablePath))
     throw new TweetpipeError(
       'DEPENDENCY_MISSING',
-      `no Chromium at ${executablePath}: apt-get install -y chromium (or set TWEETPIPE_CHROMIUM)`,
+      `no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
     );
   // Playwright refuses --user-data-dir in args; a persistent context on a fresh directory is the same thing.
   const profile = await mkdtemp(join(tmpdir(), 'tweetpipe-chromium-'));

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RECORD_SCHEMA_VERSION } from '../../src/sources/tweet-record.ts';
-import { startXEmulator } from '../../src/sources/x-emulator/server.ts';
+import { RECORD_SCHEMA_VERSION } from '../../src/types.ts';
+import { startXEmulator } from '../../src/x-emulator/server.ts';
 import { type LogLine, runCli, startCli, stopCli } from '../helpers/cli.ts';
 import { consoleKeys, deleteTopics, readRecords, topicRecordCount, uniqueTopic } from '../helpers/topics.ts';
 

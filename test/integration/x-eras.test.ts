@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebHdfsClient } from '../../src/hdfs/webhdfs.ts';
 import type { ApiEra } from '../../src/sources/x-api/eras.ts';
-import { startXEmulator, type XEmulator } from '../../src/sources/x-emulator/server.ts';
+import { startXEmulator, type XEmulator } from '../../src/x-emulator/server.ts';
 import { type CliProcess, runCli, startCli, stopCli } from '../helpers/cli.ts';
 import {
   download,

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TWEET_COLUMNS } from '../../src/sink/formats/tweet-columns.ts';
 import type { SinkRecord } from '../../src/sink/sink-record.ts';
-import { RECORD_SCHEMA_VERSION, toTweetRecords } from '../../src/sources/tweet-record.ts';
+import { toTweetRecords } from '../../src/sources/tweet-record.ts';
+import { RECORD_SCHEMA_VERSION } from '../../src/types.ts';
 
 const ctx = { source: 'x-stream', ingestedAtMs: Date.UTC(2026, 10, 25, 6, 0, 0) };
 const LONG_TEXT = `${'a long post about #music '.repeat(20)}end`;

@@ -11,9 +11,9 @@ import { loadConfig } from '../../src/config.ts';
 import { CursorStore } from '../../src/sources/cursor-store.ts';
 import { OwnedRulesStore } from '../../src/sources/owned-rules.ts';
 import type { RulesOwnership, StreamRule } from '../../src/sources/rules-sync.ts';
-import { startXEmulator, type XEmulator } from '../../src/sources/x-emulator/server.ts';
 import { XHttpClient } from '../../src/sources/x-http.ts';
 import { XStreamSource } from '../../src/sources/x-stream.ts';
+import { startXEmulator, type XEmulator } from '../../src/x-emulator/server.ts';
 
 const FOREIGN = { value: 'love', tag: 'colleague' };
 const OURS: StreamRule = { value: 'music', tag: 'ours' };

@@ -8,7 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { TweetpipeError } from '../../src/errors.ts';
 import type { Format, FormatName } from '../../src/sink/formats/format.ts';
-import { createFormat } from '../../src/sink/formats/format.ts';
+import { createFormat } from '../../src/sink/formats/index.ts';
 import { classify, type SinkRecord } from '../../src/sink/sink-record.ts';
 import { kafkaRecord, tweetDoc, tweetRecords } from './sink-fixtures.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { describe, test } from 'node:test';
-import { createFormat } from '../../src/sink/formats/format.ts';
+import { createFormat } from '../../src/sink/formats/index.ts';
 import { type JsonKind, scanJson } from '../../src/sink/json-scan.ts';
 import { type Classified, classify } from '../../src/sink/sink-record.ts';
 import { SyntheticTweets } from '../../src/sources/synthetic-payloads.ts';

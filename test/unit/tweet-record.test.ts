@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fromJsonLine, RECORD_SCHEMA_VERSION, toTweetRecords } from '../../src/sources/tweet-record.ts';
+import { fromJsonLine, toTweetRecords } from '../../src/sources/tweet-record.ts';
+import { RECORD_SCHEMA_VERSION } from '../../src/types.ts';
 
 const ctx = { source: 'x-stream', ingestedAtMs: Date.UTC(2026, 10, 25, 6, 0, 0) };
 const value = (buf: Buffer) => JSON.parse(buf.toString('utf8'));

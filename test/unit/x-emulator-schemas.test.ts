@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { API_ERAS, type ApiEra, openApiSpec } from '../../src/sources/x-api/eras.ts';
-import { startXEmulator, type XEmulator } from '../../src/sources/x-emulator/server.ts';
+import { startXEmulator, type XEmulator } from '../../src/x-emulator/server.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: schemas and answers are walked generically.
 type Json = Record<string, any>;

@@ -3,12 +3,8 @@ import assert from 'node:assert/strict';
 import { type ClientRequest, get as httpGet, type IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  startXEmulator,
-  type XEmulator,
-  type XEmulatorOptions,
-} from '../../src/sources/x-emulator/server.ts';
 import { compareIds } from '../../src/types.ts';
+import { startXEmulator, type XEmulator, type XEmulatorOptions } from '../../src/x-emulator/server.ts';
 
 const AUTH = { authorization: 'Bearer test-token' };
 const MUSIC = { value: 'music lang:en -is:retweet', tag: 'music' };

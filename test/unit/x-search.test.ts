@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { TweetpipeError } from '../../src/errors.ts';
 import { CursorStore } from '../../src/sources/cursor-store.ts';
 import type { ApiEra } from '../../src/sources/x-api/eras.ts';
-import { startXEmulator } from '../../src/sources/x-emulator/server.ts';
 import { type XFieldSelection, XHttpClient } from '../../src/sources/x-http.ts';
 import { SEARCH_PATH, XSearchSource } from '../../src/sources/x-search.ts';
+import { startXEmulator } from '../../src/x-emulator/server.ts';
 
 const TOKEN = 'AAAA-secret-bearer-token-for-tests';
 const fields: XFieldSelection = {

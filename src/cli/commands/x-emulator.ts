@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { TweetpipeError } from '../../errors.ts';
 import { createLogger, registerSecret } from '../../log.ts';
 import { API_ERAS, type ApiEra } from '../../sources/x-api/eras.ts';
-import { parseScenarios, SCENARIOS } from '../../sources/x-emulator/scenarios.ts';
-import { startXEmulator } from '../../sources/x-emulator/server.ts';
+import { parseScenarios, SCENARIOS } from '../../x-emulator/scenarios.ts';
+import { startXEmulator } from '../../x-emulator/server.ts';
 import { shutdownSignal } from '../common.ts';
 
 function integer(flag: string, raw: string, min: number, max: number): number {

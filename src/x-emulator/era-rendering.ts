@@ -10,7 +10,7 @@
  * `value` instead of an `errors` list; what has no Problem type is answered with the spec's plain Error
  * `{code, message}` (X's numeric error codes).
  */
-import type { ApiEra } from '../x-api/eras.ts';
+import type { ApiEra } from '../sources/x-api/eras.ts';
 import type { JsonAnswer, Problem } from './problems.ts';
 
 type Json = Record<string, unknown>;

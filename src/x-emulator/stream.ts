@@ -4,8 +4,8 @@
  * errors, malformed lines, stalls, duplicates after a reconnect), each counted so tests can observe them.
  */
 import type { ServerResponse } from 'node:http';
-import type { Logger } from '../../log.ts';
-import type { ApiEra } from '../x-api/eras.ts';
+import type { Logger } from '../log.ts';
+import type { ApiEra } from '../sources/x-api/eras.ts';
 import { renderErrors } from './era-rendering.ts';
 import { type JsonObject, project, type Selection } from './fields.ts';
 import type { HistoryEntry } from './history.ts';

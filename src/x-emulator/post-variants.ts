@@ -4,7 +4,7 @@
  * history of two ids), and polls (`attachments.poll_ids` with the poll in `includes.polls`). Which tweets get
  * which kind follows from their position in the emulator's sequence, so a seed still gives the same tweets.
  */
-import type { TweetPayload } from '../synthetic-payloads.ts';
+import type { TweetPayload } from '../sources/synthetic-payloads.ts';
 
 /** Every n-th generated tweet gets the variant (primes, so the variants combine on some tweets). */
 const LONG_POST_EVERY = 7;

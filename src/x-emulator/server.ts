@@ -9,10 +9,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TweetpipeError } from '../../errors.ts';
-import { type Logger, silentLogger } from '../../log.ts';
-import { SyntheticTweets, snowflakeFromTime, timeFromSnowflake } from '../synthetic-payloads.ts';
-import { type ApiEra, openApiSpec, X_ENDPOINTS, type XEndpoint } from '../x-api/eras.ts';
+import { TweetpipeError } from '../errors.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import { SyntheticTweets, snowflakeFromTime, timeFromSnowflake } from '../sources/synthetic-payloads.ts';
+import { type ApiEra, openApiSpec, X_ENDPOINTS, type XEndpoint } from '../sources/x-api/eras.ts';
 import { renderAnswer } from './era-rendering.ts';
 import { project, readParams, readSelection } from './fields.ts';
 import { type HistoryEntry, TweetHistory } from './history.ts';

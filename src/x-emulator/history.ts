@@ -3,8 +3,9 @@
  * recent search can serve what the stream delivered, dropped or never delivered: a client that misses stream
  * lines recovers them with `since_id`.
  */
-import { compareIds } from '../../types.ts';
-import type { MatchingRule, TweetPayload } from '../synthetic-payloads.ts';
+
+import type { MatchingRule, TweetPayload } from '../sources/synthetic-payloads.ts';
+import { compareIds } from '../types.ts';
 import type { Matcher, TweetFacts } from './rule-language.ts';
 
 export interface HistoryEntry {

@@ -2,7 +2,7 @@
  * The failure modes the X API emulator can inject, named after what X does to clients in production, so that the
  * stream and search sources are tested against each of them over real HTTP.
  */
-import { TweetpipeError } from '../../errors.ts';
+import { TweetpipeError } from '../errors.ts';
 
 export const SCENARIOS = [
   /** End stream connections every `disconnectEveryMs`. */

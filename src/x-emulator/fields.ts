@@ -6,8 +6,8 @@
  * Invalid Request naming them. Payloads are kept in 2.159 names; era-rendering.ts renames what 2.167 renamed.
  */
 
-import { mergeIncludes, type TweetPayload } from '../synthetic-payloads.ts';
-import { type ApiEra, eraTable, postFieldsParam, type XEndpoint } from '../x-api/eras.ts';
+import { mergeIncludes, type TweetPayload } from '../sources/synthetic-payloads.ts';
+import { type ApiEra, eraTable, postFieldsParam, type XEndpoint } from '../sources/x-api/eras.ts';
 import { renderIncludes, renderPost } from './era-rendering.ts';
 import { type InvalidParameter, invalidRequest, type JsonAnswer } from './problems.ts';
 

@@ -5,7 +5,7 @@
  * Adding is all-or-nothing, as on X: one invalid or duplicate rule in a request leaves the rule set unchanged and
  * every rule of the request counts as not created.
  */
-import type { MatchingRule } from '../synthetic-payloads.ts';
+import type { MatchingRule } from '../sources/synthetic-payloads.ts';
 import type { ReadParams } from './fields.ts';
 import {
   duplicateRule,

@@ -8,7 +8,7 @@
  * tokens case-insensitively, "quoted phrases" match in order. Operators X has but the emulator does not model
  * are refused the way X refuses operators outside an access level, so a rule never silently matches wrongly.
  */
-import { codePointLength, type TweetPayload } from '../synthetic-payloads.ts';
+import { codePointLength, type TweetPayload } from '../sources/synthetic-payloads.ts';
 
 /** What rules are evaluated against, computed once per tweet. */
 export interface TweetFacts {
