@@ -82,6 +82,7 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
 
   try {
     while (!signal.aborted) {
+      if (attempt > 0) await untilHdfsAnswers();
       const consumer = new BatchConsumer(conn, {
         groupId: config.sink.group,
         topic,
@@ -114,6 +115,23 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
     }
   } finally {
     await deadLetters.close();
+  }
+
+  /**
+   * After a reset, HDFS must answer before a new consumer fetches: while the NameNode is down every reset would
+   * fetch up to a full buffer of records only for the next reset to drop them (memory grew ~2 MB/s over a 60 s
+   * outage). One status call a second once it fails, so the sink is back within about a second of HDFS.
+   */
+  async function untilHdfsAnswers(): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await opts.storage.status(config.hdfs.dir);
+        return;
+      } catch (raw) {
+        metrics.errors.inc({ stage: 'sink', code: toTweetpipeError(raw).code });
+        await sleep(1000, undefined, { signal }).catch(() => {});
+      }
+    }
   }
 
   async function consumeUntilStopped(consumer: BatchConsumer): Promise<void> {
