@@ -1,65 +1,44 @@
 /**
  * Exactly-once writer for one Kafka partition (the model is kafka-connect-hdfs's TopicPartitionWriter).
  *
- * A window of consecutive offsets is written to temp files under `_tmp/`, one per output directory. Committing
- * the window walks an explicit state machine, and every state is resumable after a crash:
+ * A window of consecutive offsets is written to temp files under `_tmp/`, one per output directory (temp-file.ts
+ * streams each to HDFS while records flow). Committing the window is a sequence in which every step is resumable
+ * after a crash:
  *
- *   idle -> writing -> rotating -> manifest-written -> renamed -> committed -> idle
+ *   1. every temp file is completed and its size checked (a crash loses only temp files);
+ *   2. the window's manifest is created: the window IS committed (recovery finishes the renames);
+ *   3. every temp file gets its final name, old manifests are pruned;
+ *   4. endOffset + 1 may be reported to Kafka.
  *
- *   writing            records are encoded and appended to temp files (only temp files exist)
- *   rotating           temp files are completed; nothing is committed yet (a crash loses only temp files)
- *   manifest-written   the window's manifest exists: the window IS committed; recovery finishes the renames
- *   renamed            every temp file has its final name; old manifests are pruned
- *   committed          endOffset + 1 may be reported to Kafka
+ * recover() (partition-recovery.ts) reads the newest manifest, finishes its renames, deletes the temp files that
+ * no writer can commit any more and returns where the consumer must resume. Records at or below the last committed
+ * offset are skipped, so a re-delivery after a seek (or without one) never duplicates data.
  *
- * recover() reads the newest manifest, finishes its renames, deletes the temp files that no writer can commit
- * any more and returns where the consumer must resume. Records at or below the last committed offset are
- * skipped, so a re-delivery after a seek (or without one) never duplicates data.
- *
- * Another writer of the partition may still be alive while this one recovers (the previous owner, before it
- * learns of the rebalance), and its window may start right after the newest manifest: it can still win the
- * manifest race, so its temp files are left alone. Deleting them could void a window whose manifest is being
- * written at that moment, or leave it half renamed. Temp files of windows starting at or below the committed
- * end can never pass the fencing, so those are deleted, at recovery and after later commits until none is left.
- *
- * Uploads: a temp file is written through one streaming WebHDFS request while records flow (ended after
- * uploadIdleMs without data, then continued by an append), and its bytes count as durable only once HDFS answered
- * that request; the window's commit ends every upload first.
- *
- * Memory: a file's encoder holds at most flushBytes (a Parquet row group) plus maxFlushesInFlight chunks on
- * their way to HDFS (and an upload buffer of ~1 MB), and a window never holds more than maxBytes of records however
- * many hours it spans.
+ * Memory: a window never holds more than maxBytes of records however many hours it spans; each file's bound is
+ * in temp-file.ts.
  *
  * Operations on one writer run one at a time (an internal queue), so a rotation timer may call maybeRotate()
  * while put() is running. After any error the writer is failed: close it (abort) and recover a new one.
  * Storage calls are not retried here: an append whose outcome is unknown leaves the file in an unknown state,
  * so the window is redone from Kafka instead.
  */
-import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { PassThrough } from 'node:stream';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import type { Logger } from '../log.ts';
-import { committedFileName, parseTempFileWindowStart, type SinkPaths } from './filenames.ts';
-import type { Format, RecordEncoder } from './formats/format.ts';
-import { MANIFEST_VERSION, type Manifest, type ManifestFile, ManifestLog } from './manifest.ts';
+import { committedFileName, type SinkPaths } from './filenames.ts';
+import type { Format } from './formats/format.ts';
+import { MANIFEST_VERSION, type Manifest, ManifestLog } from './manifest.ts';
+import { PartitionRecovery } from './partition-recovery.ts';
 import type { Partitioner } from './partitioner.ts';
 import type { SinkRecord } from './sink-record.ts';
+import { TempFile } from './temp-file.ts';
 
-/** Bytes an upload buffers before a chunk waits for the socket: about one chunk, so memory stays bounded. */
-const UPLOAD_BUFFER_BYTES = 1024 * 1024;
-
-export type WriterState =
-  | 'new'
-  | 'idle'
-  | 'writing'
-  | 'rotating'
-  | 'manifest-written'
-  | 'renamed'
-  | 'committed'
-  | 'failed'
-  | 'closed';
+/**
+ * What the writer accepts: recover() only when `new`; write() and maybeRotate() only when `open`; close() commits
+ * only when `open` (a `failed` writer's window is discarded); nothing after `closed`.
+ */
+type WriterState = 'new' | 'open' | 'failed' | 'closed';
 
 export interface RotationPolicy {
   /** Records per window. */
@@ -132,36 +111,6 @@ export interface PartitionWriterOptions {
 /** One item of a batch: a record to write, or the offset of a record that was dead-lettered. */
 export type WriteItem = { offset: bigint; record: SinkRecord | null };
 
-interface TempFile {
-  dir: string;
-  tmp: string;
-  encoder: RecordEncoder;
-  records: number;
-  firstOffset: bigint;
-  lastOffset: bigint;
-  /** Bytes durable in HDFS: those of the uploads that completed. */
-  persisted: number;
-  created: boolean;
-  /** The upload that is taking the file's next chunks, if one is open. */
-  upload: Upload | null;
-  /** Flushes run in order; each link sends one chunk (or ends the upload). */
-  tail: Promise<void>;
-  /** Set when the window is aborted: chunks still queued must not open a new upload. */
-  aborted: boolean;
-  inFlight: number;
-}
-
-/** One streaming create or append request of a temp file. */
-interface Upload {
-  body: PassThrough;
-  /** Settles with HDFS's answer, once the body has ended (or the request failed). */
-  done: Promise<void>;
-  failure: unknown;
-  /** Bytes written into the body. */
-  bytes: number;
-  lastWriteAt: number;
-}
-
 interface Window {
   start: bigint;
   end: bigint;
@@ -169,6 +118,11 @@ interface Window {
   files: Map<string, TempFile>;
   records: number;
   bytes: number;
+  /**
+   * Set once the window's manifest create was attempted: the manifest may exist, so its temp files then belong
+   * to recovery, and an abort must leave them.
+   */
+  manifestAttempted: boolean;
 }
 
 export class PartitionWriter {
@@ -176,9 +130,10 @@ export class PartitionWriter {
   readonly partition: number;
   private readonly opts: PartitionWriterOptions;
   private readonly manifests: ManifestLog;
+  private readonly recovery: PartitionRecovery;
   private readonly maxInFlight: number;
   private readonly uploadIdleMs: number;
-  private stateValue: WriterState = 'new';
+  private state: WriterState = 'new';
   private failure: TweetpipeError | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private window: Window | null = null;
@@ -186,11 +141,7 @@ export class PartitionWriter {
   private lastProcessed: bigint | null = null;
   /** Start of the next window: the committed end + 1 (null before anything was consumed). */
   private nextStart: bigint | null = null;
-  /** Set once the window's manifest create was attempted: its temp files then belong to recovery. */
-  private manifestAttempted = false;
   private unreported: bigint | null = null;
-  /** Other writers' temp files were left at the last cleanup (their windows might still have been committed). */
-  private foreignTempsLeft = false;
 
   constructor(opts: PartitionWriterOptions) {
     this.opts = opts;
@@ -198,18 +149,17 @@ export class PartitionWriter {
     this.partition = opts.partition;
     this.maxInFlight = opts.maxFlushesInFlight ?? 2;
     this.uploadIdleMs = opts.uploadIdleMs ?? 10_000;
-    this.manifests = new ManifestLog({
-      storage: opts.storage,
-      paths: opts.paths,
-      topic: opts.topic,
-      partition: opts.partition,
-      keep: opts.keepManifests,
-      logger: opts.logger,
+    const { storage, paths, topic, partition, writerId, logger } = opts;
+    this.manifests = new ManifestLog({ storage, paths, topic, partition, keep: opts.keepManifests, logger });
+    this.recovery = new PartitionRecovery({
+      storage,
+      paths,
+      manifests: this.manifests,
+      topic,
+      partition,
+      writerId,
+      logger,
     });
-  }
-
-  get state(): WriterState {
-    return this.stateValue;
   }
 
   /** True when `offset` is already durable or in the open window (a re-delivery to skip). */
@@ -235,31 +185,11 @@ export class PartitionWriter {
    */
   recover(): Promise<bigint | null> {
     return this.serial(async () => {
-      if (this.stateValue !== 'new') throw new TweetpipeError('INTERNAL', `${this.label()}: recover() twice`);
-      let latest = await this.manifests.latest();
-      while (latest) {
-        const pending = await this.unrenamed(latest);
-        if (pending) {
-          for (const f of pending) await this.rename(f);
-          break;
-        }
-        // None of its files exists in any form: no reader ever saw this window, Kafka still has its records.
-        this.opts.logger.warn(
-          {
-            topic: this.topic,
-            partition: this.partition,
-            startOffset: latest.startOffset,
-            endOffset: latest.endOffset,
-          },
-          'rolling back a manifest whose files never landed (its writer lost its temp files to a new owner)',
-        );
-        await this.manifests.discard(latest);
-        latest = await this.manifests.latest();
-      }
-      const end = latest ? BigInt(latest.endOffset) : null;
-      this.foreignTempsLeft = await this.deleteObsoleteTemps(end);
-      this.stateValue = 'idle';
-      if (!latest || end === null) return null;
+      if (this.state !== 'new') throw new TweetpipeError('INTERNAL', `${this.label()}: recover() twice`);
+      const latest = await this.recovery.recover();
+      this.state = 'open';
+      if (!latest) return null;
+      const end = BigInt(latest.endOffset);
       this.lastProcessed = end;
       this.nextStart = end + 1n;
       this.unreported = end + 1n;
@@ -279,7 +209,7 @@ export class PartitionWriter {
   /** Writes a batch in offset order; rotates on the way when a limit is reached. */
   write(items: WriteItem[]): Promise<void> {
     return this.serial(async () => {
-      this.assertUsable();
+      this.assertOpen();
       let records = 0;
       let bytes = 0;
       for (const item of items) {
@@ -311,7 +241,7 @@ export class PartitionWriter {
   /** Commits the open window when it is older than maxAge; call it on a timer so quiet streams land too. */
   maybeRotate(nowMs: number): Promise<boolean> {
     return this.serial(async () => {
-      this.assertUsable();
+      this.assertOpen();
       if (await this.rotateIfOld(nowMs)) return true;
       await this.endIdleUploads(nowMs);
       return false;
@@ -324,17 +254,21 @@ export class PartitionWriter {
    */
   close(abort: boolean): Promise<void> {
     return this.serial(async () => {
-      if (this.stateValue === 'closed') return;
-      if (!abort && this.stateValue !== 'failed') {
+      if (this.state === 'closed') return;
+      if (!abort && this.state === 'open') {
         await this.commit();
         // Empty now; without this _tmp keeps one directory per assignment until a recovery removes it.
-        await this.deleteOwnTemps().catch(() => undefined);
+        await this.recovery.deleteOwnTemps().catch(() => undefined);
       } else if (this.window) {
-        this.abortUploads(this.window);
-        if (!this.manifestAttempted) await this.discardWindow(this.window);
+        const files = [...this.window.files.values()];
+        for (const f of files) f.abort();
+        if (!this.window.manifestAttempted) {
+          await Promise.all(files.map((f) => f.settled()));
+          await this.recovery.deleteOwnTemps();
+        }
       }
       this.window = null;
-      this.stateValue = 'closed';
+      this.state = 'closed';
     });
   }
 
@@ -353,16 +287,16 @@ export class PartitionWriter {
     this.failure = new TweetpipeError(e.code, message, {
       retryable: e.retryable,
       cause: err,
-      details: { ...e.details, topic: this.topic, partition: this.partition, state: this.stateValue },
+      details: { ...e.details, topic: this.topic, partition: this.partition, state: this.state },
     });
-    if (this.stateValue !== 'closed') this.stateValue = 'failed';
+    if (this.state !== 'closed') this.state = 'failed';
     return this.failure;
   }
 
-  private assertUsable(): void {
+  private assertOpen(): void {
     if (this.failure) throw this.failure;
-    if (this.stateValue === 'new' || this.stateValue === 'closed')
-      throw new TweetpipeError('INTERNAL', `${this.label()}: writer is ${this.stateValue}`);
+    if (this.state !== 'open')
+      throw new TweetpipeError('INTERNAL', `${this.label()}: writer is ${this.state}`);
   }
 
   private checkGap(next: bigint): void {
@@ -387,10 +321,9 @@ export class PartitionWriter {
       files: new Map(),
       records: 0,
       bytes: 0,
+      manifestAttempted: false,
     };
     this.window = w;
-    this.manifestAttempted = false;
-    this.stateValue = 'writing';
     return w;
   }
 
@@ -398,126 +331,29 @@ export class PartitionWriter {
     const dir = this.opts.partitioner.path(record);
     let file = w.files.get(dir);
     if (!file) {
-      const { paths, writerId, format } = this.opts;
-      file = {
+      const { storage, paths, writerId, format, clock } = this.opts;
+      file = new TempFile({
+        storage,
         dir,
         tmp: paths.tmpFile(this.topic, this.partition, writerId, w.start, w.files.size, format.extension),
         encoder: format.open(),
-        records: 0,
         firstOffset: record.offset,
-        lastOffset: record.offset,
-        persisted: 0,
-        created: false,
-        upload: null,
-        tail: Promise.resolve(),
-        aborted: false,
-        inFlight: 0,
-      };
+        maxInFlight: this.maxInFlight,
+        clock,
+        label: this.label(),
+      });
       w.files.set(dir, file);
     }
-    file.encoder.write(record);
+    await file.add(record);
     record.releaseDoc?.();
-    file.records++;
-    file.lastOffset = record.offset;
     w.records++;
     w.bytes += record.value.length;
-    if (file.encoder.wantsFlush) {
-      if (file.inFlight >= this.maxInFlight) await file.tail;
-      this.schedule(file, file.encoder.flush());
-    }
   }
 
-  /**
-   * Queues the persistence of a chunk that is still being encoded (gzip runs on the thread pool), so encoding,
-   * HDFS uploads and the next records overlap; chunks are persisted in order.
-   */
-  private schedule(file: TempFile, chunk: Promise<Uint8Array>): void {
-    file.inFlight++;
-    this.chain(file, async () => {
-      try {
-        await this.send(file, await chunk);
-      } finally {
-        file.inFlight--;
-      }
-    });
-    chunk.catch(() => undefined);
-  }
-
-  private chain(file: TempFile, step: () => Promise<void>): void {
-    file.tail = file.tail.then(step);
-    // Failures surface at the next await of the tail; this only keeps them from being reported as unhandled.
-    file.tail.catch(() => undefined);
-  }
-
-  /**
-   * Writes a chunk into the file's open upload, opening one when there is none (a create, then appends): a file
-   * is one long request while records flow, not one request per chunk (an HDFS append costs ~30 ms of pipeline
-   * setup whatever its size; streaming doubled the write rate of one file). Waits while the upload is behind.
-   */
-  private async send(file: TempFile, bytes: Uint8Array): Promise<void> {
-    if (bytes.length === 0) return;
-    if (file.aborted) throw new TweetpipeError('INTERNAL', `${this.label()}: window aborted`);
-    const upload = file.upload ?? this.startUpload(file);
-    if (upload.failure) throw upload.failure;
-    upload.bytes += bytes.length;
-    upload.lastWriteAt = this.opts.clock();
-    if (upload.body.write(bytes)) return;
-    const drained = new AbortController();
-    try {
-      await Promise.race([
-        once(upload.body, 'drain', { signal: drained.signal }),
-        upload.done.then(() => {
-          throw new TweetpipeError('INTERNAL', `${this.label()}: the upload of ${file.tmp} ended early`);
-        }),
-      ]);
-    } finally {
-      drained.abort();
-    }
-  }
-
-  private startUpload(file: TempFile): Upload {
-    const body = new PassThrough({ highWaterMark: UPLOAD_BUFFER_BYTES });
-    const { storage } = this.opts;
-    const upload: Upload = {
-      body,
-      done: file.created
-        ? storage.append(file.tmp, body)
-        : storage.create(file.tmp, body, { overwrite: true }),
-      failure: undefined,
-      bytes: 0,
-      lastWriteAt: this.opts.clock(),
-    };
-    upload.done.catch((err: unknown) => {
-      upload.failure = err;
-    });
-    // An abort fails the body; until the upload pipes it (after the NameNode step) nothing else listens.
-    body.on('error', (err) => {
-      upload.failure ??= err;
-    });
-    file.created = true;
-    file.upload = upload;
-    return upload;
-  }
-
-  /** Ends the file's upload and waits for HDFS to confirm it: its bytes are then durable. */
-  private async endUpload(file: TempFile): Promise<void> {
-    const upload = file.upload;
-    if (!upload) return;
-    file.upload = null;
-    upload.body.end();
-    await upload.done;
-    file.persisted += upload.bytes;
-  }
-
-  /** Ends the uploads that received nothing for uploadIdleMs (they reopen as appends when records come). */
+  /** Ends the uploads that received nothing for uploadIdleMs. */
   private async endIdleUploads(nowMs: number): Promise<void> {
     if (!this.window) return;
-    for (const file of this.window.files.values()) {
-      if (file.upload && nowMs - file.upload.lastWriteAt >= this.uploadIdleMs) {
-        this.chain(file, () => this.endUpload(file));
-        await file.tail;
-      }
-    }
+    for (const file of this.window.files.values()) await file.endIfIdle(nowMs, this.uploadIdleMs);
   }
 
   private async rotateIfOld(nowMs: number): Promise<boolean> {
@@ -533,14 +369,9 @@ export class PartitionWriter {
     const started = performance.now();
     const { paths, topic, partition } = this.opts;
 
-    this.stateValue = 'rotating';
     const files = [...w.files.values()];
-    for (const f of files) {
-      this.schedule(f, f.encoder.finish());
-      this.chain(f, () => this.endUpload(f));
-    }
-    await Promise.all(files.map((f) => f.tail));
-    for (const f of files) await this.checkTempFile(f);
+    await Promise.all(files.map((f) => f.finish()));
+    for (const f of files) await this.recovery.checkTempFile(f.tmp, f.persisted);
 
     const manifest: Manifest = {
       version: MANIFEST_VERSION,
@@ -563,26 +394,23 @@ export class PartitionWriter {
       createdAt: new Date(this.opts.clock()).toISOString(),
       writerId: this.opts.writerId,
     };
-    this.manifestAttempted = true;
+    w.manifestAttempted = true;
     let prunable: string[];
     try {
       prunable = await this.manifests.commit(manifest);
     } catch (err) {
       // Fenced: the manifest is not ours (or was removed again), so the temp files are garbage.
       if (err instanceof TweetpipeError && err.code === 'FENCED') {
-        this.manifestAttempted = false;
-        await this.deleteOwnTemps();
+        w.manifestAttempted = false;
+        await this.recovery.deleteOwnTemps();
       }
       throw err;
     }
-    this.stateValue = 'manifest-written';
 
-    for (const f of manifest.files) await this.rename(f);
-    this.stateValue = 'renamed';
+    for (const f of manifest.files) await this.recovery.rename(f);
     await this.manifests.prune(prunable);
-    if (this.foreignTempsLeft) await this.cleanUpAfterCommit(w.end);
+    await this.recovery.cleanUpAfterCommit(w.end);
 
-    this.stateValue = 'committed';
     this.window = null;
     this.nextStart = w.end + 1n;
     this.unreported = w.end + 1n;
@@ -606,138 +434,5 @@ export class PartitionWriter {
       records: w.records,
       latencyMs: performance.now() - started,
     });
-    this.stateValue = 'idle';
   }
-
-  /**
-   * The files of a recovered manifest that still need their rename, or null when none of them exists in any
-   * form (a void window). Some renamed and others lost is an inconsistency no recovery can repair.
-   *
-   * The manifest's writer may be renaming right now: a file found under neither name is looked up once more under
-   * its final name, or a rename between the two looks would roll back a window that readers already see.
-   */
-  private async unrenamed(m: Manifest): Promise<ManifestFile[] | null> {
-    const { storage } = this.opts;
-    const pending: ManifestFile[] = [];
-    const lost: ManifestFile[] = [];
-    for (const f of m.files) {
-      const final = await storage.status(f.final);
-      const tmp = final ? null : await storage.status(f.tmp);
-      const renamed = final ?? (tmp ? null : await storage.status(f.final));
-      if (renamed) checkSize(f.final, renamed.length, f.bytes);
-      else if (tmp) {
-        checkSize(f.tmp, tmp.length, f.bytes);
-        pending.push(f);
-      } else lost.push(f);
-    }
-    if (lost.length === 0) return pending;
-    if (lost.length === m.files.length) return null;
-    throw new TweetpipeError(
-      'HDFS_NOT_FOUND',
-      `inconsistent state: neither the temp file nor the final file exists for ${lost.map((f) => f.final).join(', ')}`,
-      { details: { manifestStart: m.startOffset, lost: lost.map((f) => f.final) } },
-    );
-  }
-
-  /**
-   * Deletes the other writers' temp files that belong to windows starting at or below `committedEnd` (no
-   * manifest can ever name them), and their directories once empty. Returns whether any temp file was left.
-   * A directory delete is not recursive: a zombie that creates a file in it meanwhile keeps the directory.
-   */
-  private async deleteObsoleteTemps(committedEnd: bigint | null): Promise<boolean> {
-    const { storage, paths, writerId } = this.opts;
-    const partitionDir = paths.partitionTmpDir(this.topic, this.partition);
-    let left = false;
-    for (const writerDir of await storage.list(partitionDir)) {
-      if (writerDir.name === writerId) continue;
-      const dir = `${partitionDir}/${writerDir.name}`;
-      let kept = 0;
-      for (const f of writerDir.type === 'DIRECTORY' ? await storage.list(dir) : []) {
-        const start = parseTempFileWindowStart(f.name);
-        // A name no writer gives is nobody's temp file.
-        if (start === null || (committedEnd !== null && start <= committedEnd))
-          await storage.delete(`${dir}/${f.name}`, true);
-        else kept++;
-      }
-      if (kept > 0) left = true;
-      else
-        await storage.delete(dir).catch(() => {
-          left = true;
-        });
-    }
-    return left;
-  }
-
-  /** The window is committed whatever happens here: a failed cleanup is retried after the next commit. */
-  private async cleanUpAfterCommit(committedEnd: bigint): Promise<void> {
-    try {
-      this.foreignTempsLeft = await this.deleteObsoleteTemps(committedEnd);
-    } catch (err) {
-      this.opts.logger.warn(
-        { err, topic: this.topic, partition: this.partition },
-        'could not delete obsolete temp files (retried after the next commit)',
-      );
-    }
-  }
-
-  /** Gives a temp file its final name, accepting a rename that another writer (or a lost reply) already did. */
-  private async rename(f: ManifestFile): Promise<void> {
-    const { storage } = this.opts;
-    await storage.mkdirs(f.final.slice(0, f.final.lastIndexOf('/')));
-    if (await storage.rename(f.tmp, f.final)) return;
-    const final = await storage.status(f.final);
-    if (final) return checkSize(f.final, final.length, f.bytes);
-    const tmp = await storage.status(f.tmp);
-    throw new TweetpipeError(
-      tmp ? 'HDFS_RENAME_FAILED' : 'HDFS_NOT_FOUND',
-      tmp
-        ? `cannot rename ${f.tmp} to ${f.final}`
-        : `inconsistent state: neither ${f.tmp} nor ${f.final} exists for a committed manifest`,
-      { details: { tmp: f.tmp, final: f.final } },
-    );
-  }
-
-  /**
-   * A temp file must hold exactly the bytes this writer persisted before a manifest may name it. Missing means
-   * a new owner of the partition deleted it (this writer is a zombie); a wrong size means an append went
-   * through twice or not at all.
-   */
-  private async checkTempFile(f: TempFile): Promise<void> {
-    const st = await this.opts.storage.status(f.tmp);
-    if (!st)
-      throw new TweetpipeError(
-        'FENCED',
-        `${this.label()}: temp file ${f.tmp} was removed, another writer owns the partition`,
-        {
-          details: { tmp: f.tmp },
-        },
-      );
-    checkSize(f.tmp, st.length, f.persisted);
-  }
-
-  /** Fails the open requests, so that the DataNode drops them now rather than after a socket timeout. */
-  private abortUploads(w: Window): void {
-    for (const f of w.files.values()) {
-      f.aborted = true;
-      f.upload?.body.destroy(new TweetpipeError('INTERNAL', `${this.label()}: window aborted`));
-      f.upload = null;
-    }
-  }
-
-  private async discardWindow(w: Window): Promise<void> {
-    await Promise.allSettled([...w.files.values()].map((f) => f.tail));
-    await this.deleteOwnTemps();
-  }
-
-  private async deleteOwnTemps(): Promise<void> {
-    const { storage, paths, writerId } = this.opts;
-    await storage.delete(paths.writerTmpDir(this.topic, this.partition, writerId), true);
-  }
-}
-
-function checkSize(path: string, actual: number, expected: number): void {
-  if (actual !== expected)
-    throw new TweetpipeError('INTERNAL', `${path} has ${actual} bytes where ${expected} were written`, {
-      details: { path, actual, expected },
-    });
 }
