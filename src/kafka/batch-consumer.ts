@@ -30,6 +30,11 @@ export interface BatchConsumerOptions {
   log: Logger;
   /** Buffered records above which fetching pauses. */
   maxBuffered?: number;
+  /**
+   * Buffered value bytes above which fetching pauses (default 32 MiB): a count alone lets large records (or a
+   * burst of them) take memory without bound.
+   */
+  maxBufferedBytes?: number;
   sessionTimeoutMs?: number;
   /** How long close() may wait for the group to let this member leave. */
   closeDeadlineMs?: number;
@@ -56,6 +61,9 @@ export class BatchConsumer {
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private readonly maxBuffered: number;
+  private readonly maxBufferedBytes: number;
+  /** Value bytes of the records in the buffer. */
+  private bufferedBytes = 0;
   private rebalanceListener: ((assigned: TopicPartition[]) => void) | undefined;
   /** Partitions of the latest group join: records of any other partition are dropped. */
   private owned = new Set<number>();
@@ -65,6 +73,7 @@ export class BatchConsumer {
   constructor(conn: KafkaConnection, opts: BatchConsumerOptions) {
     this.opts = opts;
     this.maxBuffered = opts.maxBuffered ?? 20_000;
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
     // A normal leave takes well under a second.
     this.closeDeadlineMs = opts.closeDeadlineMs ?? 5000;
     const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
@@ -85,7 +94,8 @@ export class BatchConsumer {
       this.opts.log.info({ assignments: assigned }, 'consumer group joined');
       this.owned = new Set(assigned.map((tp) => tp.partition));
       for (let i = this.buffer.length - 1; i >= 0; i--)
-        if (!this.owned.has(this.buffer[i]!.partition)) this.buffer.splice(i, 1);
+        if (!this.owned.has(this.buffer[i]!.partition))
+          this.bufferedBytes -= this.buffer.splice(i, 1)[0]!.value?.length ?? 0;
       this.rebalanceListener?.(assigned);
     });
   }
@@ -131,6 +141,7 @@ export class BatchConsumer {
       // Fetched before the latest rebalance moved the partition away.
       if (!this.owned.has(m.partition)) return;
       this.leaderEpochs.set(m.partition, m.leaderEpoch);
+      this.bufferedBytes += m.value?.length ?? 0;
       this.buffer.push({
         topic: m.topic,
         partition: m.partition,
@@ -140,7 +151,8 @@ export class BatchConsumer {
         value: m.value ?? null,
         headers: m.headers,
       });
-      if (this.buffer.length >= this.maxBuffered) stream.pause();
+      if (this.buffer.length >= this.maxBuffered || this.bufferedBytes >= this.maxBufferedBytes)
+        stream.pause();
       this.wake?.();
     });
     stream.on('error', (err: Error) => {
@@ -174,7 +186,13 @@ export class BatchConsumer {
       if (this.failure) throw this.failure;
     }
     const batch = this.buffer.splice(0, max);
-    if (this.stream?.isPaused() && this.buffer.length < this.maxBuffered / 2) this.stream.resume();
+    for (const r of batch) this.bufferedBytes -= r.value?.length ?? 0;
+    if (
+      this.stream?.isPaused() &&
+      this.buffer.length < this.maxBuffered / 2 &&
+      this.bufferedBytes < this.maxBufferedBytes / 2
+    )
+      this.stream.resume();
     return batch;
   }
 

@@ -108,8 +108,11 @@ export interface PartitionWriterOptions {
   acceptGap?: (from: bigint, to: bigint) => boolean;
 }
 
-/** One item of a batch: a record to write, or the offset of a record that was dead-lettered. */
-export type WriteItem = { offset: bigint; record: SinkRecord | null };
+/**
+ * One item of a batch: a record to write, or the offset of a record that was dead-lettered (a bare offset, so
+ * that a batch costs no object per record beyond the record itself).
+ */
+export type WriteItem = SinkRecord | bigint;
 
 interface Window {
   start: bigint;
@@ -207,23 +210,29 @@ export class PartitionWriter {
   }
 
   /** Writes a batch in offset order; rotates on the way when a limit is reached. */
-  write(items: WriteItem[]): Promise<void> {
+  write(items: readonly WriteItem[]): Promise<void> {
     return this.serial(async () => {
       this.assertOpen();
       let records = 0;
       let bytes = 0;
+      const { maxRecords, maxBytes } = this.opts.rotation;
       for (const item of items) {
-        if (this.isProcessed(item.offset)) continue;
-        if (this.lastProcessed !== null && item.offset > this.lastProcessed + 1n) this.checkGap(item.offset);
-        const w = this.window ?? this.openWindow(item.offset);
-        if (item.record) {
-          await this.append(w, item.record);
-          records++;
-          bytes += item.record.value.length;
+        const isRecord = typeof item !== 'bigint';
+        const offset = isRecord ? item.offset : item;
+        if (this.lastProcessed !== null) {
+          if (offset <= this.lastProcessed) continue;
+          if (offset - this.lastProcessed !== 1n) this.checkGap(offset);
         }
-        w.end = item.offset;
-        this.lastProcessed = item.offset;
-        const { maxRecords, maxBytes } = this.opts.rotation;
+        const w = this.window ?? this.openWindow(offset);
+        if (isRecord) {
+          // Awaited only when the file has too many chunks in flight: no promise per record otherwise.
+          const backpressure = this.append(w, item);
+          if (backpressure) await backpressure;
+          records++;
+          bytes += item.value.length;
+        }
+        w.end = offset;
+        this.lastProcessed = offset;
         if (w.records >= maxRecords || w.bytes >= maxBytes) await this.commit();
       }
       if (records > 0)
@@ -327,7 +336,8 @@ export class PartitionWriter {
     return w;
   }
 
-  private async append(w: Window, record: SinkRecord): Promise<void> {
+  /** Adds a record to its file; returns a promise to await when the file's uploads are behind. */
+  private append(w: Window, record: SinkRecord): Promise<void> | undefined {
     const dir = this.opts.partitioner.path(record);
     let file = w.files.get(dir);
     if (!file) {
@@ -344,10 +354,11 @@ export class PartitionWriter {
       });
       w.files.set(dir, file);
     }
-    await file.add(record);
+    const backpressure = file.add(record);
     record.releaseDoc?.();
     w.records++;
     w.bytes += record.value.length;
+    return backpressure;
   }
 
   /** Ends the uploads that received nothing for uploadIdleMs. */

@@ -225,26 +225,33 @@ export class SinkTask {
   async put(records: readonly KafkaRecord[]): Promise<void> {
     const batches = new Map<PartitionWriter, WriteItem[]>();
     const poison: PoisonRecord[] = [];
+    // A fetch hands out runs of one partition: the writer is looked up once per run, not per record.
+    let partition = -1;
+    let writer: PartitionWriter | undefined;
+    let items: WriteItem[] = [];
     for (const r of records) {
-      const writer = r.topic === this.opts.topic ? this.writers.get(r.partition) : undefined;
-      if (!writer)
-        throw new TweetpipeError(
-          'INTERNAL',
-          `record for ${r.topic}/${r.partition}, which is not open in the sink`,
-          { details: { topic: r.topic, partition: r.partition } },
-        );
+      if (r.partition !== partition || !writer || r.topic !== this.opts.topic) {
+        writer = r.topic === this.opts.topic ? this.writers.get(r.partition) : undefined;
+        if (!writer)
+          throw new TweetpipeError(
+            'INTERNAL',
+            `record for ${r.topic}/${r.partition}, which is not open in the sink`,
+            { details: { topic: r.topic, partition: r.partition } },
+          );
+        partition = r.partition;
+        let forWriter = batches.get(writer);
+        if (!forWriter) {
+          forWriter = [];
+          batches.set(writer, forWriter);
+        }
+        items = forWriter;
+      }
       // Already durable or already in an open window (re-delivered after a reset): not written again.
       if (writer.isProcessed(r.offset)) continue;
-      let items = batches.get(writer);
-      if (!items) {
-        items = [];
-        batches.set(writer, items);
-      }
       const c = classify(r);
-      if (c.ok) {
-        items.push({ offset: r.offset, record: c.record });
-      } else {
-        items.push({ offset: r.offset, record: null });
+      if (c.ok) items.push(c.record);
+      else {
+        items.push(r.offset);
         poison.push({ record: r, reason: c.reason });
       }
     }
@@ -252,7 +259,7 @@ export class SinkTask {
       await this.opts.deadLetter(poison);
       this.opts.observer?.onPoison?.(poison);
     }
-    await settleAll([...batches].map(([writer, items]) => writer.write(items)));
+    await settleAll([...batches].map(([w, batch]) => w.write(batch)));
   }
 
   /** Commits every window older than maxAge; returns how many were committed. */

@@ -75,15 +75,20 @@ export class TempFile {
     this.lastOffset = opts.firstOffset;
   }
 
-  /** Encodes a record; when the encoder has a chunk ready, queues its upload (waiting while too many are queued). */
-  async add(record: SinkRecord): Promise<void> {
+  /**
+   * Encodes a record; when the encoder has a chunk ready, queues its upload. Returns a promise to await before
+   * the next add() when maxInFlight chunks are queued (synchronous otherwise: no promise per record).
+   */
+  add(record: SinkRecord): Promise<void> | undefined {
     this.encoder.write(record);
     this.records++;
     this.lastOffset = record.offset;
-    if (this.encoder.wantsFlush) {
-      if (this.inFlight >= this.opts.maxInFlight) await this.tail;
+    if (!this.encoder.wantsFlush) return undefined;
+    if (this.inFlight < this.opts.maxInFlight) {
       this.schedule(this.encoder.flush());
+      return undefined;
     }
+    return this.tail.then(() => this.schedule(this.encoder.flush()));
   }
 
   /** Hands the encoder's last bytes to the upload and ends it: once this resolves, `persisted` is final. */

@@ -58,7 +58,7 @@ export function writer(s: Setup): PartitionWriter {
 export const items = (records: KafkaRecord[]): WriteItem[] =>
   records.map((r) => {
     const c = classify(r);
-    return { offset: r.offset, record: c.ok ? c.record : null };
+    return c.ok ? c.record : r.offset;
   });
 
 /** Offsets found inside the committed files (from the tweet ids), checked against each file's name. */

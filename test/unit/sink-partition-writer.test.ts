@@ -7,6 +7,7 @@ import type { CreateOptions, Storage } from '../../src/hdfs/storage.ts';
 import { SinkPaths } from '../../src/sink/filenames.ts';
 import { encodeManifest, type Manifest } from '../../src/sink/manifest.ts';
 import type { PartitionWriter } from '../../src/sink/partition-writer.ts';
+import type { SinkRecord } from '../../src/sink/sink-record.ts';
 import type { KafkaRecord } from '../../src/types.ts';
 import {
   blockingRenames,
@@ -600,13 +601,13 @@ describe('memory', () => {
     const storage = new MemoryStorage();
     const w = writer({ storage, format: 'parquet' });
     assert.equal(await w.recover(), null);
-    const written = items(tweetRecords(0, 5));
-    const docs = written.map((i) => i.record!.doc);
+    const written = items(tweetRecords(0, 5)) as SinkRecord[];
+    const docs = written.map((r) => r.doc);
     await w.write(written);
-    written.forEach((i, n) => {
+    written.forEach((r, n) => {
       // Parsed again on this read: the one parsed before the write was released by it.
-      assert.notEqual(i.record!.doc, docs[n]);
-      assert.deepEqual(i.record!.doc, docs[n]);
+      assert.notEqual(r.doc, docs[n]);
+      assert.deepEqual(r.doc, docs[n]);
     });
     await w.close(false);
   });

@@ -11,7 +11,7 @@ export interface RecordEncoder {
   write(record: SinkRecord): void;
   /** Bytes held in memory and not yet handed out (uncompressed size for compressed formats). */
   readonly bufferedBytes: number;
-  /** True when the encoder holds enough for a flush (flushBytes, or a full Parquet row group). */
+  /** True when the encoder holds enough for a flush (flushBytes, a full JSONL block, or a full Parquet row group). */
   readonly wantsFlush: boolean;
   /** Hands out the bytes that can be persisted now (possibly empty); the file continues. */
   flush(): Promise<Uint8Array>;

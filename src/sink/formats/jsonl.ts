@@ -37,18 +37,23 @@ const BLOCK_BYTES = 1024 * 1024;
 
 class JsonlEncoder implements RecordEncoder {
   /**
-   * Lines are copied into blocks as they come, and the blocks joined at the flush. Collecting the values and
-   * concatenating them one by one at the flush cost 1.9-3.0 us per 2 KB record against 1.2-2.0 us for copying
-   * them in (measured in isolation). A line never spans two blocks.
+   * Lines are copied into blocks as they come. Collecting the values and concatenating them one by one at the
+   * flush cost 1.9-3.0 us per 2 KB record against 1.2-2.0 us for copying them in (measured in isolation). A line
+   * never spans two blocks; the last block is the one being filled, the others are sealed (trimmed to what they
+   * hold).
    */
   private blocks: Buffer[] = [];
   private used = 0;
   private size = 0;
+  /** Bytes of the sealed blocks. */
+  private sealedBytes = 0;
   private readonly flushBytes: number;
+  private readonly blockBytes: number;
   private readonly compress: ((raw: Buffer) => Promise<Uint8Array>) | null;
 
   constructor(flushBytes: number, compress: ((raw: Buffer) => Promise<Uint8Array>) | null) {
     this.flushBytes = flushBytes;
+    this.blockBytes = Math.min(flushBytes, BLOCK_BYTES);
     this.compress = compress;
   }
 
@@ -56,8 +61,12 @@ class JsonlEncoder implements RecordEncoder {
     return this.size;
   }
 
+  /**
+   * Uncompressed, every sealed block is handed out as it is (no copy, and a file holds about one block); gzip
+   * compresses flushBytes at a time, each chunk one gzip member.
+   */
   get wantsFlush(): boolean {
-    return this.size >= this.flushBytes;
+    return this.compress ? this.size >= this.flushBytes : this.sealedBytes > 0;
   }
 
   write(record: SinkRecord): void {
@@ -66,7 +75,7 @@ class JsonlEncoder implements RecordEncoder {
     let block = this.blocks.at(-1);
     if (!block || this.used + need > block.length) {
       this.seal();
-      block = Buffer.allocUnsafe(Math.max(need, BLOCK_BYTES));
+      block = Buffer.allocUnsafe(Math.max(need, this.blockBytes));
       this.blocks.push(block);
       this.used = 0;
     }
@@ -77,22 +86,38 @@ class JsonlEncoder implements RecordEncoder {
   }
 
   async flush(): Promise<Uint8Array> {
+    if (this.compress) return this.takeAll();
+    if (this.sealedBytes === 0) return EMPTY;
+    const sealed = this.blocks.slice(0, -1);
+    this.blocks = this.blocks.slice(-1);
+    const bytes = this.sealedBytes;
+    this.size -= bytes;
+    this.sealedBytes = 0;
+    return sealed.length === 1 ? sealed[0]! : Buffer.concat(sealed, bytes);
+  }
+
+  finish(): Promise<Uint8Array> {
+    return this.takeAll();
+  }
+
+  /** Hands out every byte held, compressed when the format is. */
+  private async takeAll(): Promise<Uint8Array> {
     if (this.size === 0) return EMPTY;
     this.seal();
     const raw = this.blocks.length === 1 ? this.blocks[0]! : Buffer.concat(this.blocks, this.size);
     this.blocks = [];
     this.size = 0;
+    this.sealedBytes = 0;
+    this.used = 0;
     return this.compress ? this.compress(raw) : raw;
   }
 
-  finish(): Promise<Uint8Array> {
-    return this.flush();
-  }
-
-  /** Trims the last block to what it holds. */
+  /** Trims the block being filled to what it holds; it is sealed from then on. */
   private seal(): void {
     const last = this.blocks.length - 1;
-    if (last >= 0) this.blocks[last] = this.blocks[last]!.subarray(0, this.used);
+    if (last < 0) return;
+    this.blocks[last] = this.blocks[last]!.subarray(0, this.used);
+    this.sealedBytes += this.used;
   }
 }
 
