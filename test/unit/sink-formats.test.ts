@@ -57,6 +57,22 @@ describe('jsonl', () => {
     assert.equal(bytes.toString(), expectedLines(records));
   });
 
+  test('holds about one block whatever flushBytes is: each full block is handed out as it is', async () => {
+    const records = sinkRecords(0, 8000);
+    const enc = createFormat('jsonl', { flushBytes: 8 * 1024 * 1024 }).open();
+    const chunks: Uint8Array[] = [];
+    let held = 0;
+    for (const r of records) {
+      enc.write(r);
+      if (enc.wantsFlush) chunks.push(await enc.flush());
+      held = Math.max(held, enc.bufferedBytes);
+    }
+    chunks.push(await enc.finish());
+    assert.ok(held <= 1024 * 1024 + 4096, `the encoder held ${held} bytes`);
+    assert.ok(chunks.length > 2, `expected several chunks, got ${chunks.length}`);
+    assert.equal(Buffer.concat(chunks).toString(), expectedLines(records));
+  });
+
   test('a record larger than a block is one line too', async () => {
     const doc = { ...tweetDoc(1), text: 'x'.repeat(1_500_000) };
     const c = classify(kafkaRecord(7, JSON.stringify(doc)));
