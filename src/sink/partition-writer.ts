@@ -26,13 +26,14 @@ import { performance } from 'node:perf_hooks';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import type { Logger } from '../log.ts';
-import { committedFileName, type SinkPaths } from './filenames.ts';
+import type { SinkPaths } from './filenames.ts';
 import type { Format } from './formats/format.ts';
-import { MANIFEST_VERSION, type Manifest, ManifestLog } from './manifest.ts';
+import { ManifestLog } from './manifest.ts';
 import { PartitionRecovery } from './partition-recovery.ts';
 import type { Partitioner } from './partitioner.ts';
 import type { SinkRecord } from './sink-record.ts';
 import { TempFile } from './temp-file.ts';
+import { Window } from './window.ts';
 
 /**
  * What the writer accepts: recover() only when `new`; write() and maybeRotate() only when `open`; close() commits
@@ -92,6 +93,11 @@ export interface PartitionWriterOptions {
   /** Chunks in flight to HDFS per file before write() waits (default 2); with flushBytes this bounds memory. */
   maxFlushesInFlight?: number;
   /**
+   * Bytes the open files of a window may hold together in their encoders (default 32 MiB): past it the files
+   * holding most hand out everything, so that many open files (field partitions) do not each hold flushBytes.
+   */
+  maxBufferedBytes?: number;
+  /**
    * An upload that received nothing for this long is ended, so that no request outlives the WebHDFS client's
    * socket timeout while a quiet window waits for its age rotation (default 10 s); the next chunk appends.
    */
@@ -114,20 +120,6 @@ export interface PartitionWriterOptions {
  */
 export type WriteItem = SinkRecord | bigint;
 
-interface Window {
-  start: bigint;
-  end: bigint;
-  openedAt: number;
-  files: Map<string, TempFile>;
-  records: number;
-  bytes: number;
-  /**
-   * Set once the window's manifest create was attempted: the manifest may exist, so its temp files then belong
-   * to recovery, and an abort must leave them.
-   */
-  manifestAttempted: boolean;
-}
-
 export class PartitionWriter {
   readonly topic: string;
   readonly partition: number;
@@ -136,6 +128,7 @@ export class PartitionWriter {
   private readonly recovery: PartitionRecovery;
   private readonly maxInFlight: number;
   private readonly uploadIdleMs: number;
+  private readonly maxBufferedBytes: number;
   private state: WriterState = 'new';
   private failure: TweetpipeError | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -152,6 +145,7 @@ export class PartitionWriter {
     this.partition = opts.partition;
     this.maxInFlight = opts.maxFlushesInFlight ?? 2;
     this.uploadIdleMs = opts.uploadIdleMs ?? 10_000;
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
     const { storage, paths, topic, partition, writerId, logger } = opts;
     this.manifests = new ManifestLog({ storage, paths, topic, partition, keep: opts.keepManifests, logger });
     this.recovery = new PartitionRecovery({
@@ -323,15 +317,12 @@ export class PartitionWriter {
   }
 
   private openWindow(firstOffset: bigint): Window {
-    const w: Window = {
-      start: this.nextStart ?? firstOffset,
-      end: firstOffset,
-      openedAt: this.opts.clock(),
-      files: new Map(),
-      records: 0,
-      bytes: 0,
-      manifestAttempted: false,
-    };
+    const w = new Window(
+      this.nextStart ?? firstOffset,
+      firstOffset,
+      this.opts.clock(),
+      this.maxBufferedBytes,
+    );
     this.window = w;
     return w;
   }
@@ -356,9 +347,9 @@ export class PartitionWriter {
     }
     const backpressure = file.add(record);
     record.releaseDoc?.();
-    w.records++;
-    w.bytes += record.value.length;
-    return backpressure;
+    const budget = w.counted(record.value.length);
+    if (!budget) return backpressure;
+    return backpressure ? backpressure.then(() => budget) : budget;
   }
 
   /** Ends the uploads that received nothing for uploadIdleMs. */
@@ -384,27 +375,14 @@ export class PartitionWriter {
     await Promise.all(files.map((f) => f.finish()));
     for (const f of files) await this.recovery.checkTempFile(f.tmp, f.persisted);
 
-    const manifest: Manifest = {
-      version: MANIFEST_VERSION,
+    const manifest = w.manifest({
+      paths,
       topic,
       partition,
-      startOffset: w.start.toString(),
-      endOffset: w.end.toString(),
-      files: files.map((f) => ({
-        tmp: f.tmp,
-        final: paths.committedFile(
-          topic,
-          f.dir,
-          committedFileName(topic, partition, f.firstOffset, f.lastOffset, this.opts.format.extension),
-        ),
-        records: f.records,
-        bytes: f.persisted,
-        firstOffset: f.firstOffset.toString(),
-        lastOffset: f.lastOffset.toString(),
-      })),
-      createdAt: new Date(this.opts.clock()).toISOString(),
+      extension: this.opts.format.extension,
       writerId: this.opts.writerId,
-    };
+      createdAt: new Date(this.opts.clock()),
+    });
     w.manifestAttempted = true;
     let prunable: string[];
     try {

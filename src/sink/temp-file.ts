@@ -75,6 +75,11 @@ export class TempFile {
     this.lastOffset = opts.firstOffset;
   }
 
+  /** Bytes the encoder holds (uncompressed). */
+  get bufferedBytes(): number {
+    return this.encoder.bufferedBytes;
+  }
+
   /**
    * Encodes a record; when the encoder has a chunk ready, queues its upload. Returns a promise to await before
    * the next add() when maxInFlight chunks are queued (synchronous otherwise: no promise per record).
@@ -83,12 +88,20 @@ export class TempFile {
     this.encoder.write(record);
     this.records++;
     this.lastOffset = record.offset;
-    if (!this.encoder.wantsFlush) return undefined;
+    return this.encoder.wantsFlush ? this.flush(false) : undefined;
+  }
+
+  /**
+   * Queues the upload of what the encoder can hand out (with `all`, everything it holds, so that it keeps no
+   * buffer). Returns a promise to await when maxInFlight chunks were already queued.
+   */
+  flush(all: boolean): Promise<void> | undefined {
+    const take = () => this.schedule(all ? this.encoder.flushAll() : this.encoder.flush());
     if (this.inFlight < this.opts.maxInFlight) {
-      this.schedule(this.encoder.flush());
+      take();
       return undefined;
     }
-    return this.tail.then(() => this.schedule(this.encoder.flush()));
+    return this.tail.then(take);
   }
 
   /** Hands the encoder's last bytes to the upload and ends it: once this resolves, `persisted` is final. */

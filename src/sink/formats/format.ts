@@ -15,6 +15,11 @@ export interface RecordEncoder {
   readonly wantsFlush: boolean;
   /** Hands out the bytes that can be persisted now (possibly empty); the file continues. */
   flush(): Promise<Uint8Array>;
+  /**
+   * Hands out every byte it holds, so that it keeps no buffer (a Parquet row group closes early); the file
+   * continues. The writer calls it when the open files of a window together hold too much.
+   */
+  flushAll(): Promise<Uint8Array>;
   /** Ends the file and hands out its remaining bytes. The encoder is unusable afterwards. */
   finish(): Promise<Uint8Array>;
 }

@@ -32,8 +32,13 @@ function lineOf(record: SinkRecord): Buffer {
   return v.indexOf(10) === -1 && v.indexOf(13) === -1 ? v : compactJson(v);
 }
 
-/** Size of the blocks lines are copied into: small enough that many open files (field partitions) stay cheap. */
+/**
+ * Size of the blocks lines are copied into: small enough that many open files (field partitions) stay cheap. A
+ * file's first block is FIRST_BLOCK_BYTES and each next one twice the last, so a file that gets few records
+ * holds little.
+ */
 const BLOCK_BYTES = 1024 * 1024;
+const FIRST_BLOCK_BYTES = 64 * 1024;
 
 class JsonlEncoder implements RecordEncoder {
   /**
@@ -49,11 +54,13 @@ class JsonlEncoder implements RecordEncoder {
   private sealedBytes = 0;
   private readonly flushBytes: number;
   private readonly blockBytes: number;
+  private nextBlockBytes: number;
   private readonly compress: ((raw: Buffer) => Promise<Uint8Array>) | null;
 
   constructor(flushBytes: number, compress: ((raw: Buffer) => Promise<Uint8Array>) | null) {
     this.flushBytes = flushBytes;
     this.blockBytes = Math.min(flushBytes, BLOCK_BYTES);
+    this.nextBlockBytes = Math.min(FIRST_BLOCK_BYTES, this.blockBytes);
     this.compress = compress;
   }
 
@@ -75,7 +82,8 @@ class JsonlEncoder implements RecordEncoder {
     let block = this.blocks.at(-1);
     if (!block || this.used + need > block.length) {
       this.seal();
-      block = Buffer.allocUnsafe(Math.max(need, this.blockBytes));
+      block = Buffer.allocUnsafe(Math.max(need, this.nextBlockBytes));
+      this.nextBlockBytes = Math.min(this.nextBlockBytes * 2, this.blockBytes);
       this.blocks.push(block);
       this.used = 0;
     }
@@ -94,6 +102,11 @@ class JsonlEncoder implements RecordEncoder {
     this.size -= bytes;
     this.sealedBytes = 0;
     return sealed.length === 1 ? sealed[0]! : Buffer.concat(sealed, bytes);
+  }
+
+  flushAll(): Promise<Uint8Array> {
+    this.nextBlockBytes = Math.min(FIRST_BLOCK_BYTES, this.blockBytes);
+    return this.takeAll();
   }
 
   finish(): Promise<Uint8Array> {

@@ -66,6 +66,10 @@ class ParquetEncoder implements RecordEncoder {
     return this.take();
   }
 
+  flushAll(): Promise<Uint8Array> {
+    return this.flush();
+  }
+
   async finish(): Promise<Uint8Array> {
     this.writeRowGroup();
     this.writer.finish();
