@@ -4,9 +4,12 @@ import { describe, test } from 'node:test';
 import { TweetpipeError } from '../../src/errors.ts';
 import { MemoryStorage } from '../../src/hdfs/memory-storage.ts';
 import type { CreateOptions, Storage } from '../../src/hdfs/storage.ts';
+import { silentLogger } from '../../src/log.ts';
 import { SinkPaths } from '../../src/sink/filenames.ts';
+import type { Format, RecordEncoder } from '../../src/sink/formats/format.ts';
+import { createFormat } from '../../src/sink/formats/index.ts';
 import { encodeManifest, type Manifest } from '../../src/sink/manifest.ts';
-import type { PartitionWriter } from '../../src/sink/partition-writer.ts';
+import { PartitionWriter } from '../../src/sink/partition-writer.ts';
 import type { SinkRecord } from '../../src/sink/sink-record.ts';
 import type { KafkaRecord } from '../../src/types.ts';
 import {
@@ -610,5 +613,57 @@ describe('memory', () => {
       assert.deepEqual(r.doc, docs[n]);
     });
     await w.close(false);
+  });
+});
+
+describe('memory across many open files', () => {
+  test('the files of a window hold at most maxBufferedBytes together, however many folders it writes', async () => {
+    const gzip = createFormat('jsonl.gz', { flushBytes: 8 * 1024 * 1024 });
+    const encoders: RecordEncoder[] = [];
+    let held = 0;
+    // Each of the 20 folders' encoders would hold up to flushBytes (8 MiB) before its first flush.
+    const counting: Format = {
+      ...gzip,
+      open: () => {
+        const e = gzip.open();
+        encoders.push(e);
+        return new Proxy(e, {
+          get(target, key, receiver) {
+            if (key !== 'write') return Reflect.get(target, key, receiver);
+            return (r: SinkRecord) => {
+              target.write(r);
+              held = Math.max(
+                held,
+                encoders.reduce((sum, x) => sum + x.bufferedBytes, 0),
+              );
+            };
+          },
+        });
+      },
+    };
+    const storage = new MemoryStorage();
+    const w = new PartitionWriter({
+      storage,
+      paths: new SinkPaths(ROOT),
+      topic: TOPIC,
+      partition: 0,
+      format: counting,
+      partitioner: { path: (r) => `folder=${r.offset % 20n}` },
+      rotation: { maxRecords: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 60_000 },
+      writerId: 'w1',
+      keepManifests: 2,
+      maxBufferedBytes: 4 * 1024 * 1024,
+      clock: () => 0,
+      logger: silentLogger,
+    });
+    assert.equal(await w.recover(), null);
+    const records = tweetRecords(0, 20_000);
+    const total = records.reduce((sum, r) => sum + (r.value?.length ?? 0), 0);
+    assert.ok(total > 16 * 1024 * 1024, `only ${total} bytes written`);
+    await w.write(items(records));
+    await w.close(false);
+    // The budget is checked every MiB appended.
+    assert.ok(held <= 5 * 1024 * 1024 + 64 * 1024, `the encoders held ${held} bytes together`);
+    assert.deepEqual(await committedOffsets(storage), range(0, 20_000));
   });
 });
