@@ -94,7 +94,8 @@ export interface PartitionWriterOptions {
   maxFlushesInFlight?: number;
   /**
    * Bytes the open files of a window may hold together in their encoders (default 32 MiB): past it the files
-   * holding most hand out everything, so that many open files (field partitions) do not each hold flushBytes.
+   * holding most hand out everything, so that many open files (field partitions) do not each hold flushBytes,
+   * and a Parquet row group (held as parsed values) closes before it reaches 128 MiB.
    */
   maxBufferedBytes?: number;
   /**

@@ -41,7 +41,7 @@ export class Window {
     this.records++;
     this.bytes += valueBytes;
     this.sinceBudgetCheck += valueBytes;
-    if (this.sinceBudgetCheck < BUDGET_CHECK_BYTES || this.files.size === 1) return undefined;
+    if (this.sinceBudgetCheck < BUDGET_CHECK_BYTES) return undefined;
     this.sinceBudgetCheck = 0;
     let held = 0;
     for (const f of this.files.values()) held += f.bufferedBytes;
