@@ -11,6 +11,7 @@
  * one, the user's ticket cache (kinit) is used.
  */
 import { accessSync, constants } from 'node:fs';
+import { createRequire } from 'node:module';
 import { TweetpipeError } from '../errors.ts';
 
 export interface KerberosCredentials {
@@ -36,24 +37,25 @@ interface KerberosModule {
   GSS_MECH_OID_SPNEGO: number;
 }
 
-let loaded: Promise<KerberosModule> | undefined;
+let loaded: KerberosModule | undefined;
 
-/** The `kerberos` addon, imported on first use. */
-export function loadKerberos(): Promise<KerberosModule> {
-  loaded ??= import('kerberos').then(
-    (m) => (m.default ?? m) as unknown as KerberosModule,
-    (err: unknown) => {
-      loaded = undefined;
-      throw new TweetpipeError(
-        'DEPENDENCY_MISSING',
-        'Kerberos needs the npm package `kerberos` built against the system Kerberos library: run ' +
-          '`tweetpipe stack up --kerberos` as root once (it installs libkrb5-dev and builds it), or ' +
-          '`apt-get install libkrb5-dev` and `npm rebuild kerberos`',
-        { cause: err },
-      );
-    },
-  );
-  return loaded;
+/**
+ * The `kerberos` addon, loaded on first use. Through require, not import(): a failed import() is cached for the
+ * process, and a later build (src/stack/kerberos-addon.ts) must be able to load it.
+ */
+export async function loadKerberos(): Promise<KerberosModule> {
+  try {
+    loaded ??= createRequire(import.meta.url)('kerberos') as KerberosModule;
+    return loaded;
+  } catch (err) {
+    throw new TweetpipeError(
+      'DEPENDENCY_MISSING',
+      'Kerberos needs the npm package `kerberos` built against the system Kerberos library: run ' +
+        '`tweetpipe stack up --kerberos` as root once (it installs libkrb5-dev and builds it), or ' +
+        '`apt-get install libkrb5-dev` and `npm rebuild kerberos`',
+      { cause: err },
+    );
+  }
 }
 
 /**
