@@ -142,6 +142,54 @@ function checkKafkaSecurity(kafka: KafkaSecurity, ctx: z.RefinementCtx): void {
     issue(['sasl', 'oauthbearer'], `only for the OAUTHBEARER mechanism, not ${sasl.mechanism}`);
 }
 
+// ---- hdfs.auth and its credentials (issue 15: Kerberized HDFS); webhdfs-auth.ts uses them. ----
+const hdfsAuthKeys = {
+  /** simple: user.name=hdfs.user; kerberos: SPNEGO then a delegation token; token: a delegation token given. */
+  auth: z.enum(['simple', 'kerberos', 'token']).default('simple'),
+  /** hdfs.auth=kerberos: principal and keytab, or neither (the user's ticket cache, from kinit). */
+  kerberos: z
+    .strictObject({
+      principal: z
+        .string()
+        .regex(/^[^\s@]+@[^\s@]+$/, 'expected a principal such as tweetpipe@EXAMPLE.COM')
+        .optional(),
+      keytab: z.string().min(1).optional(),
+      /** A krb5.conf of its own (else the system's /etc/krb5.conf, or KRB5_CONFIG). */
+      krb5Conf: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  /** hdfs.auth=token: the delegation token's URL-safe string (a secret), or a file holding it. */
+  delegationToken: z.string().min(1).optional(),
+  delegationTokenFile: z.string().min(1).optional(),
+  /** https WebHDFS: a PEM file of certificates to trust beside the system's (a private CA, self-signed servers). */
+  tls: z.strictObject({ ca: z.string().min(1) }).optional(),
+};
+
+function checkHdfsAuth(
+  hdfs: { auth: string; kerberos: { principal?: string | undefined; keytab?: string | undefined } } & {
+    delegationToken?: string | undefined;
+    delegationTokenFile?: string | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const { principal, keytab } = hdfs.kerberos;
+  if (hdfs.auth === 'kerberos' && keytab && !principal)
+    issue(
+      ['kerberos', 'principal'],
+      'hdfs.kerberos.keytab needs hdfs.kerberos.principal (whose keys it holds)',
+    );
+  const tokens = [hdfs.delegationToken, hdfs.delegationTokenFile].filter(Boolean).length;
+  if (hdfs.auth === 'token' && tokens !== 1)
+    issue(['auth'], 'hdfs.auth=token needs exactly one of hdfs.delegationToken and hdfs.delegationTokenFile');
+  if (hdfs.auth !== 'token' && tokens > 0)
+    issue(
+      ['delegationToken'],
+      `a delegation token is set but hdfs.auth is ${hdfs.auth}: set hdfs.auth=token`,
+    );
+}
+// ---- end of hdfs.auth ----
+
 export const configSchema = z.strictObject({
   kafka: z
     .strictObject({
@@ -188,7 +236,9 @@ export const configSchema = z.strictObject({
         )
         .default('hdfs://localhost:9000'),
       timeoutMs: int(100).default(60_000),
+      ...hdfsAuthKeys,
     })
+    .superRefine(checkHdfsAuth)
     .prefault({}),
   stack: z
     .strictObject({
@@ -369,7 +419,12 @@ const ENV_ALIASES: Record<string, string> = {
 const ENV_NOT_CONFIG = new Set(['TWEETPIPE_CONFIG', 'TWEETPIPE_LOG_LEVEL', 'TWEETPIPE_LOG_FORMAT']);
 
 /** Settings whose values are secrets: masked, by path, in every value tweetpipe prints (errors, `config`). */
-const SECRET_PATHS = ['kafka.sasl.password', 'kafka.sasl.oauthbearer.clientSecret', 'x.bearerToken'];
+const SECRET_PATHS = [
+  'kafka.sasl.password',
+  'kafka.sasl.oauthbearer.clientSecret',
+  'x.bearerToken',
+  'hdfs.delegationToken',
+];
 const REDACTED = '[REDACTED]';
 
 /**
