@@ -10,6 +10,7 @@
  * memory cache private to this process, so the user's own ticket cache is neither read nor overwritten; without
  * one, the user's ticket cache (kinit) is used.
  */
+import { createHash } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { TweetpipeError } from '../errors.ts';
@@ -70,7 +71,9 @@ export function useCredentials(creds: KerberosCredentials): void {
   if (creds.keytab) {
     readable(creds.keytab, `${creds.setting}.keytab`);
     process.env.KRB5_CLIENT_KTNAME = creds.keytab;
-    process.env.KRB5CCNAME = `MEMORY:tweetpipe-${process.pid}`;
+    // One memory cache per principal and keytab: tickets got from one keytab never stand in for another's.
+    const id = createHash('sha256').update(`${creds.principal}\0${creds.keytab}`).digest('hex').slice(0, 16);
+    process.env.KRB5CCNAME = `MEMORY:tweetpipe-${id}`;
   }
 }
 
@@ -126,7 +129,10 @@ export function kerberosError(
   let what: string;
   if (/not found in Kerberos database|Client .* not found/i.test(message))
     what = `unknown principal ${who} (${creds.setting}.principal): the KDC does not know it`;
-  else if (/No key table entry found|Key table|keytab/i.test(message))
+  else if (
+    /No key table entry found|Key table|keytab/i.test(message) ||
+    (creds.keytab && /No credentials/i.test(message))
+  )
     what = `${creds.setting}.keytab ${creds.keytab ?? ''} holds no usable key for ${who}`;
   else if (/Preauthentication failed|Decrypt integrity check failed|password incorrect/i.test(message))
     what = `${creds.setting}.keytab ${creds.keytab ?? ''} has a wrong or outdated key for ${who}`;
