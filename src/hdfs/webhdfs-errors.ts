@@ -19,6 +19,8 @@ const REMOTE_EXCEPTIONS: Record<string, { code: ErrorCode; retryable: boolean }>
   // may replace its credentials once (webhdfs-auth.ts); otherwise final.
   InvalidToken: { code: 'HDFS_AUTH', retryable: false },
   AuthenticationException: { code: 'HDFS_AUTH', retryable: false },
+  // WebHDFS wraps an expired token as "SecurityException: Failed to obtain user group information: ...InvalidToken".
+  SecurityException: { code: 'HDFS_AUTH', retryable: false },
 };
 
 /** HTTP statuses that mean "a proxy or the server is briefly unavailable" when no RemoteException explains them. */
