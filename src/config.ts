@@ -50,7 +50,7 @@ export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_S
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
 
 const saslSchema = z.strictObject({
-  mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER']),
+  mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER', 'GSSAPI']),
   username: z.string().min(1).optional(),
   password: z.string().min(1).optional(),
   /** A file holding the password (its trailing newline ignored), read when a client connects. */
@@ -65,6 +65,19 @@ const saslSchema = z.strictObject({
       scope: z.string().min(1).optional(),
       /** SASL extensions some services require (Confluent Cloud: logicalCluster, identityPoolId). */
       extensions: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  /** GSSAPI (Kerberos, issue 15): as hdfs.kerberos, plus the brokers' service name. */
+  kerberos: z
+    .strictObject({
+      principal: z
+        .string()
+        .regex(/^[^\s@]+@[^\s@]+$/, 'expected a principal such as tweetpipe@EXAMPLE.COM')
+        .optional(),
+      keytab: z.string().min(1).optional(),
+      krb5Conf: z.string().min(1).optional(),
+      /** The first component of the brokers' principal (kafka/broker.example.com@REALM): Kafka's sasl.kerberos.service.name. */
+      serviceName: z.string().min(1).default('kafka'),
     })
     .optional(),
 });
@@ -120,6 +133,15 @@ function checkKafkaSecurity(kafka: KafkaSecurity, ctx: z.RefinementCtx): void {
       'kafka.tls.cert and kafka.tls.key go together (client certificate and its key, PEM)',
     );
   if (!sasl) return;
+  if (sasl.mechanism === 'GSSAPI') {
+    if (sasl.username || sasl.password || sasl.passwordFile || sasl.oauthbearer)
+      issue(
+        ['sasl'],
+        'GSSAPI takes kafka.sasl.kerberos ({"principal":...,"keytab":...}), no username or password',
+      );
+    return;
+  }
+  if (sasl.kerberos) issue(['sasl', 'kerberos'], `only for the GSSAPI mechanism, not ${sasl.mechanism}`);
   if (sasl.mechanism === 'OAUTHBEARER') {
     if (!sasl.oauthbearer)
       issue(

@@ -95,6 +95,7 @@ export async function gssClient(
   creds: KerberosCredentials,
   service: string,
   mech: 'spnego' | 'krb5',
+  code: 'HDFS_AUTH' | 'KAFKA_AUTH' = 'HDFS_AUTH',
 ): Promise<GssClient> {
   const krb = await loadKerberos();
   useCredentials(creds);
@@ -103,7 +104,7 @@ export async function gssClient(
     const options = creds.principal ? { principal: creds.principal, mechOID } : { mechOID };
     return await krb.initializeClient(service, options);
   } catch (err) {
-    throw kerberosError(creds, service, err);
+    throw kerberosError(creds, service, err, code);
   }
 }
 

@@ -15,8 +15,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
-import type { Config } from '../config.ts';
+import { type Config, loadConfig } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
+import { probeBrokers } from '../kafka/admin.ts';
+import { kafkaConnection } from '../kafka/client-options.ts';
 import { type KerberosCredentials, negotiateHeader } from '../kerberos/gssapi.ts';
 import {
   formatNameNode,
@@ -28,6 +30,13 @@ import {
 } from './hdfs-server.ts';
 import { ensureKeytab, type Kdc, kdcOf, prepareKdc, REALM, startKdc, stopKdc } from './kdc.ts';
 import { ensureKerberosAddon } from './kerberos-addon.ts';
+import {
+  BROKER_PRINCIPAL,
+  brokerKeytab,
+  GSSAPI_PORT,
+  kerberosBrokerSpec,
+  prepareKerberosBroker,
+} from './kerberos-broker.ts';
 import { stackPaths } from './paths.ts';
 import { logTail, runningPid, type ServerSpec, startServer, stopServer } from './process.ts';
 
@@ -55,6 +64,9 @@ export interface KerberosClientSettings {
   /** The certificate the https WebHDFS servers present (self-signed): what a client trusts. */
   tlsCa: string;
   hdfsUri: string;
+  /** The Kerberized broker's SASL_PLAINTEXT GSSAPI listener, and the service name of its principal. */
+  brokers: string[];
+  kafkaServiceName: string;
 }
 
 export const CLIENT_PRINCIPAL = `tweetpipe@${REALM}`;
@@ -89,7 +101,11 @@ function secureSpec(spec: ServerSpec, kdc: Kdc): ServerSpec {
 function specs(config: Config, kdc: Kdc): ServerSpec[] {
   const k = kerberosConfig(config);
   const paths = stackPaths(k);
-  return [secureSpec(plainNamenodeSpec(k, paths), kdc), secureSpec(plainDatanodeSpec(k, paths), kdc)];
+  return [
+    secureSpec(plainNamenodeSpec(k, paths), kdc),
+    secureSpec(plainDatanodeSpec(k, paths), kdc),
+    kerberosBrokerSpec(k, paths, kdc.krb5Conf),
+  ];
 }
 
 /** A PKCS#12 keystore with a self-signed certificate for localhost, and that certificate as PEM. */
@@ -137,6 +153,8 @@ async function prepareSecureHdfs(config: Config, kdc: Kdc): Promise<KerberosClie
   const http = `HTTP/localhost@${REALM}`;
   await ensureKeytab(kdc, serverKeytab, [nn, dn, http]);
   await ensureKeytab(kdc, clientKeytab, [CLIENT_PRINCIPAL]);
+  await ensureKeytab(kdc, brokerKeytab(dir), [BROKER_PRINCIPAL]);
+  await prepareKerberosBroker(k, paths, brokerKeytab(dir));
   const tls = await ensureTls(dir);
   const p = KERBEROS_PORTS;
   await writeFile(
@@ -194,6 +212,8 @@ async function prepareSecureHdfs(config: Config, kdc: Kdc): Promise<KerberosClie
     webhdfs: [`https://localhost:${p.namenodeHttps}`],
     tlsCa: tls.cert,
     hdfsUri: `hdfs://localhost:${p.namenodeRpc}`,
+    brokers: [`localhost:${GSSAPI_PORT}`],
+    kafkaServiceName: 'kafka',
   };
 }
 
@@ -220,6 +240,33 @@ async function secureHdfsHealth(client: KerberosClientSettings): Promise<{ ok: b
     return { ok: false, detail: (err as Error).message };
   } finally {
     await agent.close();
+  }
+}
+
+/** The client settings as tweetpipe config (kafka.* and hdfs.*), for the stack's own probe and for tests. */
+export function kerberosClientConfig(client: KerberosClientSettings): Config {
+  const kerberos = { principal: client.principal, keytab: client.keytab, krb5Conf: client.krb5Conf };
+  return loadConfig({
+    env: {},
+    flags: {
+      'kafka.brokers': client.brokers.join(','),
+      'kafka.securityProtocol': 'SASL_PLAINTEXT',
+      'kafka.sasl': { mechanism: 'GSSAPI', kerberos: { ...kerberos, serviceName: client.kafkaServiceName } },
+      'hdfs.webhdfs': client.webhdfs.join(','),
+      'hdfs.auth': 'kerberos',
+      'hdfs.kerberos': kerberos,
+      'hdfs.tls': { ca: client.tlsCa },
+      'hdfs.uri': client.hdfsUri,
+    },
+  });
+}
+
+async function gssapiBrokerHealth(client: KerberosClientSettings): Promise<{ ok: boolean; detail: string }> {
+  try {
+    await probeBrokers(kafkaConnection(kerberosClientConfig(client), 'stack'), 3000);
+    return { ok: true, detail: 'the broker accepts GSSAPI' };
+  } catch (err) {
+    return { ok: false, detail: `broker GSSAPI: ${(err as Error).message}` };
   }
 }
 
@@ -250,16 +297,18 @@ export async function kerberosUp(
           `the Kerberized ${spec.name} exited; last lines of ${spec.logFile}:\n${await logTail(spec.logFile)}`,
         );
     }
-    const health = await secureHdfsHealth(client);
+    const hdfs = await secureHdfsHealth(client);
+    const kafka = hdfs.ok ? await gssapiBrokerHealth(client) : hdfs;
+    const health = { ok: kafka.ok, detail: `${hdfs.detail}, ${kafka.detail}` };
     if (health.ok) {
       await writeFile(clientFile(config), `${JSON.stringify(client, null, 2)}\n`);
-      say(`Kerberized HDFS up (${health.detail}); client settings: ${clientFile(config)}`);
+      say(`Kerberized HDFS and broker up (${health.detail}); client settings: ${clientFile(config)}`);
       return client;
     }
     last = health.detail;
     await sleep(500);
   }
-  throw new TweetpipeError('TIMEOUT', `the Kerberized HDFS did not become healthy: ${last}`);
+  throw new TweetpipeError('TIMEOUT', `the Kerberized HDFS and broker did not become healthy: ${last}`);
 }
 
 export async function kerberosDown(config: Config, say: (line: string) => void): Promise<void> {
