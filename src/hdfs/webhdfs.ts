@@ -34,8 +34,9 @@ import { type Logger, silentLogger } from '../log.ts';
 import { asStatus, field, mapStreamErrors, statusArray, unexpected } from './webhdfs-answers.ts';
 import { type HdfsAuthSettings, type WebHdfsAuth, webHdfsAuth } from './webhdfs-auth.ts';
 import { isConnectFailure, isRemoteAnswer, remoteError, transportError } from './webhdfs-errors.ts';
+import { holds, renameLanded } from './webhdfs-landed.ts';
 import { encodePath, normalizePath } from './webhdfs-paths.ts';
-import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-retry.ts';
+import { type Attempt, backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-retry.ts';
 import type {
   ContentSummary,
   HdfsFileStatus,
@@ -75,17 +76,6 @@ export interface WebHdfsClientOptions {
 
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 type Params = Record<string, string>;
-
-/** State of one client call across its attempts. */
-interface Attempt {
-  number: number;
-  /** An earlier attempt may have taken effect without us seeing the answer. */
-  ambiguous: boolean;
-  /** Set by an attempt that must not be repeated (its streaming body is consumed). */
-  stop: boolean;
-  /** The credentials were refused once and replaced; a second refusal is final. */
-  reauthenticated: boolean;
-}
 
 export class WebHdfsClient {
   private readonly urls: string[];
@@ -152,7 +142,7 @@ export class WebHdfsClient {
           attempt.ambiguous &&
           !overwrite &&
           body instanceof Uint8Array &&
-          (await this.holds(path, body));
+          (await holds(this, path, body));
         if (!landed) throw err;
       }
     });
@@ -211,7 +201,7 @@ export class WebHdfsClient {
         'RENAME',
         from,
       );
-      return renamed || (attempt.ambiguous && (await this.renameLanded(from, to)));
+      return renamed || (attempt.ambiguous && (await renameLanded(this, from, to)));
     });
   }
 
@@ -232,7 +222,7 @@ export class WebHdfsClient {
         const refused =
           err instanceof TweetpipeError &&
           (err.code === 'HDFS_NOT_FOUND' || err.code === 'HDFS_ALREADY_EXISTS');
-        if (!(refused && attempt.ambiguous && (await this.renameLanded(from, to)))) throw err;
+        if (!(refused && attempt.ambiguous && (await renameLanded(this, from, to)))) throw err;
       }
     });
   }
@@ -453,24 +443,5 @@ export class WebHdfsClient {
     if (options.length !== undefined) params.length = String(options.length);
     const location = await this.location('GET', 'OPEN', path, params);
     return (await this.send(location, 'GET', 'OPEN', path)).body;
-  }
-
-  /** Whether the file at `path` holds exactly `data`. */
-  private async holds(path: string, data: Uint8Array): Promise<boolean> {
-    const status = await this.statusOrNull(path);
-    return status?.length === data.length && Buffer.from(data).equals(await this.readAll(path));
-  }
-
-  private async renameLanded(from: string, to: string): Promise<boolean> {
-    return (await this.statusOrNull(from)) === null && (await this.statusOrNull(to)) !== null;
-  }
-
-  private async statusOrNull(path: string): Promise<HdfsFileStatus | null> {
-    try {
-      return await this.getFileStatus(path);
-    } catch (err) {
-      if (err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND') return null;
-      throw err;
-    }
   }
 }
