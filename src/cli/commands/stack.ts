@@ -26,8 +26,9 @@ export function registerStack(program: Command): void {
     )
     .option(
       '--kerberos',
-      'also a private MIT Kerberos KDC (localhost:8800) and a Kerberized HDFS beside the plain one (NameNode ' +
-        'https://localhost:9871, rpc 9010); client settings in <stack home>/kerberos/client.json',
+      'also a private MIT Kerberos KDC (localhost:8800), a Kerberized HDFS (NameNode https://localhost:9871, ' +
+        'rpc 9010) and a broker with a SASL_PLAINTEXT GSSAPI listener (localhost:9096), beside the plain ones; ' +
+        'client settings in <stack home>/kerberos/client.json',
     )
     .action(async (opts) => {
       const config = configFromFlags(opts);
