@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
+import { kerberosDown } from '../src/stack/kerberos-stack.ts';
 import { metastoreDown, metastoreUp, stackDown, stackStatus, stackUp } from '../src/stack/stack.ts';
 
 const say = (line: string) => process.stdout.write(`[test] ${line}\n`);
@@ -84,6 +85,8 @@ try {
     env,
   );
 } finally {
+  // The Kerberized HDFS and broker (stack up --kerberos), started by test/integration/hdfs/kerberos*.test.ts.
+  if (startedHere) await kerberosDown(config, say);
   if (startedHere) await stackDown(config, say);
   else if (metastoreStartedHere) await metastoreDown(config, say);
 }

@@ -50,7 +50,7 @@ export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_S
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
 
 const saslSchema = z.strictObject({
-  mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER']),
+  mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER', 'GSSAPI']),
   username: z.string().min(1).optional(),
   password: z.string().min(1).optional(),
   /** A file holding the password (its trailing newline ignored), read when a client connects. */
@@ -65,6 +65,19 @@ const saslSchema = z.strictObject({
       scope: z.string().min(1).optional(),
       /** SASL extensions some services require (Confluent Cloud: logicalCluster, identityPoolId). */
       extensions: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  /** GSSAPI (Kerberos, issue 15): as hdfs.kerberos, plus the brokers' service name. */
+  kerberos: z
+    .strictObject({
+      principal: z
+        .string()
+        .regex(/^[^\s@]+@[^\s@]+$/, 'expected a principal such as tweetpipe@EXAMPLE.COM')
+        .optional(),
+      keytab: z.string().min(1).optional(),
+      krb5Conf: z.string().min(1).optional(),
+      /** The first component of the brokers' principal (kafka/broker.example.com@REALM): Kafka's sasl.kerberos.service.name. */
+      serviceName: z.string().min(1).default('kafka'),
     })
     .optional(),
 });
@@ -120,6 +133,15 @@ function checkKafkaSecurity(kafka: KafkaSecurity, ctx: z.RefinementCtx): void {
       'kafka.tls.cert and kafka.tls.key go together (client certificate and its key, PEM)',
     );
   if (!sasl) return;
+  if (sasl.mechanism === 'GSSAPI') {
+    if (sasl.username || sasl.password || sasl.passwordFile || sasl.oauthbearer)
+      issue(
+        ['sasl'],
+        'GSSAPI takes kafka.sasl.kerberos ({"principal":...,"keytab":...}), no username or password',
+      );
+    return;
+  }
+  if (sasl.kerberos) issue(['sasl', 'kerberos'], `only for the GSSAPI mechanism, not ${sasl.mechanism}`);
   if (sasl.mechanism === 'OAUTHBEARER') {
     if (!sasl.oauthbearer)
       issue(
@@ -141,6 +163,54 @@ function checkKafkaSecurity(kafka: KafkaSecurity, ctx: z.RefinementCtx): void {
   if (sasl.oauthbearer)
     issue(['sasl', 'oauthbearer'], `only for the OAUTHBEARER mechanism, not ${sasl.mechanism}`);
 }
+
+// ---- hdfs.auth and its credentials (issue 15: Kerberized HDFS); webhdfs-auth.ts uses them. ----
+const hdfsAuthKeys = {
+  /** simple: user.name=hdfs.user; kerberos: SPNEGO then a delegation token; token: a delegation token given. */
+  auth: z.enum(['simple', 'kerberos', 'token']).default('simple'),
+  /** hdfs.auth=kerberos: principal and keytab, or neither (the user's ticket cache, from kinit). */
+  kerberos: z
+    .strictObject({
+      principal: z
+        .string()
+        .regex(/^[^\s@]+@[^\s@]+$/, 'expected a principal such as tweetpipe@EXAMPLE.COM')
+        .optional(),
+      keytab: z.string().min(1).optional(),
+      /** A krb5.conf of its own (else the system's /etc/krb5.conf, or KRB5_CONFIG). */
+      krb5Conf: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  /** hdfs.auth=token: the delegation token's URL-safe string (a secret), or a file holding it. */
+  delegationToken: z.string().min(1).optional(),
+  delegationTokenFile: z.string().min(1).optional(),
+  /** https WebHDFS: a PEM file of certificates to trust beside the system's (a private CA, self-signed servers). */
+  tls: z.strictObject({ ca: z.string().min(1) }).optional(),
+};
+
+function checkHdfsAuth(
+  hdfs: { auth: string; kerberos: { principal?: string | undefined; keytab?: string | undefined } } & {
+    delegationToken?: string | undefined;
+    delegationTokenFile?: string | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const { principal, keytab } = hdfs.kerberos;
+  if (hdfs.auth === 'kerberos' && keytab && !principal)
+    issue(
+      ['kerberos', 'principal'],
+      'hdfs.kerberos.keytab needs hdfs.kerberos.principal (whose keys it holds)',
+    );
+  const tokens = [hdfs.delegationToken, hdfs.delegationTokenFile].filter(Boolean).length;
+  if (hdfs.auth === 'token' && tokens !== 1)
+    issue(['auth'], 'hdfs.auth=token needs exactly one of hdfs.delegationToken and hdfs.delegationTokenFile');
+  if (hdfs.auth !== 'token' && tokens > 0)
+    issue(
+      ['delegationToken'],
+      `a delegation token is set but hdfs.auth is ${hdfs.auth}: set hdfs.auth=token`,
+    );
+}
+// ---- end of hdfs.auth ----
 
 export const configSchema = z.strictObject({
   kafka: z
@@ -188,7 +258,9 @@ export const configSchema = z.strictObject({
         )
         .default('hdfs://localhost:9000'),
       timeoutMs: int(100).default(60_000),
+      ...hdfsAuthKeys,
     })
+    .superRefine(checkHdfsAuth)
     .prefault({}),
   stack: z
     .strictObject({
@@ -369,7 +441,12 @@ const ENV_ALIASES: Record<string, string> = {
 const ENV_NOT_CONFIG = new Set(['TWEETPIPE_CONFIG', 'TWEETPIPE_LOG_LEVEL', 'TWEETPIPE_LOG_FORMAT']);
 
 /** Settings whose values are secrets: masked, by path, in every value tweetpipe prints (errors, `config`). */
-const SECRET_PATHS = ['kafka.sasl.password', 'kafka.sasl.oauthbearer.clientSecret', 'x.bearerToken'];
+const SECRET_PATHS = [
+  'kafka.sasl.password',
+  'kafka.sasl.oauthbearer.clientSecret',
+  'x.bearerToken',
+  'hdfs.delegationToken',
+];
 const REDACTED = '[REDACTED]';
 
 /**

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'HDFS_LEASE' // another writer holds the file lease
   | 'HDFS_REMOTE' // any other RemoteException
   | 'HDFS_RENAME_FAILED'
+  | 'HDFS_AUTH' // WebHDFS refused our credentials (401/403), or Kerberos could not make any (principal, keytab)
   | 'KAFKA'
   | 'METASTORE' // the Hive Metastore is unreachable, dropped the connection or missed a deadline
   | 'KAFKA_DENIED' // the broker refused for lack of a permission (ACLs): final

@@ -15,6 +15,12 @@ const REMOTE_EXCEPTIONS: Record<string, { code: ErrorCode; retryable: boolean }>
   AlreadyBeingCreatedException: { code: 'HDFS_LEASE', retryable: true },
   LeaseExpiredException: { code: 'HDFS_LEASE', retryable: true },
   RecoveryInProgressException: { code: 'HDFS_LEASE', retryable: true },
+  // A delegation token expired, cancelled or unknown (SecretManager$InvalidToken), or SPNEGO refused: the client
+  // may replace its credentials once (webhdfs-auth.ts); otherwise final.
+  InvalidToken: { code: 'HDFS_AUTH', retryable: false },
+  AuthenticationException: { code: 'HDFS_AUTH', retryable: false },
+  // WebHDFS wraps an expired token as "SecurityException: Failed to obtain user group information: ...InvalidToken".
+  SecurityException: { code: 'HDFS_AUTH', retryable: false },
 };
 
 /** HTTP statuses that mean "a proxy or the server is briefly unavailable" when no RemoteException explains them. */
@@ -50,6 +56,13 @@ interface RemoteExceptionBody {
  */
 export function remoteError(op: string, path: string, status: number, body: string): TweetpipeError {
   const remote = parseRemoteException(body);
+  if (!remote && status === 401) {
+    return new TweetpipeError(
+      'HDFS_AUTH',
+      `WebHDFS ${op} ${path}: HTTP 401, the server wants authentication (hdfs.auth kerberos or token)`,
+      { details: { op, path, status } },
+    );
+  }
   if (!remote) {
     return new TweetpipeError('HDFS_REMOTE', `WebHDFS ${op} ${path}: HTTP ${status}`, {
       retryable: TRANSIENT_HTTP.has(status),

@@ -19,3 +19,14 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
   const step = Math.min(policy.capMs, policy.baseMs * 2 ** (retry - 1));
   return Math.round(step / 2 + random() * (step / 2));
 }
+
+/** State of one client call across its attempts. */
+export interface Attempt {
+  number: number;
+  /** An earlier attempt may have taken effect without us seeing the answer. */
+  ambiguous: boolean;
+  /** Set by an attempt that must not be repeated (its streaming body is consumed). */
+  stop: boolean;
+  /** The credentials were refused once and replaced; a second refusal is final. */
+  reauthenticated: boolean;
+}

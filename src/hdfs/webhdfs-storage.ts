@@ -1,7 +1,8 @@
 /** The Storage contract (storage.ts) on a real HDFS, through the WebHDFS client. */
 import { TweetpipeError } from '../errors.ts';
 import type { CreateOptions, FileStatus, Storage, StorageBody } from './storage.ts';
-import { type HdfsFileStatus, normalizePath, type WebHdfsClient } from './webhdfs.ts';
+import type { HdfsFileStatus, WebHdfsClient } from './webhdfs.ts';
+import { normalizePath } from './webhdfs-paths.ts';
 
 export class WebHdfsStorage implements Storage {
   readonly client: WebHdfsClient;

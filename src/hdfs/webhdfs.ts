@@ -31,42 +31,38 @@ import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
 import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { asStatus, field, mapStreamErrors, statusArray, unexpected } from './webhdfs-answers.ts';
+import { type HdfsAuthSettings, type WebHdfsAuth, webHdfsAuth } from './webhdfs-auth.ts';
 import { isConnectFailure, isRemoteAnswer, remoteError, transportError } from './webhdfs-errors.ts';
-import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-retry.ts';
+import { holds, renameLanded } from './webhdfs-landed.ts';
+import { encodePath, normalizePath } from './webhdfs-paths.ts';
+import { type Attempt, backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-retry.ts';
+import type {
+  ContentSummary,
+  HdfsFileStatus,
+  OpenOptions,
+  WebHdfsBody,
+  WebHdfsCreateOptions,
+} from './webhdfs-types.ts';
 import { type UploadAnswer, upload } from './webhdfs-upload.ts';
 
-export type WebHdfsBody = Uint8Array | AsyncIterable<Uint8Array> | Readable;
-
-/** A FileStatus as WebHDFS returns it; `pathSuffix` is '' when the status is of the path itself. */
-export interface HdfsFileStatus {
-  pathSuffix: string;
-  type: 'FILE' | 'DIRECTORY' | 'SYMLINK';
-  length: number;
-  modificationTime: number;
-  accessTime: number;
-  blockSize: number;
-  replication: number;
-  permission: string;
-  owner: string;
-  group: string;
-  childrenNum?: number;
-  fileId?: number;
-}
-
-export interface ContentSummary {
-  directoryCount: number;
-  fileCount: number;
-  length: number;
-  spaceConsumed: number;
-  quota: number;
-  spaceQuota: number;
-}
+export type {
+  ContentSummary,
+  HdfsFileStatus,
+  OpenOptions,
+  WebHdfsBody,
+  WebHdfsCreateOptions,
+} from './webhdfs-types.ts';
 
 export interface WebHdfsClientOptions {
   /** One NameNode's WebHDFS base URL (http://host:9870), or several for an HA pair. */
   urls: string[];
-  /** Sent as `user.name` (simple authentication). */
+  /** Sent as `user.name` (simple authentication) unless `auth` says otherwise. */
   user: string;
+  /** Kerberos or a delegation token (webhdfs-auth.ts); absent: simple authentication as `user`. */
+  auth?: HdfsAuthSettings;
+  /** PEM certificates to trust for https:// URLs (NameNodes and DataNodes), beside the system's. */
+  ca?: string;
   /** Connect timeout, and the longest silence on a connection (waiting for an answer, or for a streaming body). */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
@@ -78,35 +74,12 @@ export interface WebHdfsClientOptions {
   random?: () => number;
 }
 
-export interface WebHdfsCreateOptions {
-  /** Replace an existing file; when false (the default) an existing path fails with HDFS_ALREADY_EXISTS. */
-  overwrite?: boolean;
-  blockSize?: number;
-  replication?: number;
-  /** Octal, e.g. '644'. */
-  permission?: string;
-}
-
-export interface OpenOptions {
-  offset?: number;
-  length?: number;
-}
-
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 type Params = Record<string, string>;
 
-/** State of one client call across its attempts. */
-interface Attempt {
-  number: number;
-  /** An earlier attempt may have taken effect without us seeing the answer. */
-  ambiguous: boolean;
-  /** Set by an attempt that must not be repeated (its streaming body is consumed). */
-  stop: boolean;
-}
-
 export class WebHdfsClient {
   private readonly urls: string[];
-  private readonly user: string;
+  private readonly auth: WebHdfsAuth;
   private readonly timeoutMs: number;
   private readonly retry: RetryPolicy;
   /** undici pool for the NameNode and for reads; uploads go through node:http (see webhdfs-upload.ts). */
@@ -121,7 +94,6 @@ export class WebHdfsClient {
     if (options.urls.length === 0)
       throw new TweetpipeError('CONFIG_INVALID', 'WebHDFS needs at least one URL');
     this.urls = options.urls.map((u) => u.replace(/\/+$/, ''));
-    this.user = options.user;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.log = options.logger ?? silentLogger;
@@ -132,10 +104,20 @@ export class WebHdfsClient {
       connections: options.connections ?? 16,
       keepAliveTimeout: 20_000,
       connectTimeout: this.timeoutMs,
+      ...(options.ca ? { connect: { ca: options.ca } } : {}),
     });
+    this.auth = webHdfsAuth(
+      options.auth ?? { auth: 'simple', user: options.user },
+      this.agent,
+      this.timeoutMs,
+      this.log,
+    );
     // DataNodes close the connection after each upload, so these only cap the number of parallel uploads.
     const maxSockets = options.connections ?? 16;
-    this.uploadAgents = { http: new http.Agent({ maxSockets }), https: new https.Agent({ maxSockets }) };
+    this.uploadAgents = {
+      http: new http.Agent({ maxSockets }),
+      https: new https.Agent({ maxSockets, ...(options.ca ? { ca: options.ca } : {}) }),
+    };
   }
 
   /** The NameNode URL that answered last (the active one of an HA pair). */
@@ -160,7 +142,7 @@ export class WebHdfsClient {
           attempt.ambiguous &&
           !overwrite &&
           body instanceof Uint8Array &&
-          (await this.holds(path, body));
+          (await holds(this, path, body));
         if (!landed) throw err;
       }
     });
@@ -219,7 +201,7 @@ export class WebHdfsClient {
         'RENAME',
         from,
       );
-      return renamed || (attempt.ambiguous && (await this.renameLanded(from, to)));
+      return renamed || (attempt.ambiguous && (await renameLanded(this, from, to)));
     });
   }
 
@@ -240,7 +222,7 @@ export class WebHdfsClient {
         const refused =
           err instanceof TweetpipeError &&
           (err.code === 'HDFS_NOT_FOUND' || err.code === 'HDFS_ALREADY_EXISTS');
-        if (!(refused && attempt.ambiguous && (await this.renameLanded(from, to)))) throw err;
+        if (!(refused && attempt.ambiguous && (await renameLanded(this, from, to)))) throw err;
       }
     });
   }
@@ -334,7 +316,7 @@ export class WebHdfsClient {
     path: string,
     attemptOnce: (attempt: Attempt) => Promise<T>,
   ): Promise<T> {
-    const attempt: Attempt = { number: 1, ambiguous: false, stop: false };
+    const attempt: Attempt = { number: 1, ambiguous: false, stop: false, reauthenticated: false };
     let untried = new Set(this.urls.keys());
     for (;;) {
       const tried = this.active;
@@ -343,6 +325,11 @@ export class WebHdfsClient {
         return await attemptOnce(attempt);
       } catch (thrown) {
         const err = transportError(op, path, thrown);
+        // A refusal is the server's answer (nothing was done): new credentials may be tried once at once.
+        if (err.code === 'HDFS_AUTH' && !attempt.stop && !attempt.reauthenticated) {
+          attempt.reauthenticated = true;
+          if (await this.auth.refused(err)) continue;
+        }
         if (!err.retryable || attempt.stop || attempt.number >= this.retry.attempts) {
           err.details.attempts = attempt.number;
           throw err;
@@ -367,10 +354,11 @@ export class WebHdfsClient {
   /** One request to the active NameNode; moves to the next one on standby or connect failure. */
   private async nameNode(method: Method, op: string, path: string, params: Params = {}) {
     const index = this.active;
-    const query = Object.entries({ op, 'user.name': this.user, ...params })
-      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
-      .join('&');
     try {
+      const credentials = await this.auth.params(this.urls[index] ?? '');
+      const query = Object.entries({ op, ...credentials, ...params })
+        .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+        .join('&');
       return await this.send(`${this.urls[index]}/webhdfs/v1${encodePath(path)}?${query}`, method, op, path);
     } catch (err) {
       const failover =
@@ -456,85 +444,4 @@ export class WebHdfsClient {
     const location = await this.location('GET', 'OPEN', path, params);
     return (await this.send(location, 'GET', 'OPEN', path)).body;
   }
-
-  /** Whether the file at `path` holds exactly `data`. */
-  private async holds(path: string, data: Uint8Array): Promise<boolean> {
-    const status = await this.statusOrNull(path);
-    return status?.length === data.length && Buffer.from(data).equals(await this.readAll(path));
-  }
-
-  private async renameLanded(from: string, to: string): Promise<boolean> {
-    return (await this.statusOrNull(from)) === null && (await this.statusOrNull(to)) !== null;
-  }
-
-  private async statusOrNull(path: string): Promise<HdfsFileStatus | null> {
-    try {
-      return await this.getFileStatus(path);
-    } catch (err) {
-      if (err instanceof TweetpipeError && err.code === 'HDFS_NOT_FOUND') return null;
-      throw err;
-    }
-  }
-}
-
-/** '/a//b/' -> '/a/b'; relative paths and '.' / '..' segments are refused, as HDFS refuses them. */
-export function normalizePath(path: string): string {
-  return `/${segments(path).join('/')}`;
-}
-
-/** Percent-encodes each segment, so '+', '=', spaces and unicode in file names reach HDFS unchanged. */
-export function encodePath(path: string): string {
-  return `/${segments(path).map(encodeURIComponent).join('/')}`;
-}
-
-function segments(path: string): string[] {
-  const parts = path.split('/').filter(Boolean);
-  if (!path.startsWith('/') || parts.some((p) => p === '.' || p === '..')) {
-    throw new TweetpipeError('HDFS_REMOTE', `not an absolute HDFS path: ${path}`, { details: { path } });
-  }
-  return parts;
-}
-
-async function* mapStreamErrors(body: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
-  try {
-    yield* body;
-  } catch (err) {
-    throw transportError('OPEN', path, err);
-  }
-}
-
-type Kind = { boolean: boolean; number: number; string: string; object: Record<string, unknown> };
-
-/** Reads one typed field of a WebHDFS JSON answer; a different shape is an HDFS_REMOTE error. */
-function field<K extends keyof Kind>(
-  json: unknown,
-  name: string,
-  kind: K,
-  op: string,
-  path: string,
-): Kind[K] {
-  const value =
-    json !== null && typeof json === 'object' ? (json as Record<string, unknown>)[name] : undefined;
-  const ok = kind === 'object' ? value !== null && typeof value === 'object' : typeof value === kind;
-  if (!ok) throw unexpected(op, path, `"${name}" (${kind})`);
-  return value as Kind[K];
-}
-
-function statusArray(statuses: unknown, op: string, path: string): HdfsFileStatus[] {
-  const list = field(statuses, 'FileStatus', 'object', op, path);
-  if (!Array.isArray(list)) throw unexpected(op, path, 'a FileStatus array');
-  return list.map((s) => asStatus(s, op, path));
-}
-
-function asStatus(value: unknown, op: string, path: string): HdfsFileStatus {
-  field(value, 'pathSuffix', 'string', op, path);
-  field(value, 'type', 'string', op, path);
-  field(value, 'length', 'number', op, path);
-  return value as HdfsFileStatus;
-}
-
-function unexpected(op: string, path: string, what: string): TweetpipeError {
-  return new TweetpipeError('HDFS_REMOTE', `WebHDFS ${op} ${path}: expected ${what} in the answer`, {
-    details: { op, path },
-  });
 }

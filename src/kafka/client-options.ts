@@ -11,6 +11,7 @@ import { type Config, securityProtocolOf } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
 import { registerSecret } from '../log.ts';
 import { OAuthTokenSource } from './oauth-token.ts';
+import { gssapiAuthenticator } from './sasl-gssapi.ts';
 import { installZstdCodec } from './zstd-codec.ts';
 
 export interface KafkaConnection {
@@ -58,6 +59,16 @@ export function insecureKafkaSettings(config: Config): string[] {
 const tokenSources = new Map<string, OAuthTokenSource>();
 
 function saslOptions(sasl: NonNullable<Config['kafka']['sasl']>): SASLOptions {
+  if (sasl.mechanism === 'GSSAPI') {
+    const { serviceName, ...credentials } = sasl.kerberos ?? { serviceName: 'kafka' };
+    return {
+      mechanism: 'GSSAPI',
+      authenticate: gssapiAuthenticator({
+        serviceName,
+        credentials: { ...credentials, setting: 'kafka.sasl.kerberos' },
+      }),
+    };
+  }
   if (sasl.mechanism === 'OAUTHBEARER') {
     const oauth = sasl.oauthbearer as NonNullable<typeof sasl.oauthbearer>;
     const clientSecret =

@@ -1,7 +1,10 @@
 /** The WebHDFS Storage for the configured cluster (one NameNode URL, or several for an HA pair), and its output root. */
+import { readFileSync } from 'node:fs';
 import type { Config } from '../config.ts';
+import { TweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import { WebHdfsClient } from '../hdfs/webhdfs.ts';
+import type { HdfsAuthSettings } from '../hdfs/webhdfs-auth.ts';
 import { WebHdfsStorage } from '../hdfs/webhdfs-storage.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
@@ -12,10 +15,35 @@ export function hdfsStorage(config: Config, log: Logger): { storage: WebHdfsStor
   const client = new WebHdfsClient({
     urls: config.hdfs.webhdfs,
     user: config.hdfs.user,
+    auth: hdfsAuthSettings(config),
+    ...(config.hdfs.tls ? { ca: readSetting(config.hdfs.tls.ca, 'hdfs.tls.ca') } : {}),
     timeoutMs: config.hdfs.timeoutMs,
     logger: log,
   });
   return { storage: new WebHdfsStorage(client), client };
+}
+
+/** hdfs.auth and its credentials, files read now so that a bad path fails at start, naming its key. */
+export function hdfsAuthSettings(config: Config): HdfsAuthSettings {
+  const { auth, user, kerberos, delegationToken, delegationTokenFile } = config.hdfs;
+  if (auth === 'kerberos') return { auth, user, kerberos: { ...kerberos, setting: 'hdfs.kerberos' } };
+  if (auth === 'token') {
+    const token =
+      delegationToken ?? readSetting(delegationTokenFile ?? '', 'hdfs.delegationTokenFile').trim();
+    return { auth, token };
+  }
+  return { auth, user };
+}
+
+function readSetting(file: string, key: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TweetpipeError('CONFIG_INVALID', `${key}: cannot read ${file} (expected a readable file)`, {
+      cause: err,
+      details: { key, file },
+    });
+  }
 }
 
 /**

@@ -14,12 +14,12 @@ const run = promisify(execFile);
 export const NAMENODE_CLASS = 'org.apache.hadoop.hdfs.server.namenode.NameNode';
 export const DATANODE_CLASS = 'org.apache.hadoop.hdfs.server.datanode.DataNode';
 
-const xml = (props: Record<string, string | number | boolean>): string =>
+export const xml = (props: Record<string, string | number | boolean>): string =>
   `<?xml version="1.0"?>\n<!-- Written by tweetpipe stack up. -->\n<configuration>\n${Object.entries(props)
     .map(([k, v]) => `  <property><name>${k}</name><value>${v}</value></property>`)
     .join('\n')}\n</configuration>\n`;
 
-function hdfsSite(config: Config, paths: StackPaths): Record<string, string | number | boolean> {
+export function hdfsSite(config: Config, paths: StackPaths): Record<string, string | number | boolean> {
   const s = config.stack;
   return {
     'dfs.replication': 1,
@@ -59,7 +59,7 @@ function hdfsSite(config: Config, paths: StackPaths): Record<string, string | nu
   };
 }
 
-const LOG4J = `log4j.rootLogger=INFO,console
+export const LOG4J = `log4j.rootLogger=INFO,console
 log4j.appender.console=org.apache.log4j.ConsoleAppender
 log4j.appender.console.layout=org.apache.log4j.PatternLayout
 log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n
@@ -109,8 +109,12 @@ export async function prepareHdfs(config: Config, paths: StackPaths): Promise<vo
   );
   await writeFile(join(paths.hdfsConf, 'hdfs-site.xml'), xml(hdfsSite(config, paths)));
   await writeFile(join(paths.hdfsConf, 'log4j.properties'), LOG4J);
+  await formatNameNode(namenodeSpec(config, paths), paths);
+}
+
+/** Formats the NameNode of `spec` once; an existing image is kept. */
+export async function formatNameNode(spec: ServerSpec, paths: StackPaths): Promise<void> {
   if (existsSync(join(paths.hdfsName, 'current', 'VERSION'))) return;
-  const spec = namenodeSpec(config, paths);
   try {
     await run(
       'java',

@@ -175,9 +175,34 @@ describe('RemoteException mapping', () => {
   test('a body without RemoteException is HDFS_REMOTE, retryable only for 502/503/504', () => {
     assert.equal(remoteError('OPEN', '/f', 503, '<html>busy</html>').retryable, true);
     assert.equal(remoteError('OPEN', '/f', 500, 'oops').retryable, false);
-    const err = remoteError('OPEN', '/f', 401, '');
+    const err = remoteError('OPEN', '/f', 404, '');
     assert.equal(err.code, 'HDFS_REMOTE');
-    assert.match(err.message, /OPEN \/f: HTTP 401/);
+    assert.match(err.message, /OPEN \/f: HTTP 404/);
+  });
+
+  test('authentication refusals are HDFS_AUTH: a bare 401, an expired or unknown delegation token', () => {
+    const unauthenticated = remoteError('OPEN', '/f', 401, '');
+    assert.equal(unauthenticated.code, 'HDFS_AUTH');
+    assert.match(unauthenticated.message, /OPEN \/f: HTTP 401.*hdfs\.auth/);
+    // What a Kerberized NameNode answers for a token past its expiry (SecurityException wrapping InvalidToken).
+    const expired = JSON.stringify({
+      RemoteException: {
+        exception: 'SecurityException',
+        javaClassName: 'java.lang.SecurityException',
+        message: 'Failed to obtain user group information: SecretManager$InvalidToken: Token  has expired',
+      },
+    });
+    assert.equal(remoteError('CREATE', '/f', 403, expired).code, 'HDFS_AUTH');
+    const invalid = JSON.stringify({
+      RemoteException: {
+        exception: 'InvalidToken',
+        javaClassName: 'org.apache.hadoop.security.token.SecretManager$InvalidToken',
+        message: 'token is cancelled',
+      },
+    });
+    const err = remoteError('RENEWDELEGATIONTOKEN', '/', 403, invalid);
+    assert.equal(err.code, 'HDFS_AUTH');
+    assert.equal(err.retryable, false);
   });
 });
 

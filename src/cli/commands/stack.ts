@@ -1,5 +1,6 @@
 /** `tweetpipe stack up | down | status | logs`. */
 import type { Command } from 'commander';
+import { kerberosDown, kerberosUp } from '../../stack/kerberos-stack.ts';
 import { endpoints, stackDown, stackLogs, stackStatus, stackUp } from '../../stack/stack.ts';
 import { addConfigOption, addStackOptions, configFromFlags, EXIT_RUNTIME } from '../common.ts';
 
@@ -23,11 +24,18 @@ export function registerStack(program: Command): void {
       'also a SASL_SSL listener (SCRAM-SHA-256/512 and PLAIN users) and an SSL listener requiring client ' +
         "certificates, from a CA made on first use, with ACLs; users' settings in <stack home>/secure/clients.json",
     )
+    .option(
+      '--kerberos',
+      'also a private MIT Kerberos KDC (localhost:8800), a Kerberized HDFS (NameNode https://localhost:9871, ' +
+        'rpc 9010) and a broker with a SASL_PLAINTEXT GSSAPI listener (localhost:9096), beside the plain ones; ' +
+        'client settings in <stack home>/kerberos/client.json',
+    )
     .action(async (opts) => {
       const config = configFromFlags(opts);
       const result = await stackUp(config, say, { hive: Boolean(opts.hive), secure: Boolean(opts.secure) });
       if (!result.alreadyRunning)
         say(`stack healthy in ${result.seconds.toFixed(1)} s (started ${result.started.join(', ')})`);
+      if (opts.kerberos) await kerberosUp(config, say);
       for (const line of endpoints(config)) say(`  ${line}`);
     });
 
@@ -36,7 +44,9 @@ export function registerStack(program: Command): void {
       'stop the servers (SIGTERM, wait, then SIGKILL) and check their ports are free; data is kept',
     )
     .action(async (opts) => {
-      await stackDown(configFromFlags(opts), say);
+      const config = configFromFlags(opts);
+      await kerberosDown(config, say);
+      await stackDown(config, say);
     });
 
   addStackOptions(addConfigOption(stack.command('status')))

@@ -1,0 +1,43 @@
+/** The shapes WebHdfsClient takes and returns. */
+import type { Readable } from 'node:stream';
+
+export type WebHdfsBody = Uint8Array | AsyncIterable<Uint8Array> | Readable;
+
+/** A FileStatus as WebHDFS returns it; `pathSuffix` is '' when the status is of the path itself. */
+export interface HdfsFileStatus {
+  pathSuffix: string;
+  type: 'FILE' | 'DIRECTORY' | 'SYMLINK';
+  length: number;
+  modificationTime: number;
+  accessTime: number;
+  blockSize: number;
+  replication: number;
+  permission: string;
+  owner: string;
+  group: string;
+  childrenNum?: number;
+  fileId?: number;
+}
+
+export interface ContentSummary {
+  directoryCount: number;
+  fileCount: number;
+  length: number;
+  spaceConsumed: number;
+  quota: number;
+  spaceQuota: number;
+}
+
+export interface WebHdfsCreateOptions {
+  /** Replace an existing file; when false (the default) an existing path fails with HDFS_ALREADY_EXISTS. */
+  overwrite?: boolean;
+  blockSize?: number;
+  replication?: number;
+  /** Octal, e.g. '644'. */
+  permission?: string;
+}
+
+export interface OpenOptions {
+  offset?: number;
+  length?: number;
+}
