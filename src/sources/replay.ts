@@ -93,6 +93,10 @@ export class ReplaySource implements Source {
     for (;;) {
       signal.throwIfAborted();
       deadLetters.push(...this.#pendingDead.splice(0));
+      if (this.#opts.pace === 'max') {
+        // No timing to keep: as many as fit, in one move.
+        for (const t of this.#pending.splice(0, max - tweets.length)) tweets.push(t);
+      }
       while (this.#pending.length > 0 && tweets.length < max) {
         const waitMs = this.#dueInMs(this.#pending[0]!);
         if (waitMs > 0) {
@@ -137,7 +141,6 @@ export class ReplaySource implements Source {
   }
 
   #dueInMs(tweet: TweetRecord): number {
-    if (this.#opts.pace === 'max') return 0;
     const now = this.#now();
     if (!this.#anchor) {
       this.#anchor = { wallMs: now, tweetMs: tweet.createdAtMs };
