@@ -59,7 +59,8 @@ export async function runTweetpipe(
   };
 }
 
-async function readHighWaterMark(pid: number | undefined): Promise<number | null> {
+/** VmHWM (peak resident set) of a process in bytes, or null when it is gone or /proc is not there. */
+export async function readHighWaterMark(pid: number | undefined): Promise<number | null> {
   if (pid === undefined) return null;
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');

@@ -1,10 +1,16 @@
 /**
- * Benchmark 1, produce: `tweetpipe produce --source synthetic` into a fresh topic beside Kafka's ProducerPerformance
- * with the same record count and value size. tweetpipe's time is the produce loop's own (its summary: from the
+ * Benchmark 1, produce: `tweetpipe produce --source synthetic`, and `--source replay` of an NDJSON archive of the same
+ * tweets, each into a fresh topic, beside Kafka's ProducerPerformance with the same record count and values. tweetpipe's time is the produce loop's own (its summary: from the
  * source's first read to the last Kafka ack), which leaves out process start-up and topic creation, as
  * ProducerPerformance's figure does.
  */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { TweetpipeError } from '../src/errors.ts';
+import { syntheticStartMs } from '../src/sources/synthetic-batch.ts';
+import { SyntheticTweets } from '../src/sources/synthetic-payloads.ts';
 import { producerPerformance, type Throughput } from './ceilings.ts';
 import { runCpu, runTweetpipe } from './cli.ts';
 import { type BenchContext, MB } from './context.ts';
@@ -23,29 +29,55 @@ export interface ProduceRun {
 }
 
 /** Runs `tweetpipe produce --source synthetic --max-tweets count` into the fresh `topic` (see topics.ts). */
-export async function produceSynthetic(
+export const produceSynthetic = (ctx: BenchContext, label: string, topic: string, count: number) =>
+  runProduce(ctx, label, topic, count, [
+    '--source',
+    'synthetic',
+    '--seed',
+    String(SYNTHETIC_SEED),
+    '--max-tweets',
+    String(count),
+  ]);
+
+/**
+ * Writes an NDJSON archive of `count` filtered-stream lines (v2 payloads: data, includes, matching_rules) of the
+ * benchmarks' synthetic stream, the input `tweetpipe produce --source replay` reads. Their records are the bytes
+ * the synthetic produce sends (only `_ingest` differs), so the two share ProducerPerformance's ceiling.
+ */
+export async function writeReplayArchive(file: string, count: number): Promise<number> {
+  const tweets = new SyntheticTweets({ seed: SYNTHETIC_SEED, startTimeMs: syntheticStartMs(count) });
+  const out = createWriteStream(file);
+  const now = Date.now();
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    const line = `${JSON.stringify({ ...tweets.nextTweet(undefined, now), matching_rules: REPLAY_RULES })}\n`;
+    bytes += Buffer.byteLength(line);
+    if (!out.write(line)) await once(out, 'drain');
+  }
+  out.end();
+  await finished(out);
+  return bytes;
+}
+
+const REPLAY_RULES = [{ id: '1', tag: 'synthetic' }];
+
+/** Runs `tweetpipe produce --source replay --pace max` of `file` (of `count` payloads) into the fresh `topic`. */
+const produceReplay = (ctx: BenchContext, topic: string, file: string, count: number) =>
+  runProduce(ctx, 'replay', topic, count, ['--source', 'replay', '--file', file, '--pace', 'max']);
+
+/** Runs `tweetpipe produce <sourceArgs>` into the fresh `topic`; the source must yield exactly `count` tweets. */
+async function runProduce(
   ctx: BenchContext,
   label: string,
   topic: string,
   count: number,
+  sourceArgs: string[],
 ): Promise<ProduceRun> {
   await createBenchTopic(ctx, topic);
   const run = await runTweetpipe(
     ctx,
     label,
-    [
-      'produce',
-      '--source',
-      'synthetic',
-      '--seed',
-      String(SYNTHETIC_SEED),
-      '--max-tweets',
-      String(count),
-      '--topic',
-      topic,
-      '--state-dir',
-      `${ctx.workDir}/producer-state-${label}`,
-    ],
+    ['produce', ...sourceArgs, '--topic', topic, '--state-dir', `${ctx.workDir}/producer-state-${label}`],
     30 * 60_000,
   );
   const summaryLine = run.logs.find((l) => typeof l.summary === 'object' && l.summary !== null);
@@ -53,7 +85,7 @@ export async function produceSynthetic(
   if (!summary || summary.produced !== count)
     throw new TweetpipeError(
       'INTERNAL',
-      `tweetpipe produce into ${topic} should have produced ${count} tweets; its summary says ${JSON.stringify(summary)}`,
+      `tweetpipe produce ${sourceArgs.join(' ')} into ${topic} should have produced ${count} tweets; its summary says ${JSON.stringify(summary)}`,
     );
   const end = typeof summaryLine?.time === 'number' ? summaryLine.time : Date.now();
   return {
@@ -101,9 +133,24 @@ export interface ProduceBench {
     cpu: RunCpu | null;
     cpuProfile?: string;
   };
+  /** `tweetpipe produce --source replay --pace max` of an NDJSON archive of the same tweets. */
+  replay: Throughput & {
+    archiveBytes: number;
+    wallS: number;
+    peakRssBytes: number | null;
+    cpu: RunCpu | null;
+    cpuProfile?: string;
+  };
   ceiling: Throughput & { props: string[]; cpu: RunCpu | null };
   ratio: number;
+  replayRatio: number;
 }
+
+const asThroughput = (run: ProduceRun, avgValueBytes: number) => {
+  const { produced, seconds, ...rest } = run;
+  const tweetsPerS = produced / seconds;
+  return { records: produced, seconds, tweetsPerS, mbPerS: (tweetsPerS * avgValueBytes) / MB, ...rest };
+};
 
 export async function benchProduce(
   ctx: BenchContext,
@@ -113,15 +160,21 @@ export async function benchProduce(
   ctx.say(`produce: the synthetic source alone, ${count} tweets, no Kafka`);
   const syntheticAlone = await benchSyntheticAlone(count);
   ctx.say(`produce: tweetpipe produce of ${count} synthetic tweets into a fresh topic`);
-  const run = await produceSynthetic(ctx, 'produce', `bench-${ctx.runId}-produce`, count);
-  const tweetsPerS = run.produced / run.seconds;
-  const { produced, seconds, ...rest } = run;
-  const tweetpipe = {
-    records: produced,
-    seconds,
-    tweetsPerS,
-    mbPerS: (tweetsPerS * sample.avgValueBytes) / MB,
-    ...rest,
+  const tweetpipe = asThroughput(
+    await produceSynthetic(ctx, 'produce', `bench-${ctx.runId}-produce`, count),
+    sample.avgValueBytes,
+  );
+  const archive = join(ctx.workDir, 'replay-archive.ndjson');
+  const archiveBytes = await writeReplayArchive(archive, count);
+  ctx.say(
+    `produce: tweetpipe produce --source replay of ${count} payloads (${(archiveBytes / MB).toFixed(0)} MB)`,
+  );
+  const replay = {
+    ...asThroughput(
+      await produceReplay(ctx, `bench-${ctx.runId}-replay`, archive, count),
+      sample.avgValueBytes,
+    ),
+    archiveBytes,
   };
   ctx.say(
     `produce: ProducerPerformance of ${count} records of ${sample.avgValueBytes.toFixed(0)} bytes on average`,
@@ -138,7 +191,9 @@ export async function benchProduce(
     avgValueBytes: sample.avgValueBytes,
     syntheticAlone,
     tweetpipe,
+    replay,
     ceiling,
     ratio: tweetpipe.tweetsPerS / ceiling.tweetsPerS,
+    replayRatio: replay.tweetsPerS / ceiling.tweetsPerS,
   };
 }

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { MB } from './context.ts';
 import type { ProfileSummary } from './cpu-profile.ts';
 import type { RunCpu } from './cpu-usage.ts';
+import type { FlumeBench, FlumeRun } from './flume.ts';
 import type { ProduceBench, ProduceRun } from './produce.ts';
 import type { PythonBench } from './python-baseline.ts';
 import type { FormatBench, SinkBench } from './sink.ts';
@@ -22,6 +23,7 @@ export interface BenchResults {
   sinkFill?: ProduceRun;
   sink?: SinkBench;
   python?: PythonBench;
+  flume?: FlumeBench;
   profiles?: ProfileSummary[];
   rows?: Row[];
 }
@@ -58,6 +60,16 @@ export function buildRows(r: BenchResults): Row[] {
       met: p.ratio >= 0.7,
       peakRssMb: rssMb(p.tweetpipe.peakRssBytes),
       busy: busyOf(p.tweetpipe.cpu),
+    });
+    rows.push({
+      benchmark: 'produce replay',
+      figure: rate(p.replay.tweetsPerS, p.replay.mbPerS),
+      against: `ProducerPerformance ${rate(p.ceiling.tweetsPerS, p.ceiling.mbPerS)}`,
+      ratio: p.replayRatio,
+      goal: '>= 0.7 of ProducerPerformance',
+      met: p.replayRatio >= 0.7,
+      peakRssMb: rssMb(p.replay.peakRssBytes),
+      busy: busyOf(p.replay.cpu),
     });
     const a = p.syntheticAlone;
     rows.push({
@@ -118,7 +130,44 @@ export function buildRows(r: BenchResults): Row[] {
       busy: null,
     });
   }
+  for (const f of r.flume?.runs ?? []) rows.push(flumeRow(f, r.sink));
   return rows;
+}
+
+/**
+ * Flume beside tweetpipe's sink of the same format in the same run: the ratio is tweetpipe's tweets/s over
+ * Flume's, and the goal (issue 13) also wants at most a quarter of Flume's CPU per tweet.
+ */
+function flumeRow(f: FlumeRun | { format: string; failed: string }, sink: SinkBench | undefined): Row {
+  const benchmark = `flume ${f.format}`;
+  if ('failed' in f)
+    return {
+      benchmark,
+      figure: 'failed (see below)',
+      against: '-',
+      ratio: null,
+      goal: '-',
+      met: false,
+      peakRssMb: null,
+      busy: null,
+    };
+  const ours = sink?.formats.find(
+    (s): s is FormatBench => 'tweetpipe' in s && s.tweetpipe.format === f.format,
+  )?.tweetpipe;
+  const cpuRatio = ours?.cpu && f.cpu ? ours.cpu.usPerRecord / f.cpu.usPerRecord : null;
+  const speedRatio = ours ? ours.tweetsPerS / f.tweetsPerS : null;
+  return {
+    benchmark,
+    figure: `${num(f.tweetsPerS)} tweets/s, ${f.cpu ? num(f.cpu.usPerRecord) : '?'} us CPU/tweet, ${num(f.linesWritten)} lines of ${num(f.records)}`,
+    against: ours
+      ? `tweetpipe sink ${f.format} ${num(ours.tweetsPerS)} tweets/s, ${ours.cpu ? num(ours.cpu.usPerRecord) : '?'} us CPU/tweet`
+      : '(no tweetpipe figure)',
+    ratio: speedRatio,
+    goal: 'tweetpipe >= 4x tweets/s, <= 1/4 CPU/tweet',
+    met: speedRatio === null || cpuRatio === null ? null : speedRatio >= 4 && cpuRatio <= 0.25,
+    peakRssMb: rssMb(f.peakRssBytes),
+    busy: busyOf(f.cpu),
+  };
 }
 
 export function formatTable(rows: Row[]): string {
@@ -165,7 +214,7 @@ export function formatDetails(r: BenchResults): string {
       `synthetic source alone: ${num(p.syntheticAlone.records)} tweets in ${s(p.syntheticAlone.seconds)}, ${num(p.syntheticAlone.usPerTweet)} us CPU per tweet (generating and mapping, all threads)`,
     );
     out.push(
-      `produce: ${num(p.records)} tweets; tweetpipe ${s(p.tweetpipe.seconds)} (produce loop; process ${s(p.tweetpipe.wallS)}), ProducerPerformance ${s(p.ceiling.seconds)} with ${p.ceiling.props.slice(1).join(' ')}`,
+      `produce: ${num(p.records)} tweets; tweetpipe ${s(p.tweetpipe.seconds)} (produce loop; process ${s(p.tweetpipe.wallS)}), replay ${s(p.replay.seconds)} (archive ${num(p.replay.archiveBytes / MB)} MB; process ${s(p.replay.wallS)}), ProducerPerformance ${s(p.ceiling.seconds)} with ${p.ceiling.props.slice(1).join(' ')}`,
     );
   }
   if (r.sinkFill)
@@ -190,13 +239,23 @@ export function formatDetails(r: BenchResults): string {
   }
   const cpuLines: [string, RunCpu | null | undefined][] = [
     ['produce', r.produce?.tweetpipe.cpu],
+    ['produce replay', r.produce?.replay.cpu],
     ['ProducerPerformance', r.produce?.ceiling.cpu],
     ['sink topic fill', r.sinkFill?.cpu],
     ...(r.sink?.formats ?? []).flatMap((f): [string, RunCpu | null][] =>
       'tweetpipe' in f ? [[`sink ${f.tweetpipe.format}`, f.tweetpipe.cpu]] : [],
     ),
+    ...(r.flume?.runs ?? []).flatMap((f): [string, RunCpu | null][] =>
+      'cpu' in f ? [[`flume ${f.format}`, f.cpu]] : [],
+    ),
   ];
   for (const [what, cpu] of cpuLines) if (cpu) out.push(`CPU during ${what}: ${formatCpu(cpu)}`);
+  for (const f of r.flume?.runs ?? [])
+    out.push(
+      'failed' in f
+        ? `flume ${f.format}: failed: ${f.failed.split('\n')[0]}`
+        : `flume ${r.flume?.version} ${f.format}: ${num(f.records)} records, ${num(f.linesWritten)} lines written (${f.linesWritten >= f.records ? `${num(f.linesWritten - f.records)} duplicates` : `${num(f.records - f.linesWritten)} LOST`}) in ${num(f.files)} files, ${num(f.bytesWritten / MB)} MB, ${s(f.seconds)}; java ${r.flume?.javaOptions.join(' ')}`,
+    );
   if (r.python) {
     const py = r.python;
     out.push(

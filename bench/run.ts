@@ -14,6 +14,7 @@ import { removeRunArtifacts } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { formatProfile, summarizeCpuProfile } from './cpu-profile.ts';
 import { CpuMeter } from './cpu-usage.ts';
+import { benchFlume } from './flume.ts';
 import { benchProduce } from './produce.ts';
 import { benchPython } from './python-baseline.ts';
 import { type BenchResults, buildRows, formatDetails, formatTable, writeResults } from './report.ts';
@@ -23,15 +24,16 @@ import { sampleSynthetic } from './synthetic-sample.ts';
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 small counts, for a smoke run
-  --only <what>           produce | sink | python (default: all three)
+  --only <what>           produce | sink | python | flume (default: all four)
   --produce-count <n>     tweets for the produce benchmark (default 300000; --quick 20000)
   --sink-count <n>        tweets in the sink topic (default 1000000; --quick 50000)
   --python-records <n>    the Python baseline stops after this many records (default 100000; --quick 5000)
   --python-seconds <s>    ... or after this many seconds (default 60; --quick 15)
+  --skip-flume            leave out Apache Flume (two runs over the sink topic; the slowest part of the bench)
   --cpu-prof              profile the tweetpipe processes (test-artifacts/bench-profiles) and print their hotspots
   --keep                  keep the run's topics, groups and HDFS files`;
 
-const ONLY = ['produce', 'sink', 'python'] as const;
+const ONLY = ['produce', 'sink', 'python', 'flume'] as const;
 type Only = (typeof ONLY)[number];
 const RESULTS_FILE = 'test-artifacts/bench.json';
 const PROFILE_DIR = resolve('test-artifacts/bench-profiles');
@@ -46,6 +48,7 @@ function options() {
       'sink-count': { type: 'string' },
       'python-records': { type: 'string' },
       'python-seconds': { type: 'string' },
+      'skip-flume': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -72,6 +75,7 @@ function options() {
     sinkCount: count('sink-count', 1_000_000, 50_000),
     pythonRecords: count('python-records', 100_000, 5_000),
     pythonSeconds: count('python-seconds', 60, 15),
+    skipFlume: values['skip-flume'],
     cpuProf: values['cpu-prof'],
     keep: values.keep,
   };
@@ -81,7 +85,8 @@ const say = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 
 async function main(): Promise<void> {
   const opts = options();
-  const runs = (what: Only) => opts.only === undefined || opts.only === what;
+  const runs = (what: Only) =>
+    opts.only === undefined ? !(what === 'flume' && opts.skipFlume) : opts.only === what;
   const cpu = os.cpus();
   const results: BenchResults = {
     date: new Date().toISOString(),
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
       runs('produce') || runs('sink') ? await sampleSynthetic(ctx.workDir, SAMPLE_RECORDS) : undefined;
     if (sample) results.sample = { records: sample.records, avgValueBytes: sample.avgValueBytes };
     if (runs('produce') && sample) results.produce = await benchProduce(ctx, opts.produceCount, sample);
-    if (runs('sink') || runs('python')) {
+    if (runs('sink') || runs('python') || runs('flume')) {
       const { topic, fill } = await fillSinkTopic(ctx, opts.sinkCount);
       results.sinkFill = fill;
       if (runs('sink') && sample) results.sink = await benchSink(ctx, topic, opts.sinkCount, sample.jsonl);
@@ -131,6 +136,7 @@ async function main(): Promise<void> {
           records: opts.pythonRecords,
           seconds: opts.pythonSeconds,
         });
+      if (runs('flume')) results.flume = await benchFlume(ctx, topic, opts.sinkCount);
     }
   } finally {
     cpuMeter.stop();

@@ -10,6 +10,7 @@ import type { DeadLetter, TweetRecord } from '../types.ts';
 import { RECORD_SCHEMA_VERSION } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
 import { kafkaError } from './kafka-errors.ts';
+import { keyPartition } from './key-partitioner.ts';
 
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
 
@@ -44,6 +45,8 @@ export class TweetProducer {
       retries: 3,
       retryDelay: 250,
       autocreateTopics: false,
+      // The default partitioner's choice without its BigInt arithmetic (see key-partitioner.ts).
+      partitioner: keyPartition,
     });
     // Header keys go on the wire as bytes; the default serializers take Buffers only.
     this.sourceHeaders = [

@@ -40,6 +40,8 @@ export class DedupWindow {
 
   /** The items whose id was not seen before (now remembered), in order. */
   keepNew<T extends { id: string }>(items: readonly T[]): T[] {
-    return items.filter((item) => this.add(item.id));
+    const kept: T[] = [];
+    for (const item of items) if (this.add(item.id)) kept.push(item);
+    return kept;
   }
 }

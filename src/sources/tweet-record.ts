@@ -126,11 +126,7 @@ class TweetMapper {
     this.#matchingRules = Array.isArray(payload.matching_rules)
       ? payload.matching_rules
       : (ctx.matchingRules ?? []);
-    this.#ingest = {
-      source: ctx.source,
-      ingested_at: new Date(ctx.ingestedAtMs).toISOString(),
-      schema_version: RECORD_SCHEMA_VERSION,
-    };
+    this.#ingest = ingestFields(ctx.source, ctx.ingestedAtMs);
   }
 
   map(tweet: unknown, raw: Buffer | undefined, out: MappingResult): void {
@@ -183,6 +179,22 @@ class TweetMapper {
     const author = this.#users.get(tweet.author_id);
     if (author !== undefined) tweet.author = author;
   }
+}
+
+/**
+ * The `_ingest` object, shared by the payloads mapped with the same source and time: a replay or a synthetic batch
+ * maps hundreds of one-tweet payloads at one ingestedAtMs, and formatting the date was a visible share of each.
+ * Records only serialise it, never change it.
+ */
+let lastIngest: { source: string; ms: number; fields: Json } | undefined;
+function ingestFields(source: string, ms: number): Json {
+  if (lastIngest?.source !== source || lastIngest.ms !== ms)
+    lastIngest = {
+      source,
+      ms,
+      fields: { source, ingested_at: new Date(ms).toISOString(), schema_version: RECORD_SCHEMA_VERSION },
+    };
+  return lastIngest.fields;
 }
 
 function index(

@@ -17,12 +17,20 @@ const pomPath = (name: ServerName): string =>
   join(dirname(fileURLToPath(import.meta.url)), 'poms', name, 'pom.xml');
 
 /** Ensures `libDir` holds the jars of the server's pom; returns true when it had to download. */
-export async function ensureJars(
-  name: ServerName,
+export const ensureJars = (name: ServerName, libDir: string, onProgress: (msg: string) => void) =>
+  ensurePomJars(pomPath(name), name, libDir, onProgress);
+
+/**
+ * Ensures `libDir` holds the runtime jars of the pom at `pomFile` (`name` says what they are in messages); returns
+ * true when it had to download. The bench fetches the tools it compares with (Apache Flume) this way.
+ */
+export async function ensurePomJars(
+  pomFile: string,
+  name: string,
   libDir: string,
   onProgress: (msg: string) => void,
 ): Promise<boolean> {
-  const pom = await readFile(pomPath(name));
+  const pom = await readFile(pomFile);
   const hash = createHash('sha256').update(pom).digest('hex');
   const marker = join(dirname(libDir), '.complete');
   if (existsSync(marker) && (await readFile(marker, 'utf8')).trim() === hash) return false;
@@ -38,7 +46,7 @@ export async function ensureJars(
         '-B',
         '-q',
         '-f',
-        pomPath(name),
+        pomFile,
         'dependency:copy-dependencies',
         `-DoutputDirectory=${libDir}`,
         '-DincludeScope=runtime',

@@ -5,6 +5,7 @@ import { startProgress } from '../../observe/progress.ts';
 import { startOperatorEndpoint } from '../../pipeline/operator-endpoint.ts';
 import { startProducer } from '../../pipeline/producer-service.ts';
 import type { Source } from '../../sources/source.ts';
+import type { DeadLetter, TweetRecord } from '../../types.ts';
 import { addConfigOption, addKafkaOptions, configFromFlags, loggerFor, shutdownSignal } from '../common.ts';
 import { positiveInt } from '../parse.ts';
 import { addSourceOptions, addTopicOption, SOURCE_FLAG_KEYS, sourceArgs } from '../pipeline-options.ts';
@@ -35,13 +36,19 @@ export function registerProduce(program: Command): void {
       });
       if (endpoint.url)
         log.info({ url: endpoint.url }, `metrics and readiness at ${endpoint.url}/metrics, /readyz`);
-      const run = await startProducer(config, sourceArgs(opts), metrics, log, signal, (tweets, letters) => {
-        endpoint.live.onTweets(tweets.map((t) => t.value));
-        for (const l of letters) endpoint.live.onDeadLetter('source', l.reason);
-      }).catch(async (err: unknown) => {
-        await endpoint.close();
-        throw err;
-      });
+      // The live view parses a sample of the records (up to 2,000 a second) for the dashboard: only when served.
+      const onProduced = endpoint.url
+        ? (tweets: TweetRecord[], letters: DeadLetter[]) => {
+            endpoint.live.onTweets(tweets.map((t) => t.value));
+            for (const l of letters) endpoint.live.onDeadLetter('source', l.reason);
+          }
+        : undefined;
+      const run = await startProducer(config, sourceArgs(opts), metrics, log, signal, onProduced).catch(
+        async (err: unknown) => {
+          await endpoint.close();
+          throw err;
+        },
+      );
       source = run.source;
       const stopProgress = startProgress(
         metrics,
