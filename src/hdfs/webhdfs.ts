@@ -31,6 +31,7 @@ import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
 import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { isClassicRenameRefusal, renameRefusal } from './httpfs.ts';
 import { isConnectFailure, isRemoteAnswer, remoteError, transportError } from './webhdfs-errors.ts';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-retry.ts';
 import { type UploadAnswer, upload } from './webhdfs-upload.ts';
@@ -226,7 +227,8 @@ export class WebHdfsClient {
   /**
    * HDFS rename2 (FileContext semantics): never moves into an existing directory. Fails with HDFS_NOT_FOUND when
    * the source or the destination's parent is missing, HDFS_ALREADY_EXISTS when the destination exists (unless
-   * overwrite replaces a file or an empty directory).
+   * overwrite replaces a file or an empty directory). Through an HttpFS gateway, which ignores the rename options,
+   * the same errors come from its classic rename's `false` (httpfs.ts).
    */
   async rename2(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
     const params = {
@@ -235,7 +237,9 @@ export class WebHdfsClient {
     };
     await this.retrying('RENAME', from, async (attempt) => {
       try {
-        await (await this.nameNode('PUT', 'RENAME', from, params)).body.dump();
+        const answer = await (await this.nameNode('PUT', 'RENAME', from, params)).body.text();
+        if (isClassicRenameRefusal(answer))
+          throw await renameRefusal(from, to, async (p) => (await this.statusOrNull(p)) !== null);
       } catch (err) {
         const refused =
           err instanceof TweetpipeError &&

@@ -14,12 +14,12 @@ const run = promisify(execFile);
 export const NAMENODE_CLASS = 'org.apache.hadoop.hdfs.server.namenode.NameNode';
 export const DATANODE_CLASS = 'org.apache.hadoop.hdfs.server.datanode.DataNode';
 
-const xml = (props: Record<string, string | number | boolean>): string =>
+export const xml = (props: Record<string, string | number | boolean>): string =>
   `<?xml version="1.0"?>\n<!-- Written by tweetpipe stack up. -->\n<configuration>\n${Object.entries(props)
     .map(([k, v]) => `  <property><name>${k}</name><value>${v}</value></property>`)
     .join('\n')}\n</configuration>\n`;
 
-function hdfsSite(config: Config, paths: StackPaths): Record<string, string | number | boolean> {
+export function hdfsSite(config: Config, paths: StackPaths): Record<string, string | number | boolean> {
   const s = config.stack;
   return {
     'dfs.replication': 1,
@@ -59,7 +59,17 @@ function hdfsSite(config: Config, paths: StackPaths): Record<string, string | nu
   };
 }
 
-const LOG4J = `log4j.rootLogger=INFO,console
+export function coreSite(config: Config, paths: StackPaths): Record<string, string | number | boolean> {
+  return {
+    'fs.defaultFS': `hdfs://localhost:${config.stack.namenodeRpcPort}`,
+    'hadoop.tmp.dir': join(paths.home, 'hdfs', 'tmp'),
+    'hadoop.http.staticuser.user': config.hdfs.user,
+    // There is no OS account behind the HDFS user: its group (the superuser group) is given here.
+    'hadoop.user.group.static.mapping.overrides': `dr.who=;${config.hdfs.user}=supergroup`,
+  };
+}
+
+export const HDFS_LOG4J = `log4j.rootLogger=INFO,console
 log4j.appender.console=org.apache.log4j.ConsoleAppender
 log4j.appender.console.layout=org.apache.log4j.PatternLayout
 log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n
@@ -97,19 +107,14 @@ export const datanodeSpec = (config: Config, paths: StackPaths) => hdfsServerSpe
 export async function prepareHdfs(config: Config, paths: StackPaths): Promise<void> {
   await mkdir(paths.hdfsConf, { recursive: true });
   await mkdir(paths.hdfsData, { recursive: true });
-  await writeFile(
-    join(paths.hdfsConf, 'core-site.xml'),
-    xml({
-      'fs.defaultFS': `hdfs://localhost:${config.stack.namenodeRpcPort}`,
-      'hadoop.tmp.dir': join(paths.home, 'hdfs', 'tmp'),
-      'hadoop.http.staticuser.user': config.hdfs.user,
-      // There is no OS account behind the HDFS user: its group (the superuser group) is given here.
-      'hadoop.user.group.static.mapping.overrides': `dr.who=;${config.hdfs.user}=supergroup`,
-    }),
-  );
+  await writeFile(join(paths.hdfsConf, 'core-site.xml'), xml(coreSite(config, paths)));
   await writeFile(join(paths.hdfsConf, 'hdfs-site.xml'), xml(hdfsSite(config, paths)));
-  await writeFile(join(paths.hdfsConf, 'log4j.properties'), LOG4J);
-  if (existsSync(join(paths.hdfsName, 'current', 'VERSION'))) return;
+  await writeFile(join(paths.hdfsConf, 'log4j.properties'), HDFS_LOG4J);
+  if (!existsSync(join(paths.hdfsName, 'current', 'VERSION'))) await formatNamenode(config, paths);
+}
+
+/** `NameNode -format` with the conf already written: a new, empty name directory (and shared edits with HA). */
+export async function formatNamenode(config: Config, paths: StackPaths): Promise<void> {
   const spec = namenodeSpec(config, paths);
   try {
     await run(
