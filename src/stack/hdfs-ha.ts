@@ -260,11 +260,11 @@ export async function haHdfsHealth(config: Config): Promise<Health> {
   return { ok: true, detail: `${summary}; ${hdfs.detail}; HttpFS ${gateway} answers` };
 }
 
-/** Runs Hadoop's `hdfs haadmin` with the stack's conf and jars; its output, or an error with it. */
+/** Runs Hadoop's `hdfs haadmin` with the stack's conf and jars; its stdout, or an error with its output's tail. */
 export async function haadmin(config: Config, paths: StackPaths, args: string[]): Promise<string> {
   const spec = namenodeSpec(config, paths);
   try {
-    const { stdout, stderr } = await run(
+    const { stdout } = await run(
       'java',
       [
         '-Xmx128m',
@@ -278,7 +278,8 @@ export async function haadmin(config: Config, paths: StackPaths, args: string[])
       ],
       { timeout: 120_000 },
     );
-    return `${stdout}${stderr}`.trim();
+    // Its verdict goes to stdout; stderr carries the client's log (stack traces of a fenced NameNode, say).
+    return stdout.trim();
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string };
     const tail = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
@@ -297,7 +298,7 @@ export async function activateOne(config: Config, paths: StackPaths): Promise<Na
 }
 
 /**
- * `tweetpipe stack failover`: makes `to` (by default the NameNode that is not active) the active one with
+ * `tweetpipe stack failover`: makes `to` (by default the standby NameNode) the active one with
  * `haadmin -failover`, which first asks the active one to step down and fences it when it cannot answer.
  */
 export async function haFailover(
@@ -306,7 +307,7 @@ export async function haFailover(
   to?: NamenodeId,
 ): Promise<{ from: NamenodeId; to: NamenodeId; output: string }> {
   const states = await namenodeStates(config);
-  const target = to ?? NAMENODE_IDS.find((id) => states[id] !== 'active') ?? 'nn2';
+  const target = to ?? NAMENODE_IDS.find((id) => states[id] === 'standby') ?? 'nn2';
   const from = NAMENODE_IDS.find((id) => id !== target) ?? 'nn1';
   if (states[target] === 'down')
     throw new TweetpipeError(

@@ -1,0 +1,81 @@
+/**
+ * Chaos on a real HA pair (`stack up --ha`, its own stack home and ports; see test/helpers/ha-stack.ts), with the
+ * sink's `hdfs.webhdfs` listing both NameNodes:
+ * 1. The active NameNode killed -9 mid-run, then `stack failover`'s code makes the standby active. The sink meets
+ *    refused connections and the standby's StandbyException, moves between the NameNodes, and ends with every tweet
+ *    exactly once. The killed NameNode comes back as standby.
+ * 2. The DataNode (registered with both NameNodes) killed -9 mid-write and restarted: the open windows are aborted
+ *    and redone, every tweet exactly once. The sink starts with nn1 first in its list while nn1 is the standby (after
+ *    test 1), so its first calls meet a StandbyException and must go to the other NameNode.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LogLine } from '../helpers/cli.ts';
+import {
+  activeNamenode,
+  bothNamenodes,
+  failover,
+  killHaServer,
+  restartHaServer,
+  useHaStack,
+} from '../helpers/ha-stack.ts';
+import { assertExactlyOnce, prefill, sinkScene, startSink } from '../helpers/sink-chaos.ts';
+
+useHaStack(bothNamenodes);
+
+const isStandbyWarning = (l: LogLine) => l.level === 40 && l.code === 'HDFS_STANDBY';
+
+test('active NameNode killed -9 mid-run, failover to the standby: every tweet exactly once', async (t) => {
+  const scene = await sinkScene(t, 'chaos-ha-failover');
+  await prefill(scene, 40_000, 71);
+  const sink = startSink(t, scene, ['--max-records', '4000', '--max-age', '1', '--exit-when-idle', '10']);
+  await sink.waitForLog((l) => l.msg === 'window committed', 90_000);
+  const active = await activeNamenode();
+  const killedAt = sink.logs.length;
+  // The HA stack is this file's own (stopped after it), so a failure here needs no restart in a finally.
+  await killHaServer(active);
+  // Let the sink meet the dead NameNode and the standby before the failover.
+  await sleep(3000);
+  const switched = await failover();
+  t.diagnostic(`killed ${active}; ${switched.output}`);
+  await restartHaServer(active);
+  const after = (l: LogLine) => sink.logs.indexOf(l) >= killedAt;
+  await sink.waitForLog((l) => after(l) && l.msg === 'window committed', 180_000);
+  const exit = await Promise.race([sink.exited, sleep(240_000, null, { ref: false })]);
+  assert.deepEqual(exit, { code: 0, signal: null }, sink.stderr().slice(-3000));
+
+  const standby = sink.logs.filter((l) => after(l) && isStandbyWarning(l));
+  t.diagnostic(`${standby.length} StandbyException warnings, e.g. ${JSON.stringify(standby[0])}`);
+  assert.ok(standby.length > 0, 'the sink never met the standby NameNode: the kill did not land mid-run');
+  await assertExactlyOnce(t, scene, 40_000);
+});
+
+test('DataNode of the HA pair killed -9 mid-write and restarted: every tweet exactly once', async (t) => {
+  const scene = await sinkScene(t, 'chaos-ha-datanode');
+  await prefill(scene, 60_000, 72);
+  const standbyFirst = (await activeNamenode()) === 'nn2';
+  const sink = startSink(t, scene, ['--max-records', '15000', '--max-age', '30', '--exit-when-idle', '10']);
+  await sink.waitForLog((l) => l.msg === 'window committed', 90_000);
+  if (standbyFirst) {
+    const moved = sink.logs.find(
+      (l) => isStandbyWarning(l) && l.msg === 'WebHDFS: trying the other NameNode',
+    );
+    assert.ok(
+      moved,
+      'nn1, listed first, is the standby: the sink should have said it tried the other NameNode',
+    );
+  }
+  const killedAt = sink.logs.length;
+  await killHaServer('datanode');
+  await sleep(5000);
+  await restartHaServer('datanode');
+  const after = (l: LogLine) => sink.logs.indexOf(l) >= killedAt;
+  await sink.waitForLog((l) => after(l) && l.msg === 'window committed', 180_000);
+  const exit = await Promise.race([sink.exited, sleep(240_000, null, { ref: false })]);
+  assert.deepEqual(exit, { code: 0, signal: null }, sink.stderr().slice(-3000));
+
+  const resets = sink.logs.filter((l) => after(l) && l.level === 40 && /^sink reset/.test(l.msg));
+  assert.ok(resets.length > 0, 'the sink never dropped a window: the kill did not land mid-write');
+  await assertExactlyOnce(t, scene, 60_000);
+});
