@@ -29,7 +29,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
-import { TweetpipeError } from '../errors.ts';
+import { type ErrorCode, TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { isClassicRenameRefusal, renameRefusal } from './httpfs.ts';
 import { isConnectFailure, isRemoteAnswer, remoteError, transportError } from './webhdfs-errors.ts';
@@ -74,6 +74,8 @@ export interface WebHdfsClientOptions {
   /** Open connections per server, and parallel uploads. */
   connections?: number;
   logger?: Logger;
+  /** Told each time calls move to the next NameNode URL (a StandbyException, or one that cannot be reached). */
+  onNamenodeSwitch?: (event: { from: string; to: string; code: ErrorCode }) => void;
   /** Test seams: how to wait between retries and where jitter comes from. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -116,6 +118,7 @@ export class WebHdfsClient {
   private readonly log: Logger;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly onNamenodeSwitch: NonNullable<WebHdfsClientOptions['onNamenodeSwitch']>;
   private active = 0;
 
   constructor(options: WebHdfsClientOptions) {
@@ -128,6 +131,7 @@ export class WebHdfsClient {
     this.log = options.logger ?? silentLogger;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
+    this.onNamenodeSwitch = options.onNamenodeSwitch ?? (() => {});
     // Below Jetty's 60 s idle timeout, so we never reuse a socket the NameNode is about to close.
     this.agent = new Agent({
       connections: options.connections ?? 16,
@@ -380,8 +384,10 @@ export class WebHdfsClient {
       const failover =
         err instanceof TweetpipeError && (err.code === 'HDFS_STANDBY' || isConnectFailure(err));
       // Compare first: a concurrent call may already have moved on, and must not be moved back.
-      if (failover && this.urls.length > 1 && this.active === index)
+      if (failover && this.urls.length > 1 && this.active === index) {
         this.active = (index + 1) % this.urls.length;
+        this.onNamenodeSwitch({ from: this.urls[index] ?? '', to: this.activeUrl, code: err.code });
+      }
       throw err;
     }
   }

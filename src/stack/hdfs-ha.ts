@@ -215,8 +215,9 @@ export async function prepareHaHdfs(config: Config, paths: StackPaths): Promise<
     await cp(paths.hdfsName, ha.standbyName, { recursive: true });
 }
 
+/** Generous: a NameNode busy loading edits, on a loaded machine, answers JMX in seconds. */
 async function getJson(url: string): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`HTTP ${res.status} from ${url}`);
   return res.json();
 }
@@ -240,12 +241,16 @@ export async function namenodeStates(
   return { nn1: nn1 ?? 'down', nn2: nn2 ?? 'down' };
 }
 
-/** Healthy = one NameNode is active and healthy as a single one would be (hdfsHealth), and HttpFS answers. */
+/**
+ * Healthy = one NameNode is active and healthy as a single one would be (hdfsHealth), the other answers as standby
+ * (so a failover can happen), and HttpFS answers.
+ */
 export async function haHdfsHealth(config: Config): Promise<Health> {
   const states = await namenodeStates(config);
   const active = NAMENODE_IDS.find((id) => states[id] === 'active');
   const summary = `nn1 ${states.nn1}, nn2 ${states.nn2}`;
-  if (!active) return { ok: false, detail: `no active NameNode (${summary})` };
+  if (!active || NAMENODE_IDS.some((id) => states[id] === 'down'))
+    return { ok: false, detail: `not one active and one standby NameNode (${summary})` };
   const port = namenodeAddresses(config)[active].http;
   const hdfs = await hdfsHealth({ ...config, stack: { ...config.stack, webhdfsPort: port } });
   if (!hdfs.ok) return { ok: false, detail: `${active}: ${hdfs.detail}` };
