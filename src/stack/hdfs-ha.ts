@@ -265,7 +265,7 @@ export async function haHdfsHealth(config: Config): Promise<Health> {
   return { ok: true, detail: `${summary}; ${hdfs.detail}; HttpFS ${gateway} answers` };
 }
 
-/** Runs Hadoop's `hdfs haadmin` with the stack's conf and jars; its stdout, or an error with its output's tail. */
+/** Runs Hadoop's `hdfs haadmin` with the stack's conf and jars; its verdict, or an error with its output's tail. */
 export async function haadmin(config: Config, paths: StackPaths, args: string[]): Promise<string> {
   const spec = namenodeSpec(config, paths);
   try {
@@ -283,8 +283,8 @@ export async function haadmin(config: Config, paths: StackPaths, args: string[])
       ],
       { timeout: 120_000 },
     );
-    // Its verdict goes to stdout; stderr carries the client's log (stack traces of a fenced NameNode, say).
-    return stdout.trim();
+    // Its verdict is the last line of stdout, after the client's log (stack traces of a fenced NameNode, say).
+    return stdout.trim().split('\n').at(-1) ?? '';
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string };
     const tail = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
