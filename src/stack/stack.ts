@@ -369,13 +369,12 @@ export async function stackLogs(
   write: (text: string) => void,
 ): Promise<void> {
   const paths = stackPaths(config);
-  const chosen = servers(config, paths, false, isHaHome(config)).filter(
-    ({ spec }) => !opts.server || spec.name === opts.server,
-  );
+  const known = servers(config, paths, false, isHaHome(config));
+  const chosen = known.filter(({ spec }) => !opts.server || spec.name === opts.server);
   if (chosen.length === 0)
     throw new TweetpipeError(
       'USAGE',
-      `unknown server "${opts.server}": expected kafka, namenode or datanode`,
+      `unknown server "${opts.server}": expected one of ${known.map(({ spec }) => spec.name).join(', ')}`,
     );
   for (const { spec } of chosen) {
     write(`==> ${spec.logFile} <==\n${await logTail(spec.logFile, opts.lines)}\n`);

@@ -83,7 +83,10 @@ export function registerStack(program: Command): void {
 
   addStackOptions(addConfigOption(stack.command('logs')))
     .description('show the server logs')
-    .argument('[server]', 'kafka, namenode or datanode (default: all)')
+    .argument(
+      '[server]',
+      'kafka, namenode or datanode; with stack up --ha also namenode2, httpfs (default: all)',
+    )
     .option('-n, --lines <n>', 'lines from the end of each log', '50')
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .action(async (server: string | undefined, opts) => {
