@@ -1,9 +1,8 @@
 /**
  * Chaos on a real HA pair (`stack up --ha`, its own stack home and ports; see test/helpers/ha-stack.ts), with the
  * sink's `hdfs.webhdfs` listing both NameNodes:
- * 1. The active NameNode killed -9 mid-run, then `stack failover`'s code makes the standby active. The sink meets
- *    refused connections and the standby's StandbyException, moves between the NameNodes, and ends with every tweet
- *    exactly once. The killed NameNode comes back as standby.
+ * 1. The active NameNode killed -9 mid-run, then `stack failover`'s code makes the standby active, and the killed
+ *    NameNode comes back as standby. The sink moves to the other NameNode and ends with every tweet exactly once.
  * 2. The DataNode (registered with both NameNodes) killed -9 mid-write and restarted: the open windows are aborted
  *    and redone, every tweet exactly once. The sink starts with nn1 first in its list while nn1 is the standby (after
  *    test 1), so its first calls meet a StandbyException and must go to the other NameNode.
@@ -54,9 +53,14 @@ test('active NameNode killed -9 mid-run, failover to the standby: every tweet ex
   const exit = await Promise.race([sink.exited, sleep(240_000, null, { ref: false })]);
   assert.deepEqual(exit, { code: 0, signal: null }, sink.stderr().slice(-3000));
 
-  const standby = sink.logs.filter((l) => after(l) && isStandbyWarning(l));
-  t.diagnostic(`${standby.length} StandbyException warnings, e.g. ${JSON.stringify(standby[0])}`);
-  assert.ok(standby.length > 0, 'the sink never met the standby NameNode: the kill did not land mid-run');
+  // The sink began on nn1 and ends on the other one; whether it met refused connections (nn1 dead), the standby
+  // (before the failover, or nn1 back as standby) or neither (an upload in flight waits while the DataNode's own
+  // HDFS client fails over) depends on timing, so the move is asserted, and what caused it is shown.
+  const moves = sink.logs.filter((l) => after(l) && l.msg === 'WebHDFS: trying the other NameNode');
+  t.diagnostic(
+    `moves to the other NameNode, by code: ${JSON.stringify(countBy(moves, (l) => String(l.code)))}`,
+  );
+  assert.ok(moves.length > 0, 'the sink never moved to the other NameNode: the kill did not land mid-run');
   await assertExactlyOnce(t, scene);
 });
 
@@ -88,3 +92,9 @@ test('DataNode of the HA pair killed -9 mid-write and restarted: every tweet exa
   assert.ok(resets.length > 0, 'the sink never dropped a window: the kill did not land mid-write');
   await assertExactlyOnce(t, scene, 60_000);
 });
+
+function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
+  return out;
+}
