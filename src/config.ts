@@ -278,6 +278,10 @@ export const configSchema = z.strictObject({
       datanodeHttpPort: port().default(9864),
       datanodePort: port().default(9866),
       datanodeIpcPort: port().default(9867),
+      /** `stack up --ha`: the second NameNode (the first is namenodeRpcPort / webhdfsPort), and the HttpFS gateway. */
+      standbyNamenodeRpcPort: port().default(9020),
+      standbyWebhdfsPort: port().default(9880),
+      httpfsPort: port().default(14000),
       kafkaHeapMb: int(128).default(1024),
       hdfsHeapMb: int(128).default(768),
       /** The Hive Metastore of `stack up --hive`. */

@@ -21,7 +21,7 @@ export async function renameLanded(client: Reader, from: string, to: string): Pr
   return (await statusOrNull(client, from)) === null && (await statusOrNull(client, to)) !== null;
 }
 
-async function statusOrNull(client: Reader, path: string): Promise<HdfsFileStatus | null> {
+export async function statusOrNull(client: Reader, path: string): Promise<HdfsFileStatus | null> {
   try {
     return await client.getFileStatus(path);
   } catch (err) {

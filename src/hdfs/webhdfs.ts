@@ -29,12 +29,13 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
-import { TweetpipeError } from '../errors.ts';
+import { type ErrorCode, TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { isClassicRenameRefusal, renameRefusal } from './httpfs.ts';
 import { asStatus, field, mapStreamErrors, statusArray, unexpected } from './webhdfs-answers.ts';
 import { type HdfsAuthSettings, type WebHdfsAuth, webHdfsAuth } from './webhdfs-auth.ts';
 import { isConnectFailure, isRemoteAnswer, remoteError, transportError } from './webhdfs-errors.ts';
-import { holds, renameLanded } from './webhdfs-landed.ts';
+import { holds, renameLanded, statusOrNull } from './webhdfs-landed.ts';
 import { encodePath, normalizePath } from './webhdfs-paths.ts';
 import { type Attempt, backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-retry.ts';
 import type {
@@ -69,6 +70,8 @@ export interface WebHdfsClientOptions {
   /** Open connections per server, and parallel uploads. */
   connections?: number;
   logger?: Logger;
+  /** Told each time calls move to the next NameNode URL (a StandbyException, or one that cannot be reached). */
+  onNamenodeSwitch?: (event: { from: string; to: string; code: ErrorCode }) => void;
   /** Test seams: how to wait between retries and where jitter comes from. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -88,6 +91,7 @@ export class WebHdfsClient {
   private readonly log: Logger;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly onNamenodeSwitch: NonNullable<WebHdfsClientOptions['onNamenodeSwitch']>;
   private active = 0;
 
   constructor(options: WebHdfsClientOptions) {
@@ -99,6 +103,7 @@ export class WebHdfsClient {
     this.log = options.logger ?? silentLogger;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
+    this.onNamenodeSwitch = options.onNamenodeSwitch ?? (() => {});
     // Below Jetty's 60 s idle timeout, so we never reuse a socket the NameNode is about to close.
     this.agent = new Agent({
       connections: options.connections ?? 16,
@@ -208,7 +213,8 @@ export class WebHdfsClient {
   /**
    * HDFS rename2 (FileContext semantics): never moves into an existing directory. Fails with HDFS_NOT_FOUND when
    * the source or the destination's parent is missing, HDFS_ALREADY_EXISTS when the destination exists (unless
-   * overwrite replaces a file or an empty directory).
+   * overwrite replaces a file or an empty directory). Through an HttpFS gateway, which ignores the rename options,
+   * the same errors come from its classic rename's `false` (httpfs.ts).
    */
   async rename2(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
     const params = {
@@ -217,7 +223,9 @@ export class WebHdfsClient {
     };
     await this.retrying('RENAME', from, async (attempt) => {
       try {
-        await (await this.nameNode('PUT', 'RENAME', from, params)).body.dump();
+        const answer = await (await this.nameNode('PUT', 'RENAME', from, params)).body.text();
+        if (isClassicRenameRefusal(answer))
+          throw await renameRefusal(from, to, async (p) => (await statusOrNull(this, p)) !== null);
       } catch (err) {
         const refused =
           err instanceof TweetpipeError &&
@@ -364,8 +372,10 @@ export class WebHdfsClient {
       const failover =
         err instanceof TweetpipeError && (err.code === 'HDFS_STANDBY' || isConnectFailure(err));
       // Compare first: a concurrent call may already have moved on, and must not be moved back.
-      if (failover && this.urls.length > 1 && this.active === index)
+      if (failover && this.urls.length > 1 && this.active === index) {
         this.active = (index + 1) % this.urls.length;
+        this.onNamenodeSwitch({ from: this.urls[index] ?? '', to: this.activeUrl, code: err.code });
+      }
       throw err;
     }
   }

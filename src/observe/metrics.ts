@@ -55,6 +55,12 @@ export class Metrics {
     labelNames: ['stage', 'code'] as const,
     registers: [this.registry],
   });
+  readonly namenodeSwitches = new Counter({
+    name: 'tweetpipe_hdfs_namenode_switches_total',
+    help: 'WebHDFS calls moved to the next NameNode URL, by the error of the one left (HDFS_STANDBY, NETWORK)',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
   readonly consumed = new Counter({
     name: 'tweetpipe_records_consumed_total',
     help: 'Records fetched from Kafka by the sink',

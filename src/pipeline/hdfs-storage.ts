@@ -11,7 +11,12 @@ import type { Metrics } from '../observe/metrics.ts';
 import { checkOutputWritable, outputPermissionError } from '../sink/output-check.ts';
 import { retryForever } from './retry.ts';
 
-export function hdfsStorage(config: Config, log: Logger): { storage: WebHdfsStorage; client: WebHdfsClient } {
+/** `metrics`, when given, counts the client's moves between NameNodes (tweetpipe_hdfs_namenode_switches_total). */
+export function hdfsStorage(
+  config: Config,
+  log: Logger,
+  metrics?: Metrics,
+): { storage: WebHdfsStorage; client: WebHdfsClient } {
   const client = new WebHdfsClient({
     urls: config.hdfs.webhdfs,
     user: config.hdfs.user,
@@ -19,6 +24,7 @@ export function hdfsStorage(config: Config, log: Logger): { storage: WebHdfsStor
     ...(config.hdfs.tls ? { ca: readSetting(config.hdfs.tls.ca, 'hdfs.tls.ca') } : {}),
     timeoutMs: config.hdfs.timeoutMs,
     logger: log,
+    ...(metrics && { onNamenodeSwitch: ({ code }) => metrics.namenodeSwitches.inc({ code }) }),
   });
   return { storage: new WebHdfsStorage(client), client };
 }

@@ -79,7 +79,7 @@ export async function runPipeline(
     say(`reading the X API at ${config.x.apiUrl} (${opts.source.kind})`);
   }
 
-  const { storage, client } = hdfsStorage(runConfig, log);
+  const { storage, client } = hdfsStorage(runConfig, log, metrics);
   await ensureOutputDir(storage, runConfig, log, metrics);
 
   const producerStop = new AbortController();

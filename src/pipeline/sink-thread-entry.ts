@@ -31,7 +31,7 @@ const stop = new AbortController();
 port.on('message', (m: { type?: string }) => {
   if (m?.type === 'stop') stop.abort(new TweetpipeError('ABORTED', 'stopped by the main thread'));
 });
-const { storage, client } = hdfsStorage(config, log);
+const { storage, client } = hdfsStorage(config, log, metrics);
 let last: WorkerMessage = { type: 'done' };
 try {
   await runSinkLoop({

@@ -59,7 +59,17 @@ export function hdfsSite(config: Config, paths: StackPaths): Record<string, stri
   };
 }
 
-export const LOG4J = `log4j.rootLogger=INFO,console
+export function coreSite(config: Config, paths: StackPaths): Record<string, string | number | boolean> {
+  return {
+    'fs.defaultFS': `hdfs://localhost:${config.stack.namenodeRpcPort}`,
+    'hadoop.tmp.dir': join(paths.home, 'hdfs', 'tmp'),
+    'hadoop.http.staticuser.user': config.hdfs.user,
+    // There is no OS account behind the HDFS user: its group (the superuser group) is given here.
+    'hadoop.user.group.static.mapping.overrides': `dr.who=;${config.hdfs.user}=supergroup`,
+  };
+}
+
+export const HDFS_LOG4J = `log4j.rootLogger=INFO,console
 log4j.appender.console=org.apache.log4j.ConsoleAppender
 log4j.appender.console.layout=org.apache.log4j.PatternLayout
 log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n
@@ -97,24 +107,19 @@ export const datanodeSpec = (config: Config, paths: StackPaths) => hdfsServerSpe
 export async function prepareHdfs(config: Config, paths: StackPaths): Promise<void> {
   await mkdir(paths.hdfsConf, { recursive: true });
   await mkdir(paths.hdfsData, { recursive: true });
-  await writeFile(
-    join(paths.hdfsConf, 'core-site.xml'),
-    xml({
-      'fs.defaultFS': `hdfs://localhost:${config.stack.namenodeRpcPort}`,
-      'hadoop.tmp.dir': join(paths.home, 'hdfs', 'tmp'),
-      'hadoop.http.staticuser.user': config.hdfs.user,
-      // There is no OS account behind the HDFS user: its group (the superuser group) is given here.
-      'hadoop.user.group.static.mapping.overrides': `dr.who=;${config.hdfs.user}=supergroup`,
-    }),
-  );
+  await writeFile(join(paths.hdfsConf, 'core-site.xml'), xml(coreSite(config, paths)));
   await writeFile(join(paths.hdfsConf, 'hdfs-site.xml'), xml(hdfsSite(config, paths)));
-  await writeFile(join(paths.hdfsConf, 'log4j.properties'), LOG4J);
-  await formatNameNode(namenodeSpec(config, paths), paths);
+  await writeFile(join(paths.hdfsConf, 'log4j.properties'), HDFS_LOG4J);
+  await formatNamenodeOnce(namenodeSpec(config, paths), paths);
 }
 
-/** Formats the NameNode of `spec` once; an existing image is kept. */
-export async function formatNameNode(spec: ServerSpec, paths: StackPaths): Promise<void> {
-  if (existsSync(join(paths.hdfsName, 'current', 'VERSION'))) return;
+/** Formats the NameNode of `spec` unless its name directory holds an image already (data is kept). */
+export async function formatNamenodeOnce(spec: ServerSpec, paths: StackPaths): Promise<void> {
+  if (!existsSync(join(paths.hdfsName, 'current', 'VERSION'))) await formatNamenode(spec);
+}
+
+/** `NameNode -format` with the conf already written: a new, empty name directory (and shared edits with HA). */
+export async function formatNamenode(spec: ServerSpec): Promise<void> {
   try {
     await run(
       'java',

@@ -21,9 +21,9 @@ import { probeBrokers } from '../kafka/admin.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
 import { type KerberosCredentials, negotiateHeader } from '../kerberos/gssapi.ts';
 import {
-  formatNameNode,
+  formatNamenodeOnce,
+  HDFS_LOG4J,
   hdfsSite,
-  LOG4J,
   datanodeSpec as plainDatanodeSpec,
   namenodeSpec as plainNamenodeSpec,
   xml,
@@ -202,8 +202,8 @@ async function prepareSecureHdfs(config: Config, kdc: Kdc): Promise<KerberosClie
       'ssl.server.keystore.keypassword': tls.password,
     }),
   );
-  await writeFile(join(paths.hdfsConf, 'log4j.properties'), LOG4J);
-  await formatNameNode(specs(config, kdc)[0]!, paths);
+  await writeFile(join(paths.hdfsConf, 'log4j.properties'), HDFS_LOG4J);
+  await formatNamenodeOnce(specs(config, kdc)[0]!, paths);
   return {
     realm: REALM,
     krb5Conf: kdc.krb5Conf,

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { TweetpipeError } from '../errors.ts';
 import { checkMaven } from './prereqs.ts';
 
-export type ServerName = 'kafka' | 'hdfs' | 'hive';
+export type ServerName = 'kafka' | 'hdfs' | 'hive' | 'httpfs';
 
 const pomPath = (name: ServerName): string =>
   join(dirname(fileURLToPath(import.meta.url)), 'poms', name, 'pom.xml');

@@ -9,6 +9,8 @@ export interface StackPaths {
   kafkaLib: string;
   hdfsLib: string;
   hiveLib: string;
+  /** HttpFS runs on its own Hadoop client jars (see poms/httpfs/pom.xml). */
+  httpfsLib: string;
   /** The metastore's conf, Derby database and schema scripts. */
   hiveHome: string;
   kafkaConf: string;
@@ -31,6 +33,7 @@ export function stackPaths(config: Config): StackPaths {
     kafkaLib: join(cache, 'kafka', 'lib'),
     hdfsLib: join(cache, 'hdfs', 'lib'),
     hiveLib: join(cache, 'hive', 'lib'),
+    httpfsLib: join(cache, 'httpfs', 'lib'),
     hiveHome: join(home, 'hive'),
     kafkaConf: join(home, 'kafka', 'conf'),
     hdfsConf: join(home, 'hdfs', 'conf'),

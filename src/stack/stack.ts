@@ -8,6 +8,18 @@ import { TweetpipeError } from '../errors.ts';
 import { probeBrokers } from '../kafka/admin.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
 import {
+  activateOne,
+  haHdfsHealth,
+  haPaths,
+  haWebhdfsUrls,
+  httpfsPorts,
+  httpfsSpec,
+  httpfsUrl,
+  prepareHaHdfs,
+  standbyNamenodePorts,
+  standbyNamenodeSpec,
+} from './hdfs-ha.ts';
+import {
   datanodePorts,
   datanodeSpec,
   hdfsHealth,
@@ -47,14 +59,23 @@ interface Server {
   ports: Record<string, number>;
 }
 
-/** `secure`: the secured listeners' ports are the Kafka server's too. */
-function servers(config: Config, paths: StackPaths, secure = false): Server[] {
+/** `secure`: the secured listeners' ports are the Kafka server's too; `ha`: the second NameNode and HttpFS. */
+function servers(config: Config, paths: StackPaths, secure = false, ha = false): Server[] {
   return [
     { spec: kafkaSpec(config, paths), ports: kafkaPorts(config, secure) },
     { spec: namenodeSpec(config, paths), ports: namenodePorts(config) },
     { spec: datanodeSpec(config, paths), ports: datanodePorts(config) },
+    ...(ha
+      ? [
+          { spec: standbyNamenodeSpec(config, paths), ports: standbyNamenodePorts(config) },
+          { spec: httpfsSpec(paths), ports: httpfsPorts(config) },
+        ]
+      : []),
   ];
 }
+
+/** A stack home that `stack up --ha` prepared: its HDFS is the HA pair. */
+const isHaHome = (config: Config): boolean => existsSync(haPaths(stackPaths(config)).standbyConf);
 
 export function endpoints(config: Config): string[] {
   const s = config.stack;
@@ -67,15 +88,27 @@ export function endpoints(config: Config): string[] {
           `                  (with stack up --secure) users' settings: ${clients}`,
         ]
       : []),
-    `HDFS              hdfs://localhost:${s.namenodeRpcPort}`,
+    ...(isHaHome(config)
+      ? [
+          `HDFS (HA)         hdfs://tweetpipe: nn1 localhost:${s.namenodeRpcPort}, nn2 localhost:${s.standbyNamenodeRpcPort}`,
+          `WebHDFS (HA)      ${haWebhdfsUrls(config).join(',')}  (tweetpipe stack failover switches them)`,
+          `HttpFS            ${httpfsUrl(config)}`,
+        ]
+      : [`HDFS              hdfs://localhost:${s.namenodeRpcPort}`]),
     `Hive Metastore    thrift://localhost:${s.metastorePort} (with --hive)`,
     `WebHDFS / web UI  http://localhost:${s.webhdfsPort}`,
     `DataNode HTTP     http://localhost:${s.datanodeHttpPort}`,
   ];
 }
 
-export async function stackHealth(config: Config): Promise<{ kafka: Health; hdfs: Health }> {
-  const [kafka, hdfs] = await Promise.all([kafkaHealth(config), hdfsHealth(config)]);
+export async function stackHealth(
+  config: Config,
+  ha = isHaHome(config),
+): Promise<{ kafka: Health; hdfs: Health }> {
+  const [kafka, hdfs] = await Promise.all([
+    kafkaHealth(config),
+    ha ? haHdfsHealth(config) : hdfsHealth(config),
+  ]);
   return { kafka, hdfs };
 }
 
@@ -90,11 +123,13 @@ export interface UpOptions {
   secure?: boolean;
   /** Add the Hive Metastore (its warehouse on this HDFS). */
   hive?: boolean;
+  /** HDFS as an HA pair (two NameNodes, shared edits) with an HttpFS gateway (hdfs-ha.ts). */
+  ha?: boolean;
 }
 
 /** Kafka and HDFS (with `secure`, their secured listeners), then with `hive` the metastore. */
 export async function stackUp(config: Config, say: Say, opts: UpOptions = {}): Promise<UpResult> {
-  const core = await coreUp(config, say, opts.secure ?? false);
+  const core = await coreUp(config, say, opts.secure ?? false, opts.ha ?? false);
   if (!opts.hive) return core;
   const started = await metastoreUp(config, say);
   return {
@@ -148,17 +183,20 @@ export async function metastoreDown(config: Config, say: Say): Promise<void> {
   if (result !== 'not-running') say(`metastore: ${result}`);
 }
 
-async function coreUp(config: Config, say: Say, secure: boolean): Promise<UpResult> {
+async function coreUp(config: Config, say: Say, secure: boolean, ha: boolean): Promise<UpResult> {
   const t0 = performance.now();
   const paths = stackPaths(config);
   await checkJava();
   // Sequential: two Maven processes writing one local repository can corrupt it.
   await ensureJars('kafka', paths.kafkaLib, say);
   await ensureJars('hdfs', paths.hdfsLib, say);
+  if (ha) await ensureJars('httpfs', paths.httpfsLib, say);
   await mkdir(paths.logs, { recursive: true });
   await mkdir(paths.run, { recursive: true });
 
-  const all = servers(config, paths, secure);
+  const before = await stackHealth(config, ha);
+  // A healthy Kafka (of another stack home, say) is used as it is, so an HA HDFS can join a running broker.
+  const all = servers(config, paths, secure, ha).filter((s) => !(s.spec.name === 'kafka' && before.kafka.ok));
   const material = secure ? await prepareSecureMaterial(config, paths.home) : undefined;
   const started: string[] = [];
   const alreadyUp = async () => {
@@ -174,7 +212,6 @@ async function coreUp(config: Config, say: Say, secure: boolean): Promise<UpResu
     return { alreadyRunning: true, started, seconds: (performance.now() - t0) / 1000 };
   };
   // A healthy Kafka and HDFS on these ports are used as they are, even when another stack home runs them.
-  const before = await stackHealth(config);
   if (before.kafka.ok && before.hdfs.ok) return alreadyUp();
   const toStart: Server[] = [];
   for (const server of all) {
@@ -185,7 +222,7 @@ async function coreUp(config: Config, say: Say, secure: boolean): Promise<UpResu
   }
   const needs = new Set(toStart.map((s) => s.spec.name));
   if (toStart.length === 0) {
-    const health = await stackHealth(config);
+    const health = await stackHealth(config, ha);
     if (health.kafka.ok && health.hdfs.ok) return alreadyUp();
   }
   const secureAddition = material && {
@@ -194,14 +231,15 @@ async function coreUp(config: Config, say: Say, secure: boolean): Promise<UpResu
   };
   await Promise.all([
     needs.has('kafka') ? prepareKafka(config, paths, secureAddition) : undefined,
-    needs.has('namenode') || needs.has('datanode') ? prepareHdfs(config, paths) : undefined,
+    ha ? prepareHaHdfs(config, paths) : undefined,
+    !ha && (needs.has('namenode') || needs.has('datanode')) ? prepareHdfs(config, paths) : undefined,
   ]);
   for (const server of toStart) {
     const pid = await startServer(server.spec);
     started.push(server.spec.name);
     say(`started ${server.spec.name} (pid ${pid}), log ${server.spec.logFile}`);
   }
-  await waitHealthy(config, all, say);
+  await waitHealthy(config, all, say, ha);
   if (material) await secureUsers(config, material, say);
   return { alreadyRunning: false, started, seconds: (performance.now() - t0) / 1000 };
 }
@@ -231,7 +269,7 @@ async function secureUsers(config: Config, material: SecureMaterial, say: Say): 
   });
 }
 
-async function waitHealthy(config: Config, all: Server[], say: Say): Promise<void> {
+async function waitHealthy(config: Config, all: Server[], say: Say, ha: boolean): Promise<void> {
   const deadline = Date.now() + config.stack.startTimeoutS * 1000;
   let last = '';
   while (Date.now() < deadline) {
@@ -243,7 +281,12 @@ async function waitHealthy(config: Config, all: Server[], say: Say): Promise<voi
         );
       }
     }
-    const health = await stackHealth(config);
+    // HA NameNodes start as standby (no automatic failover): one is made active once both answer.
+    if (ha) {
+      const active = await activateOne(config, stackPaths(config));
+      if (active) say(`made ${active} the active NameNode`);
+    }
+    const health = await stackHealth(config, ha);
     if (health.kafka.ok && health.hdfs.ok) return;
     const now = `waiting: kafka ${health.kafka.ok ? 'ok' : 'starting'}, hdfs ${health.hdfs.ok ? 'ok' : health.hdfs.detail}`;
     if (now !== last) say(now);
@@ -263,18 +306,26 @@ export async function stackDown(config: Config, say: Say): Promise<void> {
   const paths = stackPaths(config);
   // DataNode first so the NameNode does not log it as lost; Kafka in parallel (its controlled shutdown is slowest).
   // The secured listeners' ports too: they must be free after a stop whether or not they were used.
-  const all = servers(config, paths, true);
-  const [kafka, namenode, datanode] = all as [Server, Server, Server];
+  const ha = isHaHome(config);
+  const all = servers(config, paths, true, ha);
+  const [kafka, namenode, datanode, ...haServers] = all as [Server, Server, Server, ...Server[]];
+  // Only the ports of servers this home ran are checked: a broker of another home (an HA HDFS joined to it) stays.
+  const stopped: Server[] = [];
   const stop = async (server: Server) => {
     const result = await stopServer(server.spec, 30_000);
+    if (result !== 'not-running') stopped.push(server);
     say(`${server.spec.name}: ${result}`);
   };
-  await Promise.all([stop(kafka), stop(datanode).then(() => stop(namenode)), metastoreDown(config, say)]);
+  await Promise.all([
+    stop(kafka),
+    stop(datanode).then(() => Promise.all([namenode, ...haServers].map(stop))),
+    metastoreDown(config, say),
+  ]);
   // The kernel may take a moment to release a listening socket after the process is gone.
   let busy: string[] = [];
   for (let attempt = 0; attempt < 40; attempt++) {
     busy = [];
-    for (const server of all) {
+    for (const server of stopped) {
       for (const [what, port] of Object.entries(server.ports)) {
         if (!(await portIsFree(port))) busy.push(`${port} (${server.spec.name} ${what})`);
       }
@@ -301,7 +352,7 @@ export async function stackStatus(
 ): Promise<{ servers: ServerStatus[]; kafka: Health; hdfs: Health; healthy: boolean }> {
   const paths = stackPaths(config);
   const list = await Promise.all(
-    servers(config, paths).map(async ({ spec }) => ({
+    servers(config, paths, false, isHaHome(config)).map(async ({ spec }) => ({
       name: spec.name,
       pid: await runningPid(spec),
       log: spec.logFile,
@@ -318,11 +369,12 @@ export async function stackLogs(
   write: (text: string) => void,
 ): Promise<void> {
   const paths = stackPaths(config);
-  const chosen = servers(config, paths).filter(({ spec }) => !opts.server || spec.name === opts.server);
+  const known = servers(config, paths, false, isHaHome(config));
+  const chosen = known.filter(({ spec }) => !opts.server || spec.name === opts.server);
   if (chosen.length === 0)
     throw new TweetpipeError(
       'USAGE',
-      `unknown server "${opts.server}": expected kafka, namenode or datanode`,
+      `unknown server "${opts.server}": expected one of ${known.map(({ spec }) => spec.name).join(', ')}`,
     );
   for (const { spec } of chosen) {
     write(`==> ${spec.logFile} <==\n${await logTail(spec.logFile, opts.lines)}\n`);

@@ -41,7 +41,7 @@ export function registerSink(program: Command): void {
       // A topic created by hand has no dead-letter topic: make it now (or fail now, naming the permission),
       // not at the first malformed record.
       await ensureDeadLetterTopic(config, log);
-      const { storage, client } = hdfsStorage(config, log);
+      const { storage, client } = hdfsStorage(config, log, metrics);
       await ensureOutputDir(storage, config, log, metrics);
       const endpoint = await startOperatorEndpoint({
         config,

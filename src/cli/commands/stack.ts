@@ -1,6 +1,9 @@
 /** `tweetpipe stack up | down | status | logs`. */
 import type { Command } from 'commander';
+import { TweetpipeError } from '../../errors.ts';
+import { haFailover, NAMENODE_IDS, type NamenodeId } from '../../stack/hdfs-ha.ts';
 import { kerberosDown, kerberosUp } from '../../stack/kerberos-stack.ts';
+import { stackPaths } from '../../stack/paths.ts';
 import { endpoints, stackDown, stackLogs, stackStatus, stackUp } from '../../stack/stack.ts';
 import { addConfigOption, addStackOptions, configFromFlags, EXIT_RUNTIME } from '../common.ts';
 
@@ -30,13 +33,39 @@ export function registerStack(program: Command): void {
         'rpc 9010) and a broker with a SASL_PLAINTEXT GSSAPI listener (localhost:9096), beside the plain ones; ' +
         'client settings in <stack home>/kerberos/client.json',
     )
+    .option(
+      '--ha',
+      'HDFS as an HA pair: NameNodes nn1 (stack.namenodeRpcPort / webhdfsPort) and nn2 (stack.standbyNamenodeRpcPort / ' +
+        'standbyWebhdfsPort) sharing edits in a local directory, nn1 active, the DataNode registered with both, ' +
+        'and an HttpFS gateway on stack.httpfsPort (14000); see `stack failover`',
+    )
     .action(async (opts) => {
       const config = configFromFlags(opts);
-      const result = await stackUp(config, say, { hive: Boolean(opts.hive), secure: Boolean(opts.secure) });
+      const result = await stackUp(config, say, {
+        hive: Boolean(opts.hive),
+        secure: Boolean(opts.secure),
+        ha: Boolean(opts.ha),
+      });
       if (!result.alreadyRunning)
         say(`stack healthy in ${result.seconds.toFixed(1)} s (started ${result.started.join(', ')})`);
       if (opts.kerberos) await kerberosUp(config, say);
       for (const line of endpoints(config)) say(`  ${line}`);
+    });
+
+  addStackOptions(addConfigOption(stack.command('failover')))
+    .description(
+      "with stack up --ha: make the standby NameNode active with Hadoop's `hdfs haadmin -failover` (the active one " +
+        'is asked to step down, and fenced when it does not answer)',
+    )
+    .option('--to <namenode>', 'nn1 or nn2 (default: the one that is not active)')
+    .action(async (opts) => {
+      const to = opts.to as string | undefined;
+      if (to !== undefined && !NAMENODE_IDS.includes(to as NamenodeId))
+        throw new TweetpipeError('USAGE', `--to ${to}: expected nn1 or nn2`);
+      const config = configFromFlags(opts);
+      const result = await haFailover(config, stackPaths(config), to as NamenodeId | undefined);
+      if (result.output) say(result.output);
+      say(`${result.to} is the active NameNode`);
     });
 
   addStackOptions(addConfigOption(stack.command('down')))
@@ -64,7 +93,10 @@ export function registerStack(program: Command): void {
 
   addStackOptions(addConfigOption(stack.command('logs')))
     .description('show the server logs')
-    .argument('[server]', 'kafka, namenode or datanode (default: all)')
+    .argument(
+      '[server]',
+      'kafka, namenode or datanode; with stack up --ha also namenode2, httpfs (default: all)',
+    )
     .option('-n, --lines <n>', 'lines from the end of each log', '50')
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .action(async (server: string | undefined, opts) => {
