@@ -1,0 +1,47 @@
+/** The X API sources (`x.*`): endpoint, credentials, rules, the fields asked for, polling and stall detection. */
+import { z } from 'zod';
+import { int, list, num, url } from './setting-types.ts';
+
+const ruleSchema = z.strictObject({
+  value: z.string().min(1),
+  tag: z.string().min(1),
+});
+
+export const xSettings = z
+  .strictObject({
+    apiUrl: url().default('https://api.x.com'),
+    bearerToken: z.string().min(1).optional(),
+    rules: z.array(ruleSchema).default([{ value: 'music lang:en -is:retweet', tag: 'music' }]),
+    /**
+     * Which of the stream's server rules tweetpipe manages: `owned` only those it created (ids in stateDir),
+     * `exact` all of them (rules not declared are deleted), `add-only` it adds declared rules and deletes none.
+     */
+    rulesMode: z.enum(['owned', 'exact', 'add-only']).default('owned'),
+    query: z.string().min(1).default('music lang:en -is:retweet'),
+    /** X API era (`auto`: per endpoint, from the server's /2/openapi.json or its first 400). */
+    apiEra: z.enum(['auto', '2.159', '2.167']).default('auto'),
+    /** Post fields; absent: the era's defaults (src/sources/x-api/selection.ts). */
+    tweetFields: list(z.string()).optional(),
+    userFields: list(z.string()).default([
+      'username',
+      'name',
+      'verified',
+      'public_metrics',
+      'created_at',
+      'location',
+    ]),
+    /** Absent: the era's defaults, like tweetFields. */
+    expansions: list(z.string()).optional(),
+    mediaFields: list(z.string()).default(['type', 'url', 'width', 'height', 'duration_ms']),
+    placeFields: list(z.string()).default(['full_name', 'country_code', 'place_type', 'geo']),
+    /** Seconds between recent-search polls when the rate limit allows. */
+    pollIntervalS: num(1).default(15),
+    /** Silence on the stream (no tweet, no heartbeat) that means the connection is dead. */
+    stallTimeoutS: num(1).default(30),
+    /**
+     * Outages up to this many minutes are refilled by the stream itself (`backfill_minutes`, 1-5, on X plans
+     * that have it); 0 fills every gap with recent search.
+     */
+    backfillMinutes: int(0, 5).default(0),
+  })
+  .prefault({});
