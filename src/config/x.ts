@@ -1,4 +1,7 @@
-/** The X API sources (`x.*`): endpoint, credentials, rules, the fields asked for, polling and stall detection. */
+/**
+ * The X API sources (`x.*`): endpoint, credentials, rules, the fields asked for, polling and stall detection; and
+ * the filtered stream's tuning that no setting exposes.
+ */
 import { z } from 'zod';
 import { int, list, num, url } from './setting-types.ts';
 
@@ -45,3 +48,18 @@ export const xSettings = z
     backfillMinutes: int(0, 5).default(0),
   })
   .prefault({});
+
+/** The filtered stream source (src/sources/x-stream.ts); the commands set stallTimeoutMs from x.stallTimeoutS. */
+export const X_STREAM_DEFAULTS = {
+  /** Recent ids remembered to drop the overlap of a reconnect and its gap search. */
+  dedupWindow: 100_000,
+  /** No byte for this long means the connection is dead (X sends a heartbeat every 20 s). */
+  stallTimeoutMs: 30_000,
+  /** read() hands out at most this many tweets, after waiting at most the linger for more. */
+  batchMaxTweets: 500,
+  batchLingerMs: 50,
+  /** Above this many queued tweets the stream is not read until read() catches up. */
+  maxBufferedTweets: 10_000,
+  /** How long after reconnecting the gap search runs: recent search returns only tweets older than ~30 s. */
+  backfillDelayMs: 35_000,
+} as const;

@@ -9,15 +9,11 @@ import { pino } from 'pino';
 import { TweetpipeError } from '../../../src/errors.ts';
 import { sleep } from '../../../src/sources/backoff.ts';
 import { CursorStore } from '../../../src/sources/cursor-store.ts';
+import { LineSplitter } from '../../../src/sources/line-splitter.ts';
 import type { ServerRule } from '../../../src/sources/rules-sync.ts';
 import type { SourceBatch } from '../../../src/sources/source.ts';
 import { type XFieldSelection, XHttpClient } from '../../../src/sources/x-http.ts';
-import {
-  LineSplitter,
-  STREAM_PATH,
-  XStreamSource,
-  type XStreamSourceOptions,
-} from '../../../src/sources/x-stream.ts';
+import { STREAM_PATH, XStreamSource, type XStreamSourceOptions } from '../../../src/sources/x-stream.ts';
 import type { TweetRecord } from '../../../src/types.ts';
 
 const fields: XFieldSelection = {
