@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { registerSecret } from '../../../src/log.ts';
-import { histogramQuantile, LiveState } from '../../../src/observe/live-state.ts';
+import { histogramQuantile } from '../../../src/observe/histogram-quantile.ts';
+import { LiveState } from '../../../src/observe/live-state.ts';
 import { Metrics } from '../../../src/observe/metrics.ts';
 import type { SourceState } from '../../../src/sources/source.ts';
 
