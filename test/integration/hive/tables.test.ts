@@ -17,8 +17,6 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebHdfsClient } from '../../../src/hdfs/webhdfs.ts';
 import { isNoSuchObject, types, withMetastore } from '../../../src/hive/metastore-client.ts';
-import { createAdmin } from '../../../src/kafka/admin.ts';
-import { kafkaConnection } from '../../../src/kafka/client-options.ts';
 import { metastoreHealth } from '../../../src/stack/hive-server.ts';
 import { type LogLine, runCli, startCli, stopCli } from '../../helpers/cli.ts';
 import {
@@ -28,6 +26,7 @@ import {
   verifySinkOutput,
 } from '../../helpers/hdfs-readback.ts';
 import { ensurePySpark, type SparkRead, sparkRead } from '../../helpers/pyspark.ts';
+import { killSinkAfter, sinkArgs as sinkCliArgs } from '../../helpers/sink-chaos.ts';
 import { startTcpRelay } from '../../helpers/tcp-relay.ts';
 import { consoleKeys, deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
 
@@ -83,19 +82,8 @@ async function produce(to: string, count: number, seed: number, partitions = 3):
 }
 
 function sinkArgs(from: string, label: string, format: Format, extra: string[] = []): string[] {
-  return [
-    'sink',
-    '--topic',
-    from,
-    '--hdfs-dir',
-    root(label),
-    '--group',
-    `tp-test-hive-${label}-${RUN}`,
-    '--format',
-    format,
-    ...extra,
-    ...LOG,
-  ];
+  const target = { topic: from, root: root(label), group: `tp-test-hive-${label}-${RUN}` };
+  return sinkCliArgs(target, ['--format', format, ...extra]);
 }
 
 /** The partitions the metastore holds for `table` in `default` (`dt=.../hour=...`), or null without the table. */
@@ -369,17 +357,12 @@ describe('sink.hive and Spark against the local Hive Metastore 3.1.3', { timeout
       const sink = startCli(args([]), hiveEnv(table, `thrift://localhost:${relay.port}`));
       t.after(() => stopCli(sink, 'SIGKILL'));
       let windows = 0;
-      await sink.waitForLog((l) => l.msg === 'window committed' && ++windows >= (down ? 6 : 1), 90_000);
       const afterMs = 50 + Math.round(Math.random() * 550);
-      await sleep(afterMs);
-      sink.child.kill('SIGKILL');
-      assert.equal((await sink.exited).signal, 'SIGKILL', `run ${k} ended on its own`);
+      const committed = (l: LogLine) => l.msg === 'window committed' && ++windows >= (down ? 6 : 1);
+      await killSinkAfter(sink, committed, afterMs, group);
       moments.push(
         `run ${k} (metastore ${down ? 'down' : 'up'}): killed ${afterMs} ms after commit ${down ? 6 : 1}, ${sink.logs.filter((l) => l.msg === 'window committed').length} windows committed`,
       );
-      // A killed member stays in the group until its session times out; the next run need not wait for it.
-      const admin = createAdmin(kafkaConnection(config, 'test'));
-      await admin.removeMembersFromConsumerGroup({ groupId: group }).finally(() => admin.close());
     }
     t.diagnostic(moments.join('\n'));
     await relay.up();

@@ -24,6 +24,7 @@ import { type ClientSettings, SECURE_TOPIC_PREFIX, secureDir } from '../../../sr
 import { runCli } from '../../helpers/cli.ts';
 import { testHdfsClient, verifySinkOutput } from '../../helpers/hdfs-readback.ts';
 import { pythonReadKeys } from '../../helpers/python-kafka.ts';
+import { sinkArgs as sinkCliArgs } from '../../helpers/sink-chaos.ts';
 import { consoleKeys, deleteTopics, testConfig } from '../../helpers/topics.ts';
 
 const LOG = ['--log-format', 'json', '--log-level', 'info'];
@@ -79,22 +80,15 @@ function produceArgs(topic: string, count: number, seed: number): string[] {
   ];
 }
 
-const sinkArgs = (topic: string, group: string) => [
-  'sink',
-  '--topic',
-  topic,
-  '--hdfs-dir',
-  `${HDFS_BASE}/${topic}`,
-  '--group',
-  group,
-  '--format',
-  'jsonl',
-  '--max-records',
-  '150',
-  '--exit-when-idle',
-  '3',
-  ...LOG,
-];
+const sinkArgs = (topic: string, group: string) =>
+  sinkCliArgs({ topic, root: `${HDFS_BASE}/${topic}`, group }, [
+    '--format',
+    'jsonl',
+    '--max-records',
+    '150',
+    '--exit-when-idle',
+    '3',
+  ]);
 
 /** Neither stream holds any of the secrets, and nothing was retried (a final error, at once). */
 function assertCleanFailure(run: { code: number | null; stdout: string; stderr: string }, secrets: string[]) {

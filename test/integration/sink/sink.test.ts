@@ -25,6 +25,7 @@ import {
   testHdfsClient,
   verifySinkOutput,
 } from '../../helpers/hdfs-readback.ts';
+import { sinkArgs as sinkCliArgs } from '../../helpers/sink-chaos.ts';
 import { consoleKeys, deleteTopics, readRecords, testConfig, uniqueTopic } from '../../helpers/topics.ts';
 
 /** Info level whatever the runner sets (TWEETPIPE_LOG_LEVEL=warn): the tests read info lines. */
@@ -74,7 +75,7 @@ async function produce(topic: string, count: number, seed: number, partitions = 
 }
 
 function sinkArgs(topic: string, label: string, extra: string[]): string[] {
-  return ['sink', '--topic', topic, '--hdfs-dir', root(label), '--group', group(label), ...extra, ...LOG];
+  return sinkCliArgs({ topic, root: root(label), group: group(label) }, extra);
 }
 
 /** Polls `check` until it gives a value; fails after `timeoutMs`. */

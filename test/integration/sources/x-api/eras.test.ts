@@ -28,6 +28,7 @@ import {
   testHdfsClient,
   verifySinkOutput,
 } from '../../../helpers/hdfs-readback.ts';
+import { sinkArgs } from '../../../helpers/sink-chaos.ts';
 import {
   consoleKeys,
   deleteTopics,
@@ -252,20 +253,12 @@ function normalized(record: Json): Json {
 async function sink(run: ProduceRun, format: (typeof FORMATS)[number]): Promise<string> {
   const root = `${HDFS_BASE}/${run.topic}-${format}`;
   const exit = await runCli(
-    [
-      'sink',
-      '--topic',
-      run.topic,
-      '--hdfs-dir',
-      root,
-      '--group',
-      `tp-test-${run.topic}-${format}`,
+    sinkArgs({ topic: run.topic, root, group: `tp-test-${run.topic}-${format}` }, [
       '--format',
       format,
       '--exit-when-idle',
       '3',
-      ...LOG,
-    ],
+    ]),
     {},
     120_000,
   );
