@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, openSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,12 +18,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { withMetastore } from '../../../src/hive/metastore-client.ts';
 import { addPartitions, ensureTable } from '../../../src/hive/partition-sync.ts';
+import { ensureJars } from '../../../src/stack/maven.ts';
 import { portIsFree } from '../../../src/stack/process.ts';
 import { tableSpec } from '../../../src/table/table-schema.ts';
 import { testHdfsClient } from '../../helpers/hdfs-readback.ts';
 import { testConfig } from '../../helpers/topics.ts';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const PORT = 9084;
 const URI = `thrift://localhost:${PORT}`;
 const POM = join(dirname(fileURLToPath(import.meta.url)), '../../helpers/poms/hive-metastore-4/pom.xml');
@@ -37,28 +38,6 @@ const HDFS_BASE = `/tmp/tweetpipe-hms4-it-${RUN}`;
 const config = testConfig();
 const hdfs = testHdfsClient();
 let server: ChildProcess | undefined;
-
-async function ensureJars(): Promise<void> {
-  const marker = join(CACHE, '.complete');
-  const pom = await readFile(POM, 'utf8');
-  if (existsSync(marker) && (await readFile(marker, 'utf8')) === pom) return;
-  await rm(LIB, { recursive: true, force: true });
-  await mkdir(LIB, { recursive: true });
-  await run(
-    'mvn',
-    [
-      '-B',
-      '-q',
-      '-f',
-      POM,
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${LIB}`,
-      '-DincludeScope=runtime',
-    ],
-    { timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024 },
-  );
-  await writeFile(marker, pom);
-}
 
 function metastoreSite(): string {
   const props: Record<string, string | number> = {
@@ -108,7 +87,9 @@ async function startMetastore(): Promise<void> {
 describe('the Thrift client against Hive Metastore 4.0.1', { timeout: 1_500_000 }, () => {
   before(async () => {
     assert.ok(await portIsFree(PORT), `port ${PORT} is taken: this test starts its own metastore there`);
-    await ensureJars();
+    await ensureJars({ name: 'Hive Metastore 4.0.1', path: POM }, LIB, (line) =>
+      process.stderr.write(`# ${line}\n`),
+    );
     await startMetastore();
   });
 
