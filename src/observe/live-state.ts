@@ -153,14 +153,15 @@ export class LiveState {
     this.recentDeadLetters.length = Math.min(this.recentDeadLetters.length, RECENT_DEAD_LETTERS);
   }
 
+  /** Totals, the latency histogram and consumer lag, read from the registry together. */
+  private readRegistry() {
+    return Promise.all([this.readTotals(), this.readLatency(), this.readLag()]);
+  }
+
   /** Takes one history point (rates since the previous tick) and returns the snapshot it belongs to. */
   async tick(): Promise<DashboardSnapshot> {
     const time = this.now();
-    const [totals, histogram, lag] = await Promise.all([
-      this.readTotals(),
-      this.readLatency(),
-      this.readLag(),
-    ]);
+    const [totals, histogram, lag] = await this.readRegistry();
     const rates = this.lastTick ? ratesBetween(this.lastTick, { time, totals }) : zeroRates();
     const latency = this.latencyOver(time, histogram);
     this.latencyMarks.push({ time, histogram });
@@ -180,11 +181,7 @@ export class LiveState {
   /** Current totals, lag and windows; rates are those of the last tick (zero before it). */
   async snapshot(): Promise<DashboardSnapshot> {
     const time = this.now();
-    const [totals, histogram, lag] = await Promise.all([
-      this.readTotals(),
-      this.readLatency(),
-      this.readLag(),
-    ]);
+    const [totals, histogram, lag] = await this.readRegistry();
     return this.compose(
       time,
       totals,
