@@ -63,3 +63,18 @@ export const X_STREAM_DEFAULTS = {
   /** How long after reconnecting the gap search runs: recent search returns only tweets older than ~30 s. */
   backfillDelayMs: 35_000,
 } as const;
+
+/** The X HTTP client and recent search (src/sources/x-http.ts, x-search.ts); the commands set the poll interval from x.pollIntervalS. */
+export const X_API_DEFAULTS = {
+  requestTimeoutMs: 30_000,
+  /** X's reset header has second granularity and our clock may be ahead of X's: wait this much past it. */
+  rateLimitResetMarginMs: 1_000,
+  /** Posts per recent-search page (10..100): the most, for the fewest requests per tweet. */
+  searchMaxResults: 100,
+  /** Recent ids remembered to drop what overlapping search polls return again. */
+  searchDedupWindow: 100_000,
+  /** Time between poll starts while the rate limit allows. */
+  searchPollIntervalMs: 15_000,
+  /** With no saved cursor, the first poll starts this far back. */
+  firstPollLookbackMs: 5 * 60_000,
+} as const;
