@@ -6,7 +6,7 @@
  * HDFS, runs the registrar's calls against it, and stops it.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +15,6 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { withMetastore } from '../../../src/hive/metastore-client.ts';
 import { addPartitions, ensureTable } from '../../../src/hive/partition-sync.ts';
 import { ensureJars } from '../../../src/stack/maven.ts';
@@ -24,7 +23,6 @@ import { tableSpec } from '../../../src/table/table-schema.ts';
 import { testHdfsClient } from '../../helpers/hdfs-readback.ts';
 import { testConfig } from '../../helpers/topics.ts';
 
-const _run = promisify(execFile);
 const PORT = 9084;
 const URI = `thrift://localhost:${PORT}`;
 const POM = join(dirname(fileURLToPath(import.meta.url)), '../../helpers/poms/hive-metastore-4/pom.xml');
