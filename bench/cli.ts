@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type LogLine, startCli } from '../harness/cli-process.ts';
 import { TweetpipeError } from '../src/errors.ts';
-import { type LogLine, startCli } from '../test/helpers/cli.ts';
 import type { BenchContext } from './context.ts';
 
 export interface CliRun {

@@ -19,9 +19,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { SINK_DEFAULTS } from '../src/config/sink.ts';
 import { WebHdfsClient } from '../src/hdfs/webhdfs.ts';
-import { DEFAULT_GZIP_LEVEL } from '../src/sink/formats/jsonl.ts';
-import { ensurePomJars } from '../src/stack/maven.ts';
+import { ensureJars } from '../src/stack/maven.ts';
 import { stackPaths } from '../src/stack/paths.ts';
 import { readHighWaterMark } from './cli.ts';
 import type { BenchContext } from './context.ts';
@@ -65,7 +65,7 @@ export async function benchFlume(ctx: BenchContext, topic: string, count: number
   const libDir = join(stackPaths(ctx.config).cache, 'flume', 'lib');
   const runs: FlumeResult[] = [];
   try {
-    await ensurePomJars(POM, `flume ${FLUME_VERSION}`, libDir, ctx.say);
+    await ensureJars({ name: `flume ${FLUME_VERSION}`, path: POM }, libDir, ctx.say);
   } catch (err) {
     const failed = `could not fetch the Flume jars: ${(err as Error).message}`;
     return {
@@ -149,9 +149,9 @@ function hadoopConf(ctx: BenchContext): { 'core-site.xml': string; 'hdfs-site.xm
     `<?xml version="1.0"?>\n<configuration>\n${Object.entries(props)
       .map(([k, v]) => `  <property><name>${k}</name><value>${v}</value></property>`)
       .join('\n')}\n</configuration>\n`;
-  if (DEFAULT_GZIP_LEVEL !== 1)
+  if (SINK_DEFAULTS.gzipLevel !== 1)
     throw new Error(
-      `bench/flume.ts maps gzip level 1 to BEST_SPEED; tweetpipe's default is now ${DEFAULT_GZIP_LEVEL}`,
+      `bench/flume.ts maps gzip level 1 to BEST_SPEED; tweetpipe's default is now ${SINK_DEFAULTS.gzipLevel}`,
     );
   return {
     'core-site.xml': site({

@@ -54,11 +54,11 @@ const stackEnv = Object.fromEntries(
 const config = loadConfig({ env: stackEnv });
 const before = await stackStatus(config);
 const startedHere = !before.healthy;
-// Always with the secured listeners (test/integration/secure-kafka.test.ts): on a running stack this only sets the
+// Always with the secured listeners (test/integration/kafka/security.test.ts): on a running stack this only sets the
 // users and ACLs again, or says that its Kafka must be restarted with them. The CA and certificates are made once.
 const up = await stackUp(config, say, { secure: true });
 say(startedHere ? `stack healthy in ${up.seconds.toFixed(1)} s` : 'using the stack that is already running');
-// The Hive Metastore of `stack up --hive`, for test/integration/hive.test.ts; started beside a stack that was
+// The Hive Metastore of `stack up --hive`, for test/integration/hive/tables.test.ts; started beside a stack that was
 // already running too, and stopped afterwards only if started here.
 // A metastore that fails to start fails that test file (it names the metastore), not the whole run.
 const metastoreStartedHere = await metastoreUp(config, say).catch((err: Error) => {

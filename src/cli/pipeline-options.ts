@@ -102,3 +102,12 @@ export function addSinkOptions(cmd: Command): Command {
       positiveInt('--workers'),
     );
 }
+
+/** `--metrics-port` of produce and sink, which serve the operator endpoints only when it is given. */
+export function addMetricsPortOption(cmd: Command): Command {
+  return cmd.option(
+    '--metrics-port <port>',
+    'serve /metrics, /healthz, /readyz and the dashboard on this port (off unless given; 0 picks a free one)',
+    positiveInt('--metrics-port'),
+  );
+}

@@ -1,5 +1,6 @@
 /** Topic administration and cluster probes on @platformatic/kafka's Admin client. */
 import { Admin, ConfigResourceTypes } from '@platformatic/kafka';
+import { ADMIN_DEFAULTS } from '../config/kafka.ts';
 
 export type { Admin };
 
@@ -24,8 +25,13 @@ export interface TopicDescription {
   leaders: number[];
 }
 
-export function createAdmin(conn: KafkaConnection, timeoutMs = 10_000): Admin {
-  return new Admin({ ...conn, timeout: timeoutMs, connectTimeout: Math.min(timeoutMs, 5000), retries: 2 });
+export function createAdmin(conn: KafkaConnection, timeoutMs = ADMIN_DEFAULTS.requestTimeoutMs): Admin {
+  return new Admin({
+    ...conn,
+    timeout: timeoutMs,
+    connectTimeout: Math.min(timeoutMs, ADMIN_DEFAULTS.maxConnectTimeoutMs),
+    retries: ADMIN_DEFAULTS.retries,
+  });
 }
 
 /** Describes a topic, or null when it does not exist. */

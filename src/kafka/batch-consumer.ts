@@ -18,6 +18,7 @@ import {
   MessagesStreamModes,
   stringDeserializer,
 } from '@platformatic/kafka';
+import { CONSUMER_DEFAULTS } from '../config/kafka.ts';
 import { settlesWithin } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import type { KafkaRecord, TopicPartition } from '../types.ts';
@@ -72,20 +73,19 @@ export class BatchConsumer {
 
   constructor(conn: KafkaConnection, opts: BatchConsumerOptions) {
     this.opts = opts;
-    this.maxBuffered = opts.maxBuffered ?? 20_000;
-    this.maxBufferedBytes = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
-    // A normal leave takes well under a second.
-    this.closeDeadlineMs = opts.closeDeadlineMs ?? 5000;
-    const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+    this.maxBuffered = opts.maxBuffered ?? CONSUMER_DEFAULTS.maxBuffered;
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? CONSUMER_DEFAULTS.maxBufferedBytes;
+    this.closeDeadlineMs = opts.closeDeadlineMs ?? CONSUMER_DEFAULTS.closeDeadlineMs;
+    const sessionTimeout = opts.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs;
     this.consumer = new Consumer({
       ...conn,
       groupId: opts.groupId,
       sessionTimeout,
-      heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+      heartbeatInterval: Math.min(CONSUMER_DEFAULTS.maxHeartbeatIntervalMs, Math.floor(sessionTimeout / 3)),
       rebalanceTimeout: sessionTimeout,
-      timeout: 30_000,
-      retries: 5,
-      retryDelay: 500,
+      timeout: CONSUMER_DEFAULTS.requestTimeoutMs,
+      retries: CONSUMER_DEFAULTS.retries,
+      retryDelay: CONSUMER_DEFAULTS.retryDelayMs,
       // Header names as strings, decoded once by the client: the records keep its headers map as it is.
       deserializers: { headerKey: stringDeserializer },
     });
@@ -120,14 +120,10 @@ export class BatchConsumer {
         mode: MessagesStreamModes.COMMITTED,
         fallbackMode: MessagesStreamFallbackModes.EARLIEST,
         autocommit: false,
-        maxWaitTime: 500,
-        maxBytes: 16 * 1024 * 1024,
-        // Left unset, the client asks for 0 bytes per partition, and the broker then answers each fetch with one
-        // record batch of one partition: the partitions were read one after another, at ~23k records/s where this
-        // (Kafka's own default, max.partition.fetch.bytes) gave ~29-32k in the same sink. 2 MB measured alike;
-        // 4 MB was slower and used more memory.
-        maxBytesPerPartition: 1024 * 1024,
-        highWaterMark: 1024,
+        maxWaitTime: CONSUMER_DEFAULTS.fetchMaxWaitMs,
+        maxBytes: CONSUMER_DEFAULTS.fetchMaxBytes,
+        maxBytesPerPartition: CONSUMER_DEFAULTS.fetchMaxBytesPerPartition,
+        highWaterMark: CONSUMER_DEFAULTS.streamHighWaterMark,
       })
       .catch((err: unknown) => {
         throw kafkaError(

@@ -6,6 +6,7 @@
 
 import { zstdCompressSync } from 'node:zlib';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
+import { PRODUCER_DEFAULTS } from '../config/kafka.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
 import { RECORD_SCHEMA_VERSION } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
@@ -41,9 +42,9 @@ export class TweetProducer {
       idempotent: true,
       acks: ProduceAcks.ALL,
       compression: effectiveCompression(opts.compression),
-      timeout: opts.timeoutMs ?? 30_000,
-      retries: 3,
-      retryDelay: 250,
+      timeout: opts.timeoutMs ?? PRODUCER_DEFAULTS.requestTimeoutMs,
+      retries: PRODUCER_DEFAULTS.retries,
+      retryDelay: PRODUCER_DEFAULTS.retryDelayMs,
       autocreateTopics: false,
       // The default partitioner's choice without its BigInt arithmetic (see key-partitioner.ts).
       partitioner: keyPartition,

@@ -4,13 +4,15 @@
  * registry into one JSON snapshot per second and keeps a short history, so a page opened mid-run draws its curves
  * at once.
  *
- * Hashtag and language counts are a hand-written sliding window (per-second buckets, systematic sampling): no
- * installed package counts top-k over time, and parsing every value at 50k tweets/s would cost a core.
+ * Hashtag and language counts: tweet-window.ts; latency quantiles from the registry's histogram:
+ * histogram-quantile.ts.
  */
 import type { Counter } from 'prom-client';
 import { maskSecrets } from '../log.ts';
 import type { SourceState } from '../sources/source.ts';
+import { type HistogramBucket, type HistogramReading, histogramQuantile } from './histogram-quantile.ts';
 import type { Metrics } from './metrics.ts';
+import { type TopCounts, TweetWindow } from './tweet-window.ts';
 
 export interface StageRates {
   /** Tweets per second read from the source. */
@@ -67,12 +69,6 @@ export interface DeadLetterNote {
   at: number;
 }
 
-export interface Ranked {
-  name: string;
-  /** Estimated tweets in the window (each sampled tweet counts as many as it stands for). */
-  count: number;
-}
-
 /** One point of the charts' history, taken at each tick. */
 export interface HistoryPoint extends StageRates {
   /** Epoch ms. */
@@ -91,14 +87,7 @@ export interface DashboardSnapshot {
   lag: { total: number; partitions: PartitionLag[] };
   files: { committed: number; recent: CommittedFile[] };
   deadLetters: { count: number; recent: DeadLetterNote[] };
-  top: {
-    windowS: number;
-    /** Tweets seen in the window, and how many of them were parsed to count hashtags and languages. */
-    tweets: number;
-    sampled: number;
-    hashtags: Ranked[];
-    languages: Ranked[];
-  };
+  top: TopCounts;
   source: SourceState;
   /** The newest history point (null before the first tick). */
   point: HistoryPoint | null;
@@ -164,14 +153,15 @@ export class LiveState {
     this.recentDeadLetters.length = Math.min(this.recentDeadLetters.length, RECENT_DEAD_LETTERS);
   }
 
+  /** Totals, the latency histogram and consumer lag, read from the registry together. */
+  private readRegistry() {
+    return Promise.all([this.readTotals(), this.readLatency(), this.readLag()]);
+  }
+
   /** Takes one history point (rates since the previous tick) and returns the snapshot it belongs to. */
   async tick(): Promise<DashboardSnapshot> {
     const time = this.now();
-    const [totals, histogram, lag] = await Promise.all([
-      this.readTotals(),
-      this.readLatency(),
-      this.readLag(),
-    ]);
+    const [totals, histogram, lag] = await this.readRegistry();
     const rates = this.lastTick ? ratesBetween(this.lastTick, { time, totals }) : zeroRates();
     const latency = this.latencyOver(time, histogram);
     this.latencyMarks.push({ time, histogram });
@@ -191,11 +181,7 @@ export class LiveState {
   /** Current totals, lag and windows; rates are those of the last tick (zero before it). */
   async snapshot(): Promise<DashboardSnapshot> {
     const time = this.now();
-    const [totals, histogram, lag] = await Promise.all([
-      this.readTotals(),
-      this.readLatency(),
-      this.readLag(),
-    ]);
+    const [totals, histogram, lag] = await this.readRegistry();
     return this.compose(
       time,
       totals,
@@ -300,166 +286,6 @@ export class LiveState {
   }
 }
 
-export interface HistogramBucket {
-  /** Upper bound (Infinity for the last bucket). */
-  le: number;
-  /** Cumulative count of observations <= le. */
-  count: number;
-}
-
-interface HistogramReading {
-  buckets: HistogramBucket[];
-  sum: number;
-}
-
-/**
- * Estimates a quantile from cumulative buckets the way Prometheus' histogram_quantile does: linear interpolation
- * inside the bucket the rank falls in; a rank in the +Inf bucket answers the highest finite bound.
- */
-export function histogramQuantile(buckets: HistogramBucket[], q: number): number | null {
-  const total = buckets.at(-1)?.count ?? 0;
-  if (total <= 0) return null;
-  const rank = q * total;
-  let lowerBound = 0;
-  let lowerCount = 0;
-  for (const bucket of buckets) {
-    if (bucket.count >= rank) {
-      if (!Number.isFinite(bucket.le)) return lowerBound;
-      const inBucket = bucket.count - lowerCount;
-      return inBucket > 0
-        ? lowerBound + ((bucket.le - lowerBound) * (rank - lowerCount)) / inBucket
-        : lowerBound;
-    }
-    lowerBound = bucket.le;
-    lowerCount = bucket.count;
-  }
-  return lowerBound;
-}
-
-interface Bucket {
-  second: number;
-  seen: number;
-  parsed: number;
-  hashtags: Map<string, number>;
-  languages: Map<string, number>;
-}
-
-/**
- * Hashtag and language counts over the last `windowS` seconds. Each second is a bucket; the window's totals are
- * kept incrementally (a bucket is added on arrival and subtracted when it leaves), so reading them costs one pass
- * over the distinct names, not over the buckets. When a second brings more than `maxParsePerSecond` values, each
- * value is parsed with probability 1/n (n from the rate of this second or the previous one, whichever is higher)
- * and counts as n tweets. Random rather than every n-th, so a source that cycles through languages or hashtags
- * cannot alias with the stride; the generator is seeded, so tests are deterministic. The first second of a sudden
- * burst is undercounted (parsing stops at the budget before the rate is known): one second of the window.
- */
-class TweetWindow {
-  private readonly windowS: number;
-  private readonly maxParsePerSecond: number;
-  private readonly buckets: Bucket[] = [];
-  private readonly hashtags = new Map<string, number>();
-  private readonly languages = new Map<string, number>();
-  private readonly random = seededRandom(0x7a11);
-  private seen = 0;
-  private parsed = 0;
-
-  constructor(windowS: number, maxParsePerSecond: number) {
-    this.windowS = windowS;
-    this.maxParsePerSecond = maxParsePerSecond;
-  }
-
-  add(values: Buffer[], second: number): void {
-    this.evict(second);
-    const bucket = this.bucketAt(second);
-    const previous = this.buckets.at(-2);
-    const previousRate = previous?.second === second - 1 ? previous.seen : 0;
-    const rate = Math.max(previousRate, bucket.seen + values.length);
-    const n = Math.max(1, Math.ceil(rate / this.maxParsePerSecond));
-    for (const value of values) {
-      if (bucket.parsed >= this.maxParsePerSecond) break;
-      if (n > 1 && this.random() * n >= 1) continue;
-      bucket.parsed++;
-      this.parsed++;
-      this.count(bucket, value, n);
-    }
-    bucket.seen += values.length;
-    this.seen += values.length;
-  }
-
-  top(second: number, k: number): DashboardSnapshot['top'] {
-    this.evict(second);
-    return {
-      windowS: this.windowS,
-      tweets: this.seen,
-      sampled: this.parsed,
-      hashtags: topK(this.hashtags, k),
-      languages: topK(this.languages, k),
-    };
-  }
-
-  private count(bucket: Bucket, value: Buffer, weight: number): void {
-    let tweet: { lang?: unknown; entities?: { hashtags?: unknown } };
-    try {
-      tweet = JSON.parse(value.toString('utf8'));
-    } catch {
-      return; // the producer only sends valid records; a stray value is not worth failing the pipeline for
-    }
-    if (typeof tweet !== 'object' || tweet === null) return;
-    if (typeof tweet.lang === 'string') {
-      increment(bucket.languages, tweet.lang, weight);
-      increment(this.languages, tweet.lang, weight);
-    }
-    const tags = tweet.entities?.hashtags;
-    if (!Array.isArray(tags)) return;
-    const distinct = new Set<string>();
-    for (const h of tags) if (typeof h?.tag === 'string') distinct.add(h.tag);
-    for (const tag of distinct) {
-      increment(bucket.hashtags, tag, weight);
-      increment(this.hashtags, tag, weight);
-    }
-  }
-
-  private bucketAt(second: number): Bucket {
-    const last = this.buckets.at(-1);
-    if (last && last.second >= second) return last; // a clock step back counts into the newest bucket
-    const bucket: Bucket = { second, seen: 0, parsed: 0, hashtags: new Map(), languages: new Map() };
-    this.buckets.push(bucket);
-    return bucket;
-  }
-
-  private evict(second: number): void {
-    while (this.buckets.length > 0 && this.buckets[0]!.second <= second - this.windowS) {
-      const old = this.buckets.shift()!;
-      this.seen -= old.seen;
-      this.parsed -= old.parsed;
-      for (const [name, n] of old.hashtags) increment(this.hashtags, name, -n);
-      for (const [name, n] of old.languages) increment(this.languages, name, -n);
-    }
-  }
-}
-
-function increment(map: Map<string, number>, key: string, by: number): void {
-  const next = (map.get(key) ?? 0) + by;
-  if (next > 0) map.set(key, next);
-  else map.delete(key);
-}
-
-/** The k largest counts, ties by name; one pass with a small sorted array (the map can hold many names). */
-function topK(counts: Map<string, number>, k: number): Ranked[] {
-  const best: Ranked[] = [];
-  for (const [name, count] of counts) {
-    if (best.length === k && !before({ name, count }, best[k - 1]!)) continue;
-    let i = best.length;
-    while (i > 0 && before({ name, count }, best[i - 1]!)) i--;
-    best.splice(i, 0, { name, count });
-    if (best.length > k) best.pop();
-  }
-  return best;
-}
-
-const before = (a: Ranked, b: Ranked): boolean =>
-  a.count > b.count || (a.count === b.count && a.name < b.name);
-
 function ratesBetween(
   from: { time: number; totals: Totals },
   to: { time: number; totals: Totals },
@@ -472,18 +298,6 @@ function ratesBetween(
     produced: rate('produced'),
     consumed: rate('consumed'),
     written: rate('written'),
-  };
-}
-
-/** mulberry32: a tiny, fast PRNG; quality is ample for sampling. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -6,16 +6,29 @@ import type { Counter } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { Metrics } from './metrics.ts';
 
-export interface ProgressItem {
-  label: string;
-  counter: Counter;
+interface ProgressItem {
+  counter: (metrics: Metrics) => Counter;
   /** Show the per-second rate beside the total. */
   rate?: boolean;
 }
 
+/** What a progress line can show, by label: the counter it totals, and whether its rate is shown too. */
+const PROGRESS_ITEMS = {
+  produced: { counter: (m) => m.produced, rate: true },
+  consumed: { counter: (m) => m.consumed, rate: true },
+  written: { counter: (m) => m.written, rate: true },
+  files: { counter: (m) => m.filesCommitted },
+  duplicates: { counter: (m) => m.duplicates },
+  dlq: { counter: (m) => m.deadLetters },
+  reconnects: { counter: (m) => m.reconnects },
+  errors: { counter: (m) => m.errors },
+} satisfies Record<string, ProgressItem>;
+
+export type ProgressLabel = keyof typeof PROGRESS_ITEMS;
+
 export function startProgress(
   metrics: Metrics,
-  items: ProgressItem[],
+  labels: ProgressLabel[],
   log: Logger,
   opts: { tty?: boolean; intervalS?: number; extra?: () => string } = {},
 ): () => void {
@@ -29,13 +42,14 @@ export function startProgress(
     lastAt = now;
     const parts: string[] = [];
     const fields: Record<string, number> = {};
-    for (const item of items) {
-      const total = await metrics.total(item.counter);
-      const rate = (total - (last.get(item.label) ?? 0)) / seconds;
-      last.set(item.label, total);
-      fields[item.label] = total;
-      if (item.rate) fields[`${item.label}_per_s`] = Math.round(rate);
-      parts.push(item.rate ? `${item.label} ${fmt(total)} (${fmt(rate)}/s)` : `${item.label} ${fmt(total)}`);
+    for (const label of labels) {
+      const item: ProgressItem = PROGRESS_ITEMS[label];
+      const total = await metrics.total(item.counter(metrics));
+      const rate = (total - (last.get(label) ?? 0)) / seconds;
+      last.set(label, total);
+      fields[label] = total;
+      if (item.rate) fields[`${label}_per_s`] = Math.round(rate);
+      parts.push(item.rate ? `${label} ${fmt(total)} (${fmt(rate)}/s)` : `${label} ${fmt(total)}`);
     }
     const extra = opts.extra?.() ?? '';
     if (tty) process.stderr.write(`\r\x1b[2K${parts.join(' | ')}${extra ? ` | ${extra}` : ''}`);

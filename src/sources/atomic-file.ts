@@ -1,6 +1,10 @@
-/** Replaces a small state file so that a crash leaves either the old or the new content, never a torn file. */
-import { open, rename } from 'node:fs/promises';
+/**
+ * The small JSON state files of the producer (source cursors, owned stream rules): read whole, and replaced so that
+ * a crash leaves either the old or the new content, never a torn file.
+ */
+import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TweetpipeError } from '../errors.ts';
 
 let tmpCounter = 0;
 
@@ -20,5 +24,31 @@ export async function replaceFileAtomically(dir: string, name: string, content: 
     await dirHandle.sync();
   } finally {
     await dirHandle.close();
+  }
+}
+
+/**
+ * The parsed JSON of the state file at `path` (`what` names it in errors), or undefined when there is none yet. A
+ * file that cannot be read is an INTERNAL error; one that is not JSON is the error `corrupt` makes: never a silent
+ * reset.
+ */
+export async function readStateFile(
+  path: string,
+  what: string,
+  corrupt: (why: string) => Error,
+): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TweetpipeError('INTERNAL', `cannot read ${what} ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw corrupt((err as Error).message);
   }
 }

@@ -8,11 +8,11 @@
  * and only up to the newest id of the contiguous prefix of acknowledged batches (a later batch acked first does not
  * skip an earlier one still in flight), never past an id a source holds back (a gap not yet filled).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TweetpipeError } from '../errors.ts';
 import { compareIds } from '../types.ts';
-import { replaceFileAtomically } from './atomic-file.ts';
+import { readStateFile, replaceFileAtomically } from './atomic-file.ts';
 import type { Ack } from './source.ts';
 
 const FILE_NAME = 'source-cursors.json';
@@ -51,25 +51,8 @@ export class CursorStore {
       );
     }
     const path = join(stateDir, FILE_NAME);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new CursorStore(stateDir, {});
-      throw new TweetpipeError(
-        'INTERNAL',
-        `cannot read the source cursor file ${path}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw corrupt(path, (err as Error).message);
-    }
+    const parsed = await readStateFile(path, 'the source cursor file', (why) => corrupt(path, why));
+    if (parsed === undefined) return new CursorStore(stateDir, {});
     const sources = (parsed as Partial<CursorFile> | null)?.sources;
     if (typeof sources !== 'object' || sources === null) throw corrupt(path, 'no "sources" object');
     for (const [name, entry] of Object.entries(sources)) {

@@ -4,10 +4,10 @@
  * A rule created but not recorded (a crash between the two) is treated as someone else's: never deleted, which
  * is the safe side.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TweetpipeError } from '../errors.ts';
-import { replaceFileAtomically } from './atomic-file.ts';
+import { readStateFile, replaceFileAtomically } from './atomic-file.ts';
 
 const FILE_NAME = 'x-rules.json';
 
@@ -32,24 +32,15 @@ export class OwnedRulesStore {
   static async open(stateDir: string): Promise<OwnedRulesStore> {
     await mkdir(stateDir, { recursive: true });
     const path = join(stateDir, FILE_NAME);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new OwnedRulesStore(stateDir, new Set());
-      throw new TweetpipeError('INTERNAL', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
-    }
-    let ids: unknown;
-    try {
-      ids = (JSON.parse(text) as Partial<OwnedRulesFile> | null)?.created_ids;
-    } catch {
-      ids = undefined;
-    }
-    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string'))
-      throw new TweetpipeError(
+    const corrupt = () =>
+      new TweetpipeError(
         'INTERNAL',
         `${path} is corrupt (expected {"version":1,"created_ids":["..."]}); fix it, or delete it to treat every rule on the app as someone else's`,
       );
+    const parsed = await readStateFile(path, 'the stream rules file', corrupt);
+    if (parsed === undefined) return new OwnedRulesStore(stateDir, new Set());
+    const ids = (parsed as Partial<OwnedRulesFile> | null)?.created_ids;
+    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw corrupt();
     return new OwnedRulesStore(stateDir, new Set(ids));
   }
 

@@ -12,8 +12,10 @@
  *
  * The bearer token is registered with the logger's secret masking and never put into an error message.
  */
+
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
+import { X_API_DEFAULTS } from '../config/x.ts';
 import { TweetpipeError } from '../errors.ts';
 import { type Logger, maskSecrets, registerSecret, silentLogger } from '../log.ts';
 import { type ApiEraSetting, EraNegotiation } from './x-api/era-negotiation.ts';
@@ -94,7 +96,7 @@ export class XHttpClient {
     registerSecret(opts.bearerToken);
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.#token = opts.bearerToken;
-    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#timeoutMs = opts.timeoutMs ?? X_API_DEFAULTS.requestTimeoutMs;
     this.#logger = opts.logger ?? silentLogger;
     this.#eras = new EraNegotiation(opts.apiEra ?? 'auto', () => this.#servedSpec(), this.#logger);
   }

@@ -8,6 +8,7 @@
  * That id becomes the next poll's `since_id` once the poll has been read, and the saved cursor once every page of
  * the poll is acknowledged. Requests are paced by `x-rate-limit-remaining` / `x-rate-limit-reset`.
  */
+import { X_API_DEFAULTS } from '../config/x.ts';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { type BackoffPolicy, ReconnectBackoff, type Sleep, sleep, X_RECONNECT_POLICY } from './backoff.ts';
@@ -25,8 +26,6 @@ import { problemText, type RateLimit, type XFieldSelection, type XHttpClient } f
 
 export const SEARCH_PATH = '/2/tweets/search/recent';
 
-/** X's reset header has second granularity and our clock may be ahead of X's: wait this much past it. */
-const RESET_MARGIN_MS = 1_000;
 /** Recent search only reaches this far back. */
 export const SEARCH_WINDOW_MS = 7 * 24 * 3600_000;
 
@@ -82,7 +81,7 @@ export class RecentSearch {
             query: window.query,
             since_id: window.sinceId,
             start_time: window.sinceId === undefined ? isoSeconds(window.startTimeMs) : undefined,
-            max_results: this.#opts.maxResults ?? 100,
+            max_results: this.#opts.maxResults ?? X_API_DEFAULTS.searchMaxResults,
             next_token: nextToken,
           },
           selection: { endpoint: 'search', fields: this.#opts.fields },
@@ -108,7 +107,7 @@ export class RecentSearch {
         const waitMs =
           e.code === 'X_RATE_LIMITED'
             ? typeof reset === 'number'
-              ? Math.max(0, reset - this.#now()) + RESET_MARGIN_MS
+              ? Math.max(0, reset - this.#now()) + X_API_DEFAULTS.rateLimitResetMarginMs
               : backoff.next('rate-limit')
             : backoff.next(e.code === 'NETWORK' || e.code === 'TIMEOUT' ? 'network' : 'http');
         this.#logger.warn({ err: e, waitMs }, 'X recent search failed; retrying');
@@ -121,7 +120,7 @@ export class RecentSearch {
   async #waitForQuota(signal: AbortSignal): Promise<void> {
     const { remaining, resetAtMs } = this.#rateLimit;
     if (remaining !== 0 || resetAtMs === undefined) return;
-    const waitMs = resetAtMs - this.#now() + RESET_MARGIN_MS;
+    const waitMs = resetAtMs - this.#now() + X_API_DEFAULTS.rateLimitResetMarginMs;
     if (waitMs > 0) {
       const until = new Date(resetAtMs).toISOString();
       this.#logger.info({ waitMs }, `X recent search rate limit used up; waiting until ${until}`);
@@ -190,7 +189,7 @@ export class XSearchSource implements Source {
     this.#logger = (opts.logger ?? silentLogger).child({ source: this.name });
     this.#sleep = opts.sleep ?? sleep;
     this.#now = opts.now ?? Date.now;
-    this.#dedup = opts.dedup ?? new DedupWindow(100_000);
+    this.#dedup = opts.dedup ?? new DedupWindow(X_API_DEFAULTS.searchDedupWindow);
     this.#tracker = new CursorTracker(opts.cursorStore, this.name);
     this.#search = new RecentSearch({
       client: opts.client,
@@ -260,7 +259,8 @@ export class XSearchSource implements Source {
 
   async #startPoll(signal: AbortSignal): Promise<Poll> {
     if (this.#lastPollAt !== undefined) {
-      const waitMs = this.#lastPollAt + (this.#opts.pollIntervalMs ?? 15_000) - this.#now();
+      const waitMs =
+        this.#lastPollAt + (this.#opts.pollIntervalMs ?? X_API_DEFAULTS.searchPollIntervalMs) - this.#now();
       if (waitMs > 0) await this.#sleep(waitMs, signal);
     }
     this.#lastPollAt = this.#now();
@@ -268,7 +268,7 @@ export class XSearchSource implements Source {
       this.#sinceId === undefined
         ? {
             query: this.#opts.query,
-            startTimeMs: this.#now() - (this.#opts.firstPollLookbackMs ?? 5 * 60_000),
+            startTimeMs: this.#now() - (this.#opts.firstPollLookbackMs ?? X_API_DEFAULTS.firstPollLookbackMs),
           }
         : { query: this.#opts.query, sinceId: this.#sinceId };
     this.#poll = { window, nextToken: undefined, newestId: undefined, pages: 0 };

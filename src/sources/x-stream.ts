@@ -16,19 +16,14 @@
  * While a gap is open, the saved cursor is held at the gap's start, so a crash before it is filled retries it.
  */
 import type { Readable } from 'node:stream';
+import { X_STREAM_DEFAULTS } from '../config/x.ts';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { compareIds, type DeadLetter, type TweetRecord } from '../types.ts';
-import {
-  type BackoffKind,
-  type BackoffPolicy,
-  ReconnectBackoff,
-  type Sleep,
-  sleep,
-  X_RECONNECT_POLICY,
-} from './backoff.ts';
+import { type BackoffPolicy, ReconnectBackoff, type Sleep, sleep, X_RECONNECT_POLICY } from './backoff.ts';
 import { type CursorStore, CursorTracker } from './cursor-store.ts';
 import { DedupWindow } from './dedup.ts';
+import { LineSplitter } from './line-splitter.ts';
 import { listRules, type RulesOwnership, type ServerRule, type StreamRule, syncRules } from './rules-sync.ts';
 import {
   newSourceCounters,
@@ -37,7 +32,9 @@ import {
   type SourceCounters,
   type SourceState,
 } from './source.ts';
-import { fromJsonLine, type MatchingRule, toTweetRecords } from './tweet-record.ts';
+import { StallWatchdog } from './stall-watchdog.ts';
+import { fromJsonLine } from './tweet-record.ts';
+import { Wakeup } from './wakeup.ts';
 import {
   isOperationalProblem,
   problemText,
@@ -45,12 +42,11 @@ import {
   type XFieldSelection,
   type XHttpClient,
 } from './x-http.ts';
-import { RecentSearch, SEARCH_WINDOW_MS, type SearchWindow } from './x-search.ts';
+import { RecentSearch } from './x-search.ts';
+import { classifyConnectError, type Failure, isRefusal } from './x-stream-failures.ts';
+import { type Gap, type GapSearchContext, searchGap, snowflakeTimeMs } from './x-stream-gaps.ts';
 
 export const STREAM_PATH = '/2/tweets/search/stream';
-
-/** Twitter's snowflake epoch: ids carry their creation time in ms since this instant, shifted left by 22 bits. */
-const SNOWFLAKE_EPOCH_MS = 1_288_834_974_657;
 
 export interface XStreamSourceOptions {
   /** Source name for the cursor, `_ingest.source` and logs; default "x-stream". */
@@ -81,19 +77,6 @@ export interface XStreamSourceOptions {
   searchMaxResults?: number;
   sleep?: Sleep;
   now?: () => number;
-}
-
-interface Failure {
-  kind: BackoffKind;
-  reason: string;
-}
-
-/** Tweets published while disconnected: after `sinceId`, or from `startMs` when no id was seen yet. */
-interface Gap {
-  sinceId: string | undefined;
-  startMs: number | undefined;
-  /** CursorTracker hold keeping the saved cursor at the gap's start until the gap is in Kafka. */
-  hold: number;
 }
 
 export class XStreamSource implements Source {
@@ -144,12 +127,12 @@ export class XStreamSource implements Source {
     this.#logger = (opts.logger ?? silentLogger).child({ source: this.name });
     this.#sleep = opts.sleep ?? sleep;
     this.#now = opts.now ?? Date.now;
-    this.#dedup = opts.dedup ?? new DedupWindow(100_000);
+    this.#dedup = opts.dedup ?? new DedupWindow(X_STREAM_DEFAULTS.dedupWindow);
     this.#tracker = new CursorTracker(opts.cursorStore, this.name);
-    this.#stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
-    this.#batchMax = opts.batchMaxTweets ?? 500;
-    this.#lingerMs = opts.batchLingerMs ?? 50;
-    this.#maxBuffered = opts.maxBufferedTweets ?? 10_000;
+    this.#stallTimeoutMs = opts.stallTimeoutMs ?? X_STREAM_DEFAULTS.stallTimeoutMs;
+    this.#batchMax = opts.batchMaxTweets ?? X_STREAM_DEFAULTS.batchMaxTweets;
+    this.#lingerMs = opts.batchLingerMs ?? X_STREAM_DEFAULTS.batchLingerMs;
+    this.#maxBuffered = opts.maxBufferedTweets ?? X_STREAM_DEFAULTS.maxBufferedTweets;
     this.#search = new RecentSearch({
       client: opts.client,
       fields: opts.fields,
@@ -402,9 +385,10 @@ export class XStreamSource implements Source {
   async #fillGap(gap: Gap, connectedAt: number, viaStream: boolean, signal: AbortSignal): Promise<void> {
     try {
       // Also for backfill_minutes: the redelivered tweets arrive first on the new connection.
-      const waitMs = connectedAt + (this.#opts.backfillDelayMs ?? 35_000) - this.#now();
+      const waitMs =
+        connectedAt + (this.#opts.backfillDelayMs ?? X_STREAM_DEFAULTS.backfillDelayMs) - this.#now();
       if (waitMs > 0) await this.#sleep(waitMs, signal);
-      if (!viaStream) await this.#searchGap(gap, signal);
+      if (!viaStream) await searchGap(gap, this.#gapSearchContext(), signal);
     } catch (err) {
       if (signal.aborted) return;
       this.#logger.error(
@@ -416,45 +400,20 @@ export class XStreamSource implements Source {
     this.#flushReleases();
   }
 
-  async #searchGap(gap: Gap, signal: AbortSignal): Promise<void> {
-    const now = this.#now();
-    const tooOld = gap.startMs !== undefined && now - gap.startMs > SEARCH_WINDOW_MS - 120_000;
-    if (tooOld)
-      this.#logger.warn(
-        'the outage is longer than recent search reaches back (7 days): older tweets are lost',
-      );
-    let total = 0;
-    for (const rule of this.#rules) {
-      const window: SearchWindow =
-        gap.sinceId !== undefined && !tooOld
-          ? { query: rule.value, sinceId: gap.sinceId }
-          : {
-              query: rule.value,
-              startTimeMs: tooOld ? now - SEARCH_WINDOW_MS + 120_000 : (gap.startMs ?? now),
-            };
-      const matchingRules: MatchingRule[] = [
-        rule.tag === undefined ? { id: rule.id } : { id: rule.id, tag: rule.tag },
-      ];
-      let token: string | undefined;
-      do {
-        const page = await this.#search.page(window, token, signal);
-        const mapped = toTweetRecords(page.body, {
-          source: this.name,
-          ingestedAtMs: this.#now(),
-          matchingRules,
-        });
+  #gapSearchContext(): GapSearchContext {
+    return {
+      source: this.name,
+      rules: this.#rules,
+      search: this.#search,
+      logger: this.#logger,
+      now: this.#now,
+      deliver: async (mapped, signal) => {
         this.#logProblems(mapped.errors);
         this.counters.backfilledTweets += mapped.records.length;
-        total += mapped.records.length;
         await this.#waitForSpace(signal);
         this.#enqueue(mapped.records, mapped.deadLetters);
-        token = page.nextToken;
-      } while (token);
-    }
-    this.#logger.info(
-      { sinceId: gap.sinceId, startMs: gap.startMs, tweets: total },
-      'outage gap filled with recent search',
-    );
+      },
+    };
   }
 
   #logProblems(problems: XApiProblem[]): void {
@@ -470,105 +429,5 @@ export class XStreamSource implements Source {
         .releaseAfterPending(hold)
         .catch((err: unknown) => this.#logger.error({ err }, 'cannot save the source cursor'));
     }
-  }
-}
-
-/** Errors worth a reconnect, by backoff class; undefined means fatal (bad token, plan, request). */
-function classifyConnectError(err: unknown): Failure | undefined {
-  const e = toTweetpipeError(err);
-  if (e.code === 'X_RATE_LIMITED') {
-    const issue = e.details.connectionIssue;
-    const reason =
-      issue === 'TooManyConnections'
-        ? 'TooManyConnections: another connection with this app is open (the stream allows a fixed number per app)'
-        : e.message;
-    return { kind: 'rate-limit', reason };
-  }
-  if (e.code === 'NETWORK' || e.code === 'TIMEOUT') return { kind: 'network', reason: e.message };
-  if (e.retryable) return { kind: 'http', reason: e.message };
-  return undefined;
-}
-
-/** A refusal that may be about backfill_minutes (not in the plan, or unknown): 400 or 403. */
-function isRefusal(err: unknown): boolean {
-  if (!(err instanceof TweetpipeError)) return false;
-  return err.details.status === 400 || err.details.status === 403;
-}
-
-/** The creation time encoded in a snowflake id, when the id is one (a plausible time not in the future). */
-export function snowflakeTimeMs(id: string, nowMs: number): number | undefined {
-  const ms = Number(BigInt(id) >> 22n) + SNOWFLAKE_EPOCH_MS;
-  return ms > SNOWFLAKE_EPOCH_MS && ms <= nowMs + 86_400_000 ? ms : undefined;
-}
-
-/** Splits a chunked body into lines on "\n" (dropping a trailing "\r"), across chunk boundaries. */
-export class LineSplitter {
-  #parts: Buffer[] = [];
-
-  push(chunk: Buffer): Buffer[] {
-    const lines: Buffer[] = [];
-    let start = 0;
-    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-      let line = chunk.subarray(start, nl);
-      if (this.#parts.length > 0) {
-        this.#parts.push(line);
-        line = Buffer.concat(this.#parts);
-        this.#parts = [];
-      }
-      lines.push(line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line);
-      start = nl + 1;
-    }
-    if (start < chunk.length) this.#parts.push(chunk.subarray(start));
-    return lines;
-  }
-}
-
-/** Calls `onStall` when touch() has not been called for `timeoutMs` (paused while we are the slow side). */
-class StallWatchdog {
-  readonly #timeoutMs: number;
-  readonly #onStall: () => void;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(timeoutMs: number, onStall: () => void) {
-    this.#timeoutMs = timeoutMs;
-    this.#onStall = onStall;
-    this.touch();
-  }
-
-  touch(): void {
-    if (this.#timer) this.#timer.refresh();
-    else this.#timer = setTimeout(this.#onStall, this.#timeoutMs);
-  }
-
-  pause(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-}
-
-/** Wakes everyone currently waiting; each wait may also end by timeout or abort. */
-class Wakeup {
-  readonly #waiters = new Set<() => void>();
-
-  wake(): void {
-    for (const resolve of this.#waiters) resolve();
-  }
-
-  wait(signal: AbortSignal, timeoutMs?: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const settle = (err?: unknown) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        this.#waiters.delete(done);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const done = () => settle();
-      const onAbort = () => settle(signal.reason ?? new Error('aborted'));
-      const timer = timeoutMs === undefined ? undefined : setTimeout(done, Math.max(0, timeoutMs));
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.add(done);
-    });
   }
 }

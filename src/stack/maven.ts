@@ -13,24 +13,26 @@ import { checkMaven } from './prereqs.ts';
 
 export type ServerName = 'kafka' | 'hdfs' | 'hive' | 'httpfs';
 
-const pomPath = (name: ServerName): string =>
-  join(dirname(fileURLToPath(import.meta.url)), 'poms', name, 'pom.xml');
+/** A pom whose runtime dependencies are a server's jars; `name` says whose in messages. */
+export interface ServerPom {
+  name: string;
+  path: string;
+}
 
-/** Ensures `libDir` holds the jars of the server's pom; returns true when it had to download. */
-export const ensureJars = (name: ServerName, libDir: string, onProgress: (msg: string) => void) =>
-  ensurePomJars(pomPath(name), name, libDir, onProgress);
+/** The pom of one of the stack's servers (src/stack/poms/<name>/pom.xml). */
+export const serverPom = (name: ServerName): ServerPom => ({
+  name,
+  path: join(dirname(fileURLToPath(import.meta.url)), 'poms', name, 'pom.xml'),
+});
 
-/**
- * Ensures `libDir` holds the runtime jars of the pom at `pomFile` (`name` says what they are in messages); returns
- * true when it had to download. The bench fetches the tools it compares with (Apache Flume) this way.
- */
-export async function ensurePomJars(
-  pomFile: string,
-  name: string,
+/** Ensures `libDir` holds the jars of `server`'s pom; returns true when it had to download. */
+export async function ensureJars(
+  server: ServerPom,
   libDir: string,
   onProgress: (msg: string) => void,
 ): Promise<boolean> {
-  const pom = await readFile(pomFile);
+  const { name } = server;
+  const pom = await readFile(server.path);
   const hash = createHash('sha256').update(pom).digest('hex');
   const marker = join(dirname(libDir), '.complete');
   if (existsSync(marker) && (await readFile(marker, 'utf8')).trim() === hash) return false;
@@ -46,7 +48,7 @@ export async function ensurePomJars(
         '-B',
         '-q',
         '-f',
-        pomFile,
+        server.path,
         'dependency:copy-dependencies',
         `-DoutputDirectory=${libDir}`,
         '-DincludeScope=runtime',

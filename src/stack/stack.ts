@@ -29,7 +29,7 @@ import {
 } from './hdfs-server.ts';
 import { metastoreHealth, metastorePorts, metastoreSpec, prepareMetastore } from './hive-server.ts';
 import { type Health, kafkaHealth, kafkaPorts, kafkaSpec, prepareKafka } from './kafka-server.ts';
-import { ensureJars } from './maven.ts';
+import { ensureJars, serverPom } from './maven.ts';
 import { type StackPaths, stackPaths } from './paths.ts';
 import { checkJava } from './prereqs.ts';
 import {
@@ -147,7 +147,7 @@ export async function metastoreUp(config: Config, say: Say): Promise<boolean> {
   if ((await metastoreHealth(config)).ok) return false;
   const paths = stackPaths(config);
   await checkJava();
-  await ensureJars('hive', paths.hiveLib, say);
+  await ensureJars(serverPom('hive'), paths.hiveLib, say);
   await mkdir(paths.logs, { recursive: true });
   await mkdir(paths.run, { recursive: true });
   const server = { spec: metastoreSpec(config, paths), ports: metastorePorts(config) };
@@ -188,9 +188,9 @@ async function coreUp(config: Config, say: Say, secure: boolean, ha: boolean): P
   const paths = stackPaths(config);
   await checkJava();
   // Sequential: two Maven processes writing one local repository can corrupt it.
-  await ensureJars('kafka', paths.kafkaLib, say);
-  await ensureJars('hdfs', paths.hdfsLib, say);
-  if (ha) await ensureJars('httpfs', paths.httpfsLib, say);
+  await ensureJars(serverPom('kafka'), paths.kafkaLib, say);
+  await ensureJars(serverPom('hdfs'), paths.hdfsLib, say);
+  if (ha) await ensureJars(serverPom('httpfs'), paths.httpfsLib, say);
   await mkdir(paths.logs, { recursive: true });
   await mkdir(paths.run, { recursive: true });
 

@@ -11,22 +11,19 @@
  * ConsumerGroupCommand; exit code 0.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
-import { createAdmin } from '../../src/kafka/admin.ts';
 import { kafkaConnection } from '../../src/kafka/client-options.ts';
 import { runKafkaTool } from '../../src/stack/kafka-tools.ts';
-import { runCli, startCli, stopCli } from '../helpers/cli.ts';
-import { testHdfsClient, verifySinkOutput } from '../helpers/hdfs-readback.ts';
-import { deleteTopics, readRecords, testConfig, topicRecordCount, uniqueTopic } from '../helpers/topics.ts';
+import { runCli } from '../helpers/cli.ts';
+import { verifySinkOutput } from '../helpers/hdfs-readback.ts';
+import { killSinkAfter, sinkArgs, sinkScene, startSink } from '../helpers/sink-chaos.ts';
+import { readRecords, testConfig, topicRecordCount } from '../helpers/topics.ts';
 
 const TWEETS = 120_000;
 const PARTITIONS = 4;
 const KILLS = 5;
 const THREE_DAYS_MS = 3 * 24 * 3600 * 1000;
-const LOG = ['--log-format', 'json', '--log-level', 'info'];
 
 const MALFORMED: { key: string; value: Buffer; why: string }[] = [
   { key: 'bad-truncated', value: Buffer.from('{"id":"1","created_at":"2026-'), why: 'truncated JSON' },
@@ -38,16 +35,8 @@ const MALFORMED: { key: string; value: Buffer; why: string }[] = [
 test('a topic made by hand with Kafka tools: sink killed -9 five times, no DLQ topic beforehand, every tweet exactly once, exit 0', async (t) => {
   const config = testConfig();
   const brokers = config.kafka.brokers.join(',');
-  const run = `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
-  const topic = uniqueTopic('handmade');
-  const root = `/tmp/tweetpipe-handmade-${run}`;
-  const group = `tp-test-handmade-${run}`;
-  const client = testHdfsClient();
-  t.after(async () => {
-    await deleteTopics([topic, `${topic}.dlq`]);
-    await client.delete(root, { recursive: true }).catch(() => {});
-    await client.close();
-  });
+  const scene = await sinkScene(t, 'handmade');
+  const { topic, root, group, client } = scene;
 
   await runKafkaTool(
     config,
@@ -123,37 +112,18 @@ test('a topic made by hand with Kafka tools: sink killed -9 five times, no DLQ t
   assert.equal(origins.size, MALFORMED.length);
   assert.equal(await topicRecordCount(topic), TWEETS + MALFORMED.length, 'the topic as produced');
 
-  const sinkArgs = (extra: string[]) => [
-    'sink',
-    '--topic',
-    topic,
-    '--hdfs-dir',
-    root,
-    '--group',
-    group,
-    '--format',
-    'jsonl.gz',
-    '--max-records',
-    '5000',
-    '--max-age',
-    '1',
-    ...extra,
-    ...LOG,
-  ];
+  const windows = ['--format', 'jsonl.gz', '--max-records', '5000', '--max-age', '1'];
   for (let k = 1; k <= KILLS; k++) {
-    const sink = startCli(sinkArgs([]));
-    t.after(() => stopCli(sink, 'SIGKILL'));
-    await sink.waitForLog((l) => l.msg === 'partitions opened', 90_000);
-    await sleep(200 + Math.round(Math.random() * 2000));
-    sink.child.kill('SIGKILL');
-    const exit = await sink.exited;
-    assert.equal(exit.signal, 'SIGKILL', `run ${k} ended on its own: ${sink.stderr().slice(-2000)}`);
-    // What the coordinator does at the session timeout, so that the next run's join does not wait for it.
-    const admin = createAdmin(kafkaConnection(config, 'test'));
-    await admin.removeMembersFromConsumerGroup({ groupId: group }).finally(() => admin.close());
+    const sink = startSink(t, scene, windows);
+    await killSinkAfter(
+      sink,
+      (l) => l.msg === 'partitions opened',
+      200 + Math.round(Math.random() * 2000),
+      group,
+    );
   }
 
-  const final = await runCli(sinkArgs(['--exit-when-idle', '15']), {}, 300_000);
+  const final = await runCli(sinkArgs(scene, [...windows, '--exit-when-idle', '15']), {}, 300_000);
   assert.equal(final.code, 0, final.stderr.slice(-3000));
 
   const out = await verifySinkOutput(client, { root, topic, expectedIds: ids, skipped });

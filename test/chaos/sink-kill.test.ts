@@ -12,106 +12,42 @@
  * removes the dead member (what the coordinator does at the session timeout) so that 20 kills fit in minutes.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createAdmin } from '../../src/kafka/admin.ts';
-import { kafkaConnection } from '../../src/kafka/client-options.ts';
 import { type CliProcess, runCli, startCli, stopCli } from '../helpers/cli.ts';
-import { testHdfsClient, verifySinkOutput } from '../helpers/hdfs-readback.ts';
-import { consoleKeys, deleteTopics, testConfig, uniqueTopic } from '../helpers/topics.ts';
+import { verifySinkOutput } from '../helpers/hdfs-readback.ts';
+import { killSinkAfter, produceArgs, sinkArgs, sinkScene, startSink } from '../helpers/sink-chaos.ts';
+import { consoleKeys } from '../helpers/topics.ts';
 
 const PREFILL = 200_000;
 const KILLS = 20;
 const LIVE_RATE = 500;
-const LOG = ['--log-format', 'json', '--log-level', 'info'];
+/** Small windows: a commit is under way at most instants. */
+const WINDOWS = ['--format', 'jsonl.gz', '--max-records', '5000', '--max-age', '1'];
 
 const between = (minMs: number, maxMs: number) => Math.round(minMs + Math.random() * (maxMs - minMs));
 
-/** Removes every member of `groupId`: all of them are dead processes here. */
-async function removeDeadMembers(groupId: string): Promise<void> {
-  const admin = createAdmin(kafkaConnection(testConfig(), 'test'));
-  try {
-    await admin.removeMembersFromConsumerGroup({ groupId });
-  } finally {
-    await admin.close();
-  }
-}
-
 test('sink killed -9 twenty times mid-run: every tweet exactly once in HDFS, nothing left in _tmp', async (t) => {
-  const run = `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
-  const topic = uniqueTopic('chaos-sink-kill');
-  const root = `/tmp/tweetpipe-chaos-sink-kill-${run}`;
-  const group = `tp-test-chaos-sink-kill-${run}`;
-  const stateDir = await mkdtemp(join(tmpdir(), 'tweetpipe-chaos-sink-kill-'));
-  const client = testHdfsClient();
-  t.after(async () => {
-    await deleteTopics([topic, `${topic}.dlq`]);
-    await client.delete(root, { recursive: true }).catch(() => {});
-    await client.close();
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  const produceArgs = (seed: number, extra: string[]) => [
-    'produce',
-    '--source',
-    'synthetic',
-    '--seed',
-    String(seed),
-    '--topic',
-    topic,
-    '--partitions',
-    '3',
-    '--state-dir',
-    join(stateDir, `producer-${seed}`),
-    ...extra,
-    ...LOG,
-  ];
-  const prefill = await runCli(produceArgs(31, ['--max-tweets', String(PREFILL)]), {}, 180_000);
+  const scene = await sinkScene(t, 'chaos-sink-kill');
+  const { topic, root, group, client } = scene;
+  const prefill = await runCli(produceArgs(scene, 31, ['--max-tweets', String(PREFILL)]), {}, 180_000);
   assert.equal(prefill.code, 0, prefill.stderr);
 
-  const live = startCli(produceArgs(32, ['--rate', String(LIVE_RATE)]));
+  const live = startCli(produceArgs(scene, 32, ['--rate', String(LIVE_RATE)]));
   t.after(() => stopCli(live, 'SIGKILL'));
 
-  const sinkArgs = (extra: string[]) => [
-    'sink',
-    '--topic',
-    topic,
-    '--hdfs-dir',
-    root,
-    '--group',
-    group,
-    '--format',
-    'jsonl.gz',
-    '--max-records',
-    '5000',
-    '--max-age',
-    '1',
-    ...extra,
-    ...LOG,
-  ];
   const windows = (p: CliProcess) => p.logs.filter((l) => l.msg === 'window committed').length;
   const moments: string[] = [];
   for (let k = 1; k <= KILLS; k++) {
-    const sink = startCli(sinkArgs([]));
-    t.after(() => stopCli(sink, 'SIGKILL'));
-    await sink.waitForLog((l) => l.msg === 'partitions opened', 90_000);
+    const sink = startSink(t, scene, WINDOWS);
     const after = between(300, 2500);
-    await sleep(after);
-    sink.child.kill('SIGKILL');
-    const exit = await sink.exited;
-    assert.equal(exit.signal, 'SIGKILL', `run ${k} ended on its own: ${sink.stderr().slice(-2000)}`);
+    await killSinkAfter(sink, (l) => l.msg === 'partitions opened', after, group);
     moments.push(`run ${k}: killed ${after} ms after opening, ${windows(sink)} windows committed`);
-    await removeDeadMembers(group);
   }
   t.diagnostic(moments.join('\n'));
 
   const liveExit = await stopCli(live, 'SIGTERM');
   assert.equal(liveExit.code, 0, live.stderr().slice(-2000));
-  const final = await runCli(sinkArgs(['--exit-when-idle', '5']), {}, 180_000);
+  const final = await runCli(sinkArgs(scene, [...WINDOWS, '--exit-when-idle', '5']), {}, 180_000);
   assert.equal(final.code, 0, final.stderr.slice(-3000));
 
   const ids = await consoleKeys(topic);

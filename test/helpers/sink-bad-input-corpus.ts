@@ -1,8 +1,8 @@
 /**
  * The sink's bad input corpus (docs/architecture.md, "Bad input"): Kafka record values and timestamps that a
  * topic fed by anything but tweetpipe's producer can hold, each with what the sink must do with it. The unit test
- * (test/unit/sink-bad-input.test.ts) runs it through the SinkTask on the in-memory storage in every format; the
- * integration test (test/integration/sink-bad-input.test.ts) produces it raw to Kafka and runs `tweetpipe sink`.
+ * (test/unit/sink/bad-input.test.ts) runs it through the SinkTask on the in-memory storage in every format; the
+ * integration test (test/integration/sink/bad-input.test.ts) produces it raw to Kafka and runs `tweetpipe sink`.
  * The sink runs with hour granularity in UTC and `sink.partitionFields: ["lang"]`.
  */
 

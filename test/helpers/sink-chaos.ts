@@ -1,6 +1,7 @@
 /**
- * The frame of a sink fault test: a unique topic, HDFS directory and group cleaned up after the test, a topic
- * filled with synthetic tweets, the sink CLI started on it, and the closing exactly-once check of HDFS against the
+ * The frame of a sink fault test (chaos tests, and the integration tests that kill or run the sink CLI): a unique
+ * topic, HDFS directory and group cleaned up after the test, a topic filled with synthetic tweets, the sink CLI's
+ * arguments and process, a run killed -9 at a chosen moment, and the closing exactly-once check of HDFS against the
  * topic as Kafka's ConsoleConsumer reads it.
  */
 import assert from 'node:assert/strict';
@@ -9,10 +10,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebHdfsClient } from '../../src/hdfs/webhdfs.ts';
-import { type CliProcess, runCli, startCli, stopCli } from './cli.ts';
+import { createAdmin } from '../../src/kafka/admin.ts';
+import { kafkaConnection } from '../../src/kafka/client-options.ts';
+import { type CliProcess, type LogLine, runCli, startCli, stopCli } from './cli.ts';
 import { testHdfsClient, verifySinkOutput } from './hdfs-readback.ts';
-import { consoleKeys, deleteTopics, uniqueTopic } from './topics.ts';
+import { consoleKeys, deleteTopics, testConfig, uniqueTopic } from './topics.ts';
 
 export const LOG = ['--log-format', 'json', '--log-level', 'info'];
 
@@ -42,14 +46,45 @@ export async function sinkScene(t: TestContext, label: string): Promise<SinkScen
   return scene;
 }
 
+/** Where a sink writes: its topic, HDFS directory and consumer group. */
+export type SinkTarget = Pick<SinkScene, 'topic' | 'root' | 'group'>;
+
+/** The arguments of `tweetpipe sink` on `target`, with `extra` flags and JSON info logs (tests wait for lines). */
+export function sinkArgs(target: SinkTarget, extra: string[] = []): string[] {
+  return [
+    'sink',
+    '--topic',
+    target.topic,
+    '--hdfs-dir',
+    target.root,
+    '--group',
+    target.group,
+    ...extra,
+    ...LOG,
+  ];
+}
+
+/** `tweetpipe produce` of synthetic tweets into the scene's topic (3 partitions); each seed keeps its own cursor. */
+export function produceArgs(scene: SinkScene, seed: number, extra: string[]): string[] {
+  const stateDir = join(scene.stateDir, `producer-${seed}`);
+  const source = ['--source', 'synthetic', '--seed', String(seed)];
+  return [
+    'produce',
+    ...source,
+    '--topic',
+    scene.topic,
+    '--partitions',
+    '3',
+    '--state-dir',
+    stateDir,
+    ...extra,
+    ...LOG,
+  ];
+}
+
 /** Fills the scene's topic (3 partitions) with `tweets` synthetic tweets, as fast as the producer goes. */
 export async function prefill(scene: SinkScene, tweets: number, seed: number): Promise<void> {
-  const args = ['produce', '--source', 'synthetic', '--seed', String(seed), '--max-tweets', String(tweets)];
-  const done = await runCli(
-    [...args, '--topic', scene.topic, '--partitions', '3', '--state-dir', scene.stateDir, ...LOG],
-    {},
-    180_000,
-  );
+  const done = await runCli(produceArgs(scene, seed, ['--max-tweets', String(tweets)]), {}, 180_000);
   assert.equal(done.code, 0, done.stderr);
 }
 
@@ -60,12 +95,36 @@ export function startSink(
   extra: string[],
   env: Record<string, string | undefined> = {},
 ): CliProcess {
-  const sink = startCli(
-    ['sink', '--topic', scene.topic, '--hdfs-dir', scene.root, '--group', scene.group, ...extra, ...LOG],
-    env,
-  );
+  const sink = startCli(sinkArgs(scene, extra), env);
   t.after(() => stopCli(sink, 'SIGKILL'));
   return sink;
+}
+
+/**
+ * Removes every member of `group`, all dead processes here: what the coordinator does at the session timeout, so
+ * that the next run's join does not wait for a killed one.
+ */
+export async function removeDeadMembers(group: string): Promise<void> {
+  const admin = createAdmin(kafkaConnection(testConfig(), 'test'));
+  await admin.removeMembersFromConsumerGroup({ groupId: group }).finally(() => admin.close());
+}
+
+/**
+ * Kills `sink` with SIGKILL `afterMs` after its log shows `ready`, checks that it had not ended on its own, and
+ * removes its dead member from `group`.
+ */
+export async function killSinkAfter(
+  sink: CliProcess,
+  ready: (line: LogLine) => boolean,
+  afterMs: number,
+  group: string,
+): Promise<void> {
+  await sink.waitForLog(ready, 90_000);
+  await sleep(afterMs);
+  sink.child.kill('SIGKILL');
+  const exit = await sink.exited;
+  assert.equal(exit.signal, 'SIGKILL', `the sink ended on its own: ${sink.stderr().slice(-2000)}`);
+  await removeDeadMembers(group);
 }
 
 /** Every tweet of the topic exactly once in committed files, nothing left in _tmp. */

@@ -7,18 +7,20 @@ import { startProducer } from '../../pipeline/producer-service.ts';
 import type { Source } from '../../sources/source.ts';
 import type { DeadLetter, TweetRecord } from '../../types.ts';
 import { addConfigOption, addKafkaOptions, configFromFlags, loggerFor, shutdownSignal } from '../common.ts';
-import { positiveInt } from '../parse.ts';
-import { addSourceOptions, addTopicOption, SOURCE_FLAG_KEYS, sourceArgs } from '../pipeline-options.ts';
+import {
+  addMetricsPortOption,
+  addSourceOptions,
+  addTopicOption,
+  SOURCE_FLAG_KEYS,
+  sourceArgs,
+} from '../pipeline-options.ts';
 
 export function registerProduce(program: Command): void {
-  addSourceOptions(addTopicOption(addKafkaOptions(addConfigOption(program.command('produce')))))
+  addMetricsPortOption(
+    addSourceOptions(addTopicOption(addKafkaOptions(addConfigOption(program.command('produce'))))),
+  )
     .description(
       'collect tweets from a source and publish them to Kafka (each once; the cursor moves after Kafka acks)',
-    )
-    .option(
-      '--metrics-port <port>',
-      'serve /metrics, /healthz, /readyz and the dashboard on this port (off unless given; 0 picks a free one)',
-      positiveInt('--metrics-port'),
     )
     .action(async (opts) => {
       const config = configFromFlags(opts, { ...SOURCE_FLAG_KEYS, metricsPort: 'metrics.port' });
@@ -52,13 +54,7 @@ export function registerProduce(program: Command): void {
       source = run.source;
       const stopProgress = startProgress(
         metrics,
-        [
-          { label: 'produced', counter: metrics.produced, rate: true },
-          { label: 'duplicates', counter: metrics.duplicates },
-          { label: 'dlq', counter: metrics.deadLetters },
-          { label: 'reconnects', counter: metrics.reconnects },
-          { label: 'errors', counter: metrics.errors },
-        ],
+        ['produced', 'duplicates', 'dlq', 'reconnects', 'errors'],
         log,
         { extra: () => run.source.state().state },
       );

@@ -67,14 +67,7 @@ export function registerRun(program: Command): void {
       const metrics = new Metrics();
       const stopProgress = startProgress(
         metrics,
-        [
-          { label: 'produced', counter: metrics.produced, rate: true },
-          { label: 'written', counter: metrics.written, rate: true },
-          { label: 'files', counter: metrics.filesCommitted },
-          { label: 'dlq', counter: metrics.deadLetters },
-          { label: 'reconnects', counter: metrics.reconnects },
-          { label: 'errors', counter: metrics.errors },
-        ],
+        ['produced', 'written', 'files', 'dlq', 'reconnects', 'errors'],
         log,
       );
       try {

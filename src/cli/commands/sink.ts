@@ -15,11 +15,13 @@ import {
   loggerFor,
   shutdownSignal,
 } from '../common.ts';
-import { positiveInt, positiveNumber } from '../parse.ts';
-import { addSinkOptions, addTopicOption, SINK_FLAG_KEYS } from '../pipeline-options.ts';
+import { positiveNumber } from '../parse.ts';
+import { addMetricsPortOption, addSinkOptions, addTopicOption, SINK_FLAG_KEYS } from '../pipeline-options.ts';
 
 export function registerSink(program: Command): void {
-  addSinkOptions(addTopicOption(addHdfsOptions(addKafkaOptions(addConfigOption(program.command('sink'))))))
+  addMetricsPortOption(
+    addSinkOptions(addTopicOption(addHdfsOptions(addKafkaOptions(addConfigOption(program.command('sink')))))),
+  )
     .description(
       'consume the topic and write it to HDFS as partitioned files, exactly once (offsets follow HDFS)',
     )
@@ -27,11 +29,6 @@ export function registerSink(program: Command): void {
       '--exit-when-idle <s>',
       'commit everything and exit 0 once no record arrived for S seconds',
       positiveNumber('--exit-when-idle'),
-    )
-    .option(
-      '--metrics-port <port>',
-      'serve /metrics, /healthz, /readyz and the dashboard on this port (off unless given; 0 picks a free one)',
-      positiveInt('--metrics-port'),
     )
     .action(async (opts) => {
       const config = configFromFlags(opts, { ...SINK_FLAG_KEYS, metricsPort: 'metrics.port' });
@@ -53,17 +50,7 @@ export function registerSink(program: Command): void {
       });
       if (endpoint.url)
         log.info({ url: endpoint.url }, `metrics and readiness at ${endpoint.url}/metrics, /readyz`);
-      const stopProgress = startProgress(
-        metrics,
-        [
-          { label: 'consumed', counter: metrics.consumed, rate: true },
-          { label: 'written', counter: metrics.written, rate: true },
-          { label: 'files', counter: metrics.filesCommitted },
-          { label: 'dlq', counter: metrics.deadLetters },
-          { label: 'errors', counter: metrics.errors },
-        ],
-        log,
-      );
+      const stopProgress = startProgress(metrics, ['consumed', 'written', 'files', 'dlq', 'errors'], log);
       const registrar = config.sink.hive.enabled ? new PartitionRegistrar(config, storage, log) : null;
       try {
         await runSink({

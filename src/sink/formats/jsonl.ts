@@ -4,8 +4,10 @@
  * off the event loop; concatenated members are one valid gzip file (RFC 1952 §2.2) that gunzip, zlib, Hadoop's
  * GzipCodec (hence Spark and Hive) and DuckDB read whole.
  */
+
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { SINK_DEFAULTS } from '../../config/sink.ts';
 import { compactJson } from '../json-compact.ts';
 import type { SinkRecord } from '../sink-record.ts';
 import type { Format, RecordEncoder } from './format.ts';
@@ -13,15 +15,6 @@ import type { Format, RecordEncoder } from './format.ts';
 const NEWLINE = 0x0a;
 const EMPTY = new Uint8Array(0);
 const gzipAsync = promisify(gzip);
-
-/**
- * Default gzip level. Measured on ~2 KB tweet records (synthetic X payloads through the record mapper), CPU per
- * record on zlib's thread pool: level 1 17 us (ratio 5.5), level 3 26 us (5.8), level 6 43 us (6.7); the event
- * loop's own per-record work (JSON validation, partitioning) does not depend on the level. On 2 cores only level 1
- * keeps compression (~58k records/s per core) ahead of the >= 50k tweets/s target; 6 would cap the sink near
- * 23k/s. Level 6 buys 20% smaller files for 2.5x the CPU: set gzipLevel when disk matters more than CPU.
- */
-export const DEFAULT_GZIP_LEVEL = 1;
 
 /**
  * The bytes of one line. A raw CR or LF in valid JSON can only be whitespace between tokens (pretty-printed JSON):
@@ -138,7 +131,7 @@ export function jsonlFormat(flushBytes: number): Format {
   return { name: 'jsonl', extension: 'jsonl', open: () => new JsonlEncoder(flushBytes, null) };
 }
 
-export function jsonlGzipFormat(flushBytes: number, level = DEFAULT_GZIP_LEVEL): Format {
+export function jsonlGzipFormat(flushBytes: number, level: number = SINK_DEFAULTS.gzipLevel): Format {
   const compress = (raw: Buffer): Promise<Uint8Array> => gzipAsync(raw, { level });
   return { name: 'jsonl.gz', extension: 'jsonl.gz', open: () => new JsonlEncoder(flushBytes, compress) };
 }

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TweetpipeError } from '../../../src/errors.ts';
+import type { TweetProducer } from '../../../src/kafka/tweet-producer.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { Metrics } from '../../../src/observe/metrics.ts';
+import { runProduceLoop } from '../../../src/pipeline/produce.ts';
+import { TopicTailCheck } from '../../../src/pipeline/topic-tail-check.ts';
+import { EndOfInput, type Source, type SourceBatch } from '../../../src/sources/source.ts';
+import type { TweetRecord } from '../../../src/types.ts';
+
+const tweet = (id: string): TweetRecord =>
+  ({ id, createdAtMs: Date.now(), value: Buffer.from(`{"id":"${id}"}`) }) as unknown as TweetRecord;
+
+/** One batch whose ack fails (the cursor cannot be saved), then a quiet source: read() waits until aborted. */
+function quietSourceWithFailingAck(ackError: Error): Source {
+  let served = false;
+  return {
+    name: 'quiet',
+    connect: async () => {},
+    read: (signal: AbortSignal): Promise<SourceBatch> => {
+      if (!served) {
+        served = true;
+        return Promise.resolve({
+          tweets: [tweet('1')],
+          deadLetters: [],
+          ack: () => Promise.reject(ackError),
+        });
+      }
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    },
+    close: async () => {},
+    state: () => ({ state: 'connected', reconnects: 0 }),
+  } as Source;
+}
+
+test('a failed ack stops the produce loop at once, even while the source has nothing to read', async () => {
+  const ackError = new Error('cannot save the source cursor to /state/source-cursors.json: ENOSPC');
+  const producer = {
+    topic: 't',
+    send: async () => {},
+    sendDeadLetters: async () => {},
+  } as unknown as TweetProducer;
+  const never = new AbortController();
+  const loop = runProduceLoop({
+    source: quietSourceWithFailingAck(ackError),
+    producer,
+    dedup: { add: () => true },
+    metrics: new Metrics(),
+    log: silentLogger,
+    maxInFlight: 1000,
+    tailCheck: new TopicTailCheck(async () => []),
+    signal: never.signal,
+  });
+  const outcome = await Promise.race([
+    loop.then(
+      () => 'returned',
+      (err: Error) => err,
+    ),
+    new Promise((resolve) => setTimeout(() => resolve('still reading'), 5000).unref()),
+  ]);
+  assert.equal(outcome, ackError);
+});
+
+/** Three batches, then the end of input. */
+function batches(ids: string[][]): Source {
+  const queue = [...ids];
+  return {
+    name: 'batches',
+    connect: async () => {},
+    read: async (): Promise<SourceBatch> => {
+      const next = queue.shift();
+      if (!next) throw new EndOfInput();
+      return { tweets: next.map(tweet), deadLetters: [], ack: async () => {} };
+    },
+    close: async () => {},
+    state: () => ({ state: 'connected', reconnects: 0 }),
+  } as Source;
+}
+
+test('a batch sent again after a failure leaves out what already reached the topic', async () => {
+  const topic: string[] = [];
+  let failNext = true;
+  const producer = {
+    topic: 't',
+    // The first send of the second batch reaches the log with half its records, then the broker dies and the ack
+    // is lost (what a kill -9 of the broker does to the producer's last request).
+    send: async (records: TweetRecord[]) => {
+      if (records[0]?.id === '4' && failNext) {
+        failNext = false;
+        topic.push(...records.slice(0, 2).map((r) => r.id));
+        throw new TweetpipeError('KAFKA', 'connection closed', { retryable: true });
+      }
+      topic.push(...records.map((r) => r.id));
+    },
+    sendDeadLetters: async () => {},
+  } as unknown as TweetProducer;
+  await runProduceLoop({
+    source: batches([
+      ['1', '2', '3'],
+      ['4', '5', '6', '7'],
+      ['8', '9'],
+    ]),
+    producer,
+    dedup: { add: () => true },
+    metrics: new Metrics(),
+    log: silentLogger,
+    maxInFlight: 1000,
+    tailCheck: new TopicTailCheck(async () => [...topic]),
+    signal: new AbortController().signal,
+  });
+  assert.deepEqual([...topic].sort(), ['1', '2', '3', '4', '5', '6', '7', '8', '9']);
+});
