@@ -31,8 +31,9 @@ import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
 import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { delayFor } from '../retry/backoff.ts';
+import { WEBHDFS_CALL } from '../retry/schedules.ts';
 import { isConnectFailure, isRemoteAnswer, remoteError, transportError } from './webhdfs-errors.ts';
-import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-retry.ts';
 import { type UploadAnswer, upload } from './webhdfs-upload.ts';
 
 export type WebHdfsBody = Uint8Array | AsyncIterable<Uint8Array> | Readable;
@@ -61,6 +62,22 @@ export interface ContentSummary {
   quota: number;
   spaceQuota: number;
 }
+
+/** How often one WebHDFS call is tried; the delays follow WEBHDFS_CALL with these bounds. */
+export interface RetryPolicy {
+  /** Total tries of one call, the first included. */
+  attempts: number;
+  /** Backoff before the second try; doubles each time. */
+  baseMs: number;
+  /** Upper bound of one backoff. */
+  capMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 5,
+  baseMs: WEBHDFS_CALL.firstMs,
+  capMs: WEBHDFS_CALL.maxMs,
+};
 
 export interface WebHdfsClientOptions {
   /** One NameNode's WebHDFS base URL (http://host:9870), or several for an HA pair. */
@@ -356,7 +373,11 @@ export class WebHdfsClient {
           );
           continue;
         }
-        const delay = backoffDelay(attempt.number - 1, this.retry, this.random);
+        const delay = delayFor(
+          { ...WEBHDFS_CALL, firstMs: this.retry.baseMs, maxMs: this.retry.capMs },
+          attempt.number - 1,
+          this.random,
+        );
         this.log.warn({ op, path, code: err.code, attempt: attempt.number, delay }, 'WebHDFS: retrying');
         await this.sleep(delay);
         untried = new Set(this.urls.keys());

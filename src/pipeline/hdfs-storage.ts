@@ -5,8 +5,8 @@ import { WebHdfsClient } from '../hdfs/webhdfs.ts';
 import { WebHdfsStorage } from '../hdfs/webhdfs-storage.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { retryForever } from '../retry/retry-forever.ts';
 import { checkOutputWritable, outputPermissionError } from '../sink/output-check.ts';
-import { retryForever } from './retry.ts';
 
 export function hdfsStorage(config: Config, log: Logger): { storage: WebHdfsStorage; client: WebHdfsClient } {
   const client = new WebHdfsClient({

@@ -7,9 +7,9 @@
 import type { TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { retryForever } from '../retry/retry-forever.ts';
 import { EndOfInput, type Source } from '../sources/source.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
-import { retryForever } from './retry.ts';
 import type { TopicTailCheck } from './topic-tail-check.ts';
 
 /** Remembers recent tweet ids; true the first time an id is offered within the window. */

@@ -10,7 +10,6 @@ import { after, describe, test } from 'node:test';
 import { TweetpipeError } from '../../src/errors.ts';
 import { WebHdfsClient, type WebHdfsClientOptions } from '../../src/hdfs/webhdfs.ts';
 import { remoteError } from '../../src/hdfs/webhdfs-errors.ts';
-import { backoffDelay } from '../../src/hdfs/webhdfs-retry.ts';
 
 interface Seen {
   method: string;
@@ -178,29 +177,6 @@ describe('RemoteException mapping', () => {
     const err = remoteError('OPEN', '/f', 401, '');
     assert.equal(err.code, 'HDFS_REMOTE');
     assert.match(err.message, /OPEN \/f: HTTP 401/);
-  });
-});
-
-describe('backoff', () => {
-  const policy = { attempts: 10, baseMs: 200, capMs: 10_000 };
-
-  test('doubles per retry between half and all of the step, and is capped', () => {
-    assert.deepEqual(
-      [1, 2, 3, 4].map((r) => backoffDelay(r, policy, () => 0)),
-      [100, 200, 400, 800],
-    );
-    assert.deepEqual(
-      [1, 2, 3, 4].map((r) => backoffDelay(r, policy, () => 0.999999)),
-      [200, 400, 800, 1600],
-    );
-    assert.equal(
-      backoffDelay(20, policy, () => 0.999999),
-      10_000,
-    );
-    assert.equal(
-      backoffDelay(20, policy, () => 0),
-      5000,
-    );
   });
 });
 
