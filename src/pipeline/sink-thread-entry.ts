@@ -4,7 +4,7 @@
  * (committing its open windows) when told to.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { TweetpipeError, toTweetpipeError } from '../errors.ts';
+import { serializeError, TweetpipeError, toTweetpipeError } from '../errors.ts';
 import { createLogger, registerConfigSecrets } from '../log.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { forwardMetrics } from '../observe/metrics-bridge.ts';
@@ -51,7 +51,7 @@ try {
 } catch (raw) {
   const err = toTweetpipeError(raw);
   log.error({ err }, 'sink worker failed');
-  last = { type: 'failed', error: { code: err.code, message: err.message, details: err.details } };
+  last = { type: 'failed', error: serializeError(err) };
 } finally {
   clearInterval(flushTimer);
   await client.close().catch(() => undefined);

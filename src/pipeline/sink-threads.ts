@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
-import { TweetpipeError } from '../errors.ts';
+import { deserializeError, type SerializedError, TweetpipeError, toTweetpipeError } from '../errors.ts';
 import { resolveLogFormat } from '../log.ts';
 import { applyMetricOps, type MetricOp } from '../observe/metrics-bridge.ts';
 import type { CommittedFileInfo, WindowCommitInfo } from '../sink/partition-writer.ts';
@@ -35,10 +35,8 @@ export type WorkerMessage =
   | { type: 'metrics'; ops: MetricOp[] }
   | ({ type: 'event' } & WorkerEvent)
   | { type: 'done' }
-  | {
-      type: 'failed';
-      error: { code: TweetpipeError['code']; message: string; details: Record<string, unknown> };
-    };
+  /** The loop's error with its code, retryable flag, details and cause chain (serializeError). */
+  | { type: 'failed'; error: SerializedError };
 
 /**
  * The sink loop on `config.sink.workers` threads (or on this one for 1). `storage` serves the single-thread case;
@@ -80,14 +78,27 @@ function startWorker(index: number, opts: SinkLoopOptions): { done: Promise<void
     shutdownGraceMs: opts.shutdownGraceMs,
   };
   const worker = new Worker(new URL('./sink-thread-entry.ts', import.meta.url), { workerData });
+  return { done: followWorker(worker, index, opts), stop: () => worker.postMessage({ type: 'stop' }) };
+}
+
+/**
+ * Relays a sink worker's metrics and events to this thread; settles when the worker exits: resolves after its
+ * 'done', rejects with the loop's error rebuilt whole (code, retryable, cause) after 'failed', or with an INTERNAL
+ * error when it crashed or exited without a word.
+ */
+export function followWorker(
+  worker: Worker,
+  index: number,
+  opts: Pick<SinkLoopOptions, 'metrics' | 'observer'>,
+): Promise<void> {
   let outcome: 'done' | TweetpipeError | undefined;
   worker.on('message', (m: WorkerMessage) => {
     if (m.type === 'metrics') applyMetricOps(opts.metrics, m.ops);
     else if (m.type === 'event') deliver(opts, m);
     else if (m.type === 'done') outcome = 'done';
-    else outcome = new TweetpipeError(m.error.code, m.error.message, { details: m.error.details });
+    else outcome = toTweetpipeError(deserializeError(m.error));
   });
-  const done = new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     worker.on('error', (err) =>
       reject(new TweetpipeError('INTERNAL', `sink worker ${index} crashed: ${err.message}`, { cause: err })),
     );
@@ -100,10 +111,9 @@ function startWorker(index: number, opts: SinkLoopOptions): { done: Promise<void
         );
     });
   });
-  return { done, stop: () => worker.postMessage({ type: 'stop' }) };
 }
 
-function deliver(opts: SinkLoopOptions, m: WorkerEvent): void {
+function deliver(opts: Pick<SinkLoopOptions, 'observer'>, m: WorkerEvent): void {
   const observer = opts.observer;
   if (!observer) return;
   if (m.event === 'onCommit') observer.onCommit?.(m.arg);
