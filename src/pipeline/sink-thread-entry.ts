@@ -10,6 +10,7 @@ import { Metrics } from '../observe/metrics.ts';
 import { forwardMetrics } from '../observe/metrics-bridge.ts';
 import { hdfsStorage } from './hdfs-storage.ts';
 import { runSinkLoop } from './sink-loop.ts';
+import { kafkaSinkParts } from './sink-parts.ts';
 import type { SinkWorkerData, WorkerMessage } from './sink-threads.ts';
 
 /** How often metric updates travel to the main thread (the progress line ticks every second). */
@@ -34,20 +35,22 @@ port.on('message', (m: { type?: string }) => {
 const { storage, client } = hdfsStorage(config, log);
 let last: WorkerMessage = { type: 'done' };
 try {
-  await runSinkLoop({
-    config,
-    storage,
-    metrics,
-    log,
-    signal: stop.signal,
-    exitWhenIdleS: data.exitWhenIdleS,
-    ...(data.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: data.shutdownGraceMs }),
-    observer: {
-      onCommit: (arg) => post({ type: 'event', event: 'onCommit', arg }),
-      onWindowCommitted: (arg) => post({ type: 'event', event: 'onWindowCommitted', arg }),
-      onPoison: (arg) => post({ type: 'event', event: 'onPoison', arg }),
+  await runSinkLoop(
+    {
+      config,
+      metrics,
+      log,
+      signal: stop.signal,
+      exitWhenIdleS: data.exitWhenIdleS,
+      ...(data.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: data.shutdownGraceMs }),
+      observer: {
+        onCommit: (arg) => post({ type: 'event', event: 'onCommit', arg }),
+        onWindowCommitted: (arg) => post({ type: 'event', event: 'onWindowCommitted', arg }),
+        onPoison: (arg) => post({ type: 'event', event: 'onPoison', arg }),
+      },
     },
-  });
+    kafkaSinkParts({ config, storage, metrics, log, signal: stop.signal }),
+  );
 } catch (raw) {
   const err = toTweetpipeError(raw);
   log.error({ err }, 'sink worker failed');

@@ -12,11 +12,18 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { deserializeError, type SerializedError, TweetpipeError, toTweetpipeError } from '../errors.ts';
+import type { Storage } from '../hdfs/storage.ts';
 import { resolveLogFormat } from '../log.ts';
 import { applyMetricOps, type MetricOp } from '../observe/metrics-bridge.ts';
 import type { CommittedFileInfo, WindowCommitInfo } from '../sink/partition-writer.ts';
 import type { PoisonRecord } from '../sink/sink-record.ts';
 import { runSinkLoop, type SinkLoopOptions } from './sink-loop.ts';
+import { kafkaSinkParts } from './sink-parts.ts';
+
+export interface SinkOptions extends SinkLoopOptions {
+  /** Serves the single-thread case; each worker thread opens its own WebHDFS client. */
+  storage: Storage;
+}
 
 export interface SinkWorkerData {
   index: number;
@@ -42,9 +49,9 @@ export type WorkerMessage =
  * The sink loop on `config.sink.workers` threads (or on this one for 1). `storage` serves the single-thread case;
  * each worker opens its own WebHDFS client.
  */
-export async function runSink(opts: SinkLoopOptions): Promise<void> {
+export async function runSink(opts: SinkOptions): Promise<void> {
   const count = opts.config.sink.workers;
-  if (count <= 1) return runSinkLoop(opts);
+  if (count <= 1) return runSinkLoop(opts, kafkaSinkParts(opts));
   opts.log.info({ workers: count }, 'sink: one consumer group member per worker thread');
   const workers = Array.from({ length: count }, (_, index) => startWorker(index, opts));
   const stopAll = () => {
@@ -69,7 +76,7 @@ export async function runSink(opts: SinkLoopOptions): Promise<void> {
   }
 }
 
-function startWorker(index: number, opts: SinkLoopOptions): { done: Promise<void>; stop(): void } {
+function startWorker(index: number, opts: SinkOptions): { done: Promise<void>; stop(): void } {
   const { config } = opts;
   const workerData: SinkWorkerData = {
     index,
