@@ -44,3 +44,6 @@ export const WEBHDFS_CALL: Schedule = { growth: 'exponential', firstMs: 200, max
  * commit) takes a few seconds.
  */
 export const SINK_RESET: Schedule = { growth: 'exponential', firstMs: 500, maxMs: 5_000, jitter: 'none' };
+
+/** Registering partitions in the Hive Metastore: 500 ms doubling up to 30 s; the sink writes on meanwhile. */
+export const HIVE_REGISTER: Schedule = { growth: 'exponential', firstMs: 500, maxMs: 30_000, jitter: 'none' };

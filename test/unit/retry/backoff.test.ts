@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { delayFor, ReconnectBackoff, type Schedule, sleep } from '../../../src/retry/backoff.ts';
-import { SINK_RESET, UNTIL_IT_WORKS, WEBHDFS_CALL, X_RECONNECT } from '../../../src/retry/schedules.ts';
+import {
+  HIVE_REGISTER,
+  SINK_RESET,
+  UNTIL_IT_WORKS,
+  WEBHDFS_CALL,
+  X_RECONNECT,
+} from '../../../src/retry/schedules.ts';
 
 describe("X's reconnect schedules", () => {
   test('network errors back off linearly by 250 ms up to 16 s', () => {
@@ -86,6 +92,15 @@ describe('jitter', () => {
     assert.deepEqual(
       [1, 2, 3, 4, 5, 6, 100].map((r) => delayFor(SINK_RESET, r, () => 0)),
       [500, 1000, 2000, 4000, 5000, 5000, 5000],
+    );
+  });
+});
+
+describe('Hive partition registration', () => {
+  test('500 ms doubling up to 30 s, no jitter', () => {
+    assert.deepEqual(
+      [1, 2, 3, 6, 7, 100].map((r) => delayFor(HIVE_REGISTER, r, () => 0)),
+      [500, 1000, 2000, 16_000, 30_000, 30_000],
     );
   });
 });
