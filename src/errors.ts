@@ -99,3 +99,54 @@ export function toTweetpipeError(err: unknown, fallback: ErrorCode = 'INTERNAL')
   const message = err instanceof Error ? err.message : String(err);
   return new TweetpipeError(fallback, message, { cause: err });
 }
+
+/**
+ * An error as plain data, for crossing a thread boundary: postMessage's structured clone keeps an Error's name,
+ * message and stack but drops its own fields (code, retryable, details) and rebuilds no class.
+ */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  /** TweetpipeError's code, or a system error's (ECONNRESET, ...). */
+  code?: string;
+  retryable?: boolean;
+  details?: Record<string, unknown>;
+  cause?: SerializedError;
+}
+
+/** Cause chains deeper than this are cut (a cycle would never end). */
+const MAX_CAUSE_DEPTH = 8;
+
+/** `err` and its cause chain as data that postMessage carries whole; `details` must be cloneable (it is data). */
+export function serializeError(err: unknown, depth = 0): SerializedError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const out: SerializedError = { name: err.name, message: err.message };
+  if (err.stack !== undefined) out.stack = err.stack;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') out.code = code;
+  if (err instanceof TweetpipeError) {
+    out.retryable = err.retryable;
+    out.details = err.details;
+  }
+  if (err.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(err.cause, depth + 1);
+  return out;
+}
+
+/** Rebuilds what serializeError made: TweetpipeErrors as such, anything else as an Error with its name and code. */
+export function deserializeError(data: SerializedError): Error {
+  const cause = data.cause === undefined ? undefined : deserializeError(data.cause);
+  const err =
+    data.name === 'TweetpipeError'
+      ? new TweetpipeError(data.code as ErrorCode, data.message, {
+          retryable: data.retryable ?? false,
+          details: data.details ?? {},
+          cause,
+        })
+      : Object.assign(new Error(data.message, cause === undefined ? undefined : { cause }), {
+          name: data.name,
+          ...(data.code === undefined ? {} : { code: data.code }),
+        });
+  if (data.stack !== undefined) err.stack = data.stack;
+  return err;
+}

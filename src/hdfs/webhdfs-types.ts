@@ -41,3 +41,14 @@ export interface OpenOptions {
   offset?: number;
   length?: number;
 }
+
+/** State of one client call across its attempts. */
+export interface Attempt {
+  number: number;
+  /** An earlier attempt may have taken effect without us seeing the answer. */
+  ambiguous: boolean;
+  /** Set by an attempt that must not be repeated (its streaming body is consumed). */
+  stop: boolean;
+  /** The credentials were refused once and replaced; a second refusal is final. */
+  reauthenticated: boolean;
+}

@@ -8,7 +8,7 @@
  *   DataNode use node:http instead of undici (webhdfs-upload.ts says why).
  * - HA: with several NameNode URLs, a StandbyException or a failure to connect moves to the next URL, which is then
  *   remembered for every later call. A NameNode not yet tried in this call is tried at once; a full round backs off.
- * - Retries happen only for retryable errors (see webhdfs-errors.ts), with the backoff of webhdfs-retry.ts.
+ * - Retries happen only for retryable errors (see webhdfs-errors.ts), with the backoff of WEBHDFS_CALL (src/retry/schedules.ts).
  *   A request that may have reached the server without us seeing the answer (reset, timeout) makes the call
  *   "ambiguous", and the non-idempotent operations resolve that instead of trusting the retry's answer:
  *   - CREATE with overwrite=false: if a retry meets FileAlreadyExists after an ambiguous attempt, the file is read
@@ -31,14 +31,16 @@ import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
 import { type ErrorCode, TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { delayFor } from '../retry/backoff.ts';
+import { WEBHDFS_CALL } from '../retry/schedules.ts';
 import { isClassicRenameRefusal, renameRefusal } from './httpfs.ts';
 import { asStatus, field, mapStreamErrors, statusArray, unexpected } from './webhdfs-answers.ts';
 import { type HdfsAuthSettings, type WebHdfsAuth, webHdfsAuth } from './webhdfs-auth.ts';
 import { isConnectFailure, isRemoteAnswer, remoteError, transportError } from './webhdfs-errors.ts';
 import { holds, renameLanded, statusOrNull } from './webhdfs-landed.ts';
 import { encodePath, normalizePath } from './webhdfs-paths.ts';
-import { type Attempt, backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-retry.ts';
 import type {
+  Attempt,
   ContentSummary,
   HdfsFileStatus,
   OpenOptions,
@@ -54,6 +56,22 @@ export type {
   WebHdfsBody,
   WebHdfsCreateOptions,
 } from './webhdfs-types.ts';
+
+/** How often one WebHDFS call is tried; the delays follow WEBHDFS_CALL with these bounds. */
+export interface RetryPolicy {
+  /** Total tries of one call, the first included. */
+  attempts: number;
+  /** Backoff before the second try; doubles each time. */
+  baseMs: number;
+  /** Upper bound of one backoff. */
+  capMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 5,
+  baseMs: WEBHDFS_CALL.firstMs,
+  capMs: WEBHDFS_CALL.maxMs,
+};
 
 export interface WebHdfsClientOptions {
   /** One NameNode's WebHDFS base URL (http://host:9870), or several for an HA pair. */
@@ -351,7 +369,11 @@ export class WebHdfsClient {
           );
           continue;
         }
-        const delay = backoffDelay(attempt.number - 1, this.retry, this.random);
+        const delay = delayFor(
+          { ...WEBHDFS_CALL, firstMs: this.retry.baseMs, maxMs: this.retry.capMs },
+          attempt.number - 1,
+          this.random,
+        );
         this.log.warn({ op, path, code: err.code, attempt: attempt.number, delay }, 'WebHDFS: retrying');
         await this.sleep(delay);
         untried = new Set(this.urls.keys());

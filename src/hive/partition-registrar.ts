@@ -10,11 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import type { Logger } from '../log.ts';
+import { delayFor } from '../retry/backoff.ts';
+import { HIVE_REGISTER } from '../retry/schedules.ts';
 import { tableSpec } from '../table/table-schema.ts';
 import { withMetastore } from './metastore-client.ts';
 import { addPartitions, ensureTable, partitionDirOf, partitionDirs } from './partition-sync.ts';
-
-const MAX_BACKOFF_MS = 30_000;
 
 export class PartitionRegistrar {
   private readonly config: Config;
@@ -53,7 +53,7 @@ export class PartitionRegistrar {
   }
 
   private async run(): Promise<void> {
-    let backoffMs = 500;
+    let failures = 0;
     while (!this.stopped) {
       if (this.pending.size === 0 && !this.catchUp) {
         await new Promise<void>((resolve) => {
@@ -64,9 +64,10 @@ export class PartitionRegistrar {
       }
       try {
         await this.registerOnce();
-        backoffMs = 500;
+        failures = 0;
       } catch (err) {
         this.catchUp = true;
+        const backoffMs = delayFor(HIVE_REGISTER, ++failures);
         this.log.warn(
           { err, pending: this.pending.size, retryInMs: backoffMs },
           `sink.hive: registering partitions of ${this.spec.database}.${this.spec.table} in ${this.config.sink.hive.metastoreUri} failed; the sink goes on, registration is retried`,
@@ -80,7 +81,6 @@ export class PartitionRegistrar {
           }),
         ]);
         this.wake = null;
-        backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
       }
     }
   }

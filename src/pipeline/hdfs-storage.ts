@@ -8,8 +8,8 @@ import type { HdfsAuthSettings } from '../hdfs/webhdfs-auth.ts';
 import { WebHdfsStorage } from '../hdfs/webhdfs-storage.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { retryForever } from '../retry/retry-forever.ts';
 import { checkOutputWritable, outputPermissionError } from '../sink/output-check.ts';
-import { retryForever } from './retry.ts';
 
 /** `metrics`, when given, counts the client's moves between NameNodes (tweetpipe_hdfs_namenode_switches_total). */
 export function hdfsStorage(

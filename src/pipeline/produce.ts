@@ -2,14 +2,17 @@
  * Source -> Kafka. Batches are sent with several in flight (throughput) but acknowledged to the source strictly in
  * order, so the source cursor only ever covers tweets Kafka holds. When Kafka is down the sends retry and, once
  * `maxInFlight` records wait, reading pauses: memory stays bounded and nothing is dropped.
+ *
+ * Call protocol with the source (src/sources/source.ts): connect once, read one batch at a time until stopped or
+ * EndOfInput, ack each batch once Kafka holds it and every batch read before it was acked, close once at the end.
+ * With the publisher: record-publisher.ts.
  */
-
-import type { TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import { EndOfInput, type Source } from '../sources/source.ts';
+import { retryForever } from '../retry/retry-forever.ts';
+import { EndOfInput, type Source, type SourceBatch } from '../sources/source.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
-import { retryForever } from './retry.ts';
+import type { RecordPublisher } from './record-publisher.ts';
 import type { TopicTailCheck } from './topic-tail-check.ts';
 
 /** Remembers recent tweet ids; true the first time an id is offered within the window. */
@@ -23,9 +26,12 @@ export interface SeenIds {
  */
 const MAX_FUTURE_MS = 55 * 60_000;
 
+/** Batches in flight above which reading pauses, however few records they hold. */
+const MAX_IN_FLIGHT_BATCHES = 64;
+
 export interface ProduceLoopOptions {
   source: Source;
-  producer: TweetProducer;
+  producer: RecordPublisher;
   dedup: SeenIds;
   metrics: Metrics;
   log: Logger;
@@ -52,35 +58,128 @@ export interface ProduceSummary {
 }
 
 export async function runProduceLoop(opts: ProduceLoopOptions): Promise<ProduceSummary> {
-  const { source, producer, dedup, metrics, log } = opts;
-  const t0 = performance.now();
-  const summary: ProduceSummary = { received: 0, produced: 0, duplicates: 0, deadLetters: 0, seconds: 0 };
-  const stop = new AbortController();
-  const onAbort = () => stop.abort(opts.signal.reason);
-  opts.signal.addEventListener('abort', onAbort, { once: true });
-  const timer = opts.durationS ? setTimeout(() => stop.abort(), opts.durationS * 1000) : undefined;
+  return new ProduceRun(opts).run();
+}
 
-  const inFlight: { size: number; done: Promise<void>; settled: boolean }[] = [];
-  let inFlightRecords = 0;
-  let acked: Promise<void> = Promise.resolve();
-  let failure: unknown;
+/** A batch sent and not yet acked to the source. */
+interface InFlight {
+  records: number;
+  acked: Promise<void>;
+  settled: boolean;
+}
 
-  const sendBatch = async (
-    tweets: Parameters<TweetProducer['send']>[0],
-    letters: Parameters<TweetProducer['sendDeadLetters']>[0],
-  ) => {
+class ProduceRun {
+  readonly #opts: ProduceLoopOptions;
+  readonly #summary: ProduceSummary = { received: 0, produced: 0, duplicates: 0, deadLetters: 0, seconds: 0 };
+  /** Aborted by the caller's signal, the duration, or a failed ack. */
+  readonly #stop = new AbortController();
+  readonly #inFlight: InFlight[] = [];
+  #inFlightRecords = 0;
+  /** The ack of the latest batch read: each batch's ack waits for this one of the batch before it. */
+  #lastAck: Promise<void> = Promise.resolve();
+  #failure: unknown;
+
+  constructor(opts: ProduceLoopOptions) {
+    this.#opts = opts;
+  }
+
+  async run(): Promise<ProduceSummary> {
+    const { source, signal, durationS } = this.#opts;
+    const t0 = performance.now();
+    const onAbort = () => this.#stop.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = durationS ? setTimeout(() => this.#stop.abort(), durationS * 1000) : undefined;
+    try {
+      await source.connect(this.#stop.signal);
+      for (let batch = await this.#read(); batch; batch = await this.#read()) {
+        const { fresh, letters } = this.#screen(batch);
+        this.#track(fresh.length + letters.length, this.#ackInOrder(batch, fresh, letters));
+        await this.#throttle();
+      }
+      // Drain: everything read is either acked by Kafka or was never counted as read.
+      await this.#lastAck;
+      if (this.#failure !== undefined) throw this.#failure;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      await source.close();
+      this.#summary.seconds = (performance.now() - t0) / 1000;
+    }
+    return this.#summary;
+  }
+
+  /** The next batch, or undefined once stopped, failed, at --max-tweets or at the end of the input. */
+  async #read(): Promise<SourceBatch | undefined> {
+    const { source, maxTweets } = this.#opts;
+    if (this.#stop.signal.aborted || this.#failure !== undefined) return undefined;
+    if (maxTweets !== undefined && this.#summary.produced + this.#inFlightRecords >= maxTweets)
+      return undefined;
+    try {
+      const batch = await source.read(this.#stop.signal);
+      this.#summary.received += batch.tweets.length;
+      this.#opts.metrics.received.inc({ source: source.name }, batch.tweets.length);
+      return batch;
+    } catch (err) {
+      if (err instanceof EndOfInput || this.#stop.signal.aborted) return undefined;
+      throw err;
+    }
+  }
+
+  /** Drops duplicates; tweets dated too far ahead join the malformed payloads on their way to the DLQ. */
+  #screen(batch: SourceBatch): { fresh: TweetRecord[]; letters: DeadLetter[] } {
+    const { dedup, metrics, log, source } = this.#opts;
+    const letters = [...batch.deadLetters];
+    const fresh: TweetRecord[] = [];
+    const latest = Date.now() + MAX_FUTURE_MS;
+    let dups = 0;
+    for (const t of batch.tweets) {
+      if (!dedup.add(t.id)) dups++;
+      else if (t.createdAtMs > latest)
+        letters.push({
+          raw: t.value,
+          reason: `created_at ${new Date(t.createdAtMs).toISOString()} is in the future`,
+        });
+      else fresh.push(t);
+    }
+    this.#summary.duplicates += dups;
+    if (dups > 0) metrics.duplicates.inc({ source: source.name }, dups);
+    for (const l of letters)
+      log.warn({ reason: l.reason, bytes: l.raw.length }, 'malformed payload sent to the DLQ');
+    return { fresh, letters };
+  }
+
+  /** Sends the batch now; acks it to the source once Kafka holds it and the batch before it was acked. */
+  async #ackInOrder(batch: SourceBatch, fresh: TweetRecord[], letters: DeadLetter[]): Promise<void> {
+    const { metrics, producer } = this.#opts;
+    const sent = this.#send(fresh, letters);
+    await Promise.all([this.#lastAck, sent]);
+    await batch.ack();
+    this.#summary.produced += fresh.length;
+    this.#summary.deadLetters += letters.length;
+    metrics.produced.inc({ topic: producer.topic }, fresh.length);
+    metrics.producedBytes.inc(
+      { topic: producer.topic },
+      fresh.reduce((n, t) => n + t.value.length, 0),
+    );
+    if (letters.length > 0) metrics.deadLetters.inc({ stage: 'source' }, letters.length);
+    this.#opts.onProduced?.(fresh, letters);
+  }
+
+  /** Retries until Kafka holds the batch; a re-send first drops what the topic's tail shows already arrived. */
+  async #send(tweets: TweetRecord[], letters: DeadLetter[]): Promise<void> {
+    const { producer, tailCheck, metrics, log } = this.#opts;
     const onError = (err: { code: string }) => metrics.errors.inc({ stage: 'produce', code: err.code });
     let unsent = tweets;
-    let failure: number | undefined;
+    let failedTicket: number | undefined;
     const sendRest = async () => {
-      if (failure !== undefined) {
-        const inTopic = await opts.tailCheck.keysAfter(failure);
+      if (failedTicket !== undefined) {
+        const inTopic = await tailCheck.keysAfter(failedTicket);
         unsent = unsent.filter((t) => !inTopic.has(t.id));
       }
       try {
         await producer.send(unsent);
       } catch (err) {
-        failure = opts.tailCheck.failed();
+        failedTicket = tailCheck.failed();
         throw err;
       }
     };
@@ -92,87 +191,38 @@ export async function runProduceLoop(opts: ProduceLoopOptions): Promise<ProduceS
         onError,
       }),
     ]);
-  };
-
-  try {
-    await source.connect(stop.signal);
-    while (!stop.signal.aborted && failure === undefined) {
-      if (opts.maxTweets !== undefined && summary.produced + inFlightRecords >= opts.maxTweets) break;
-      let batch: Awaited<ReturnType<Source['read']>>;
-      try {
-        batch = await source.read(stop.signal);
-      } catch (err) {
-        if (err instanceof EndOfInput || stop.signal.aborted) break;
-        throw err;
-      }
-      summary.received += batch.tweets.length;
-      metrics.received.inc({ source: source.name }, batch.tweets.length);
-      const letters = [...batch.deadLetters];
-      const fresh: TweetRecord[] = [];
-      const latest = Date.now() + MAX_FUTURE_MS;
-      let dups = 0;
-      for (const t of batch.tweets) {
-        if (!dedup.add(t.id)) dups++;
-        else if (t.createdAtMs > latest)
-          letters.push({
-            raw: t.value,
-            reason: `created_at ${new Date(t.createdAtMs).toISOString()} is in the future`,
-          });
-        else fresh.push(t);
-      }
-      summary.duplicates += dups;
-      if (dups > 0) metrics.duplicates.inc({ source: source.name }, dups);
-      for (const l of letters)
-        log.warn({ reason: l.reason, bytes: l.raw.length }, 'malformed payload sent to the DLQ');
-
-      const size = fresh.length + letters.length;
-      const sent = sendBatch(fresh, letters);
-      // Acks run in read order: a later batch never moves the cursor past an earlier one still in flight.
-      const previous = acked;
-      const done = (async () => {
-        await Promise.all([previous, sent]);
-        await batch.ack();
-        summary.produced += fresh.length;
-        summary.deadLetters += letters.length;
-        metrics.produced.inc({ topic: producer.topic }, fresh.length);
-        metrics.producedBytes.inc(
-          { topic: producer.topic },
-          fresh.reduce((n, t) => n + t.value.length, 0),
-        );
-        if (letters.length > 0) metrics.deadLetters.inc({ stage: 'source' }, letters.length);
-        opts.onProduced?.(fresh, letters);
-      })();
-      const entry = { size, done, settled: false };
-      done.then(
-        () => {
-          entry.settled = true;
-        },
-        (err: unknown) => {
-          entry.settled = true;
-          failure ??= err;
-          // A quiet source may not return from read() for a long time: a failed ack (the cursor could not be
-          // saved) must stop the loop now, not at the next batch.
-          stop.abort(err);
-        },
-      );
-      acked = done;
-      inFlight.push(entry);
-      inFlightRecords += size;
-      while (inFlight.length > 0 && (inFlightRecords >= opts.maxInFlight || inFlight.length > 64)) {
-        const oldest = inFlight.shift()!;
-        await oldest.done.catch(() => {});
-        inFlightRecords -= oldest.size;
-      }
-      while (inFlight[0]?.settled) inFlightRecords -= inFlight.shift()!.size;
-    }
-    // Drain: everything read is either acked by Kafka or was never counted as read.
-    await acked;
-    if (failure !== undefined) throw failure;
-  } finally {
-    clearTimeout(timer);
-    opts.signal.removeEventListener('abort', onAbort);
-    await source.close();
-    summary.seconds = (performance.now() - t0) / 1000;
   }
-  return summary;
+
+  #track(records: number, acked: Promise<void>): void {
+    const entry: InFlight = { records, acked, settled: false };
+    acked.then(
+      () => {
+        entry.settled = true;
+      },
+      (err: unknown) => {
+        entry.settled = true;
+        this.#failure ??= err;
+        // A quiet source may not return from read() for a long time: a failed ack (the cursor could not be
+        // saved) must stop the loop now, not at the next batch.
+        this.#stop.abort(err);
+      },
+    );
+    this.#lastAck = acked;
+    this.#inFlight.push(entry);
+    this.#inFlightRecords += records;
+  }
+
+  /** Waits while too much is in flight; forgets the batches already acked. */
+  async #throttle(): Promise<void> {
+    const inFlight = this.#inFlight;
+    while (
+      inFlight.length > 0 &&
+      (this.#inFlightRecords >= this.#opts.maxInFlight || inFlight.length > MAX_IN_FLIGHT_BATCHES)
+    ) {
+      const oldest = inFlight.shift()!;
+      await oldest.acked.catch(() => {});
+      this.#inFlightRecords -= oldest.records;
+    }
+    while (inFlight[0]?.settled) this.#inFlightRecords -= inFlight.shift()!.records;
+  }
 }

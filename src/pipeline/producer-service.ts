@@ -5,11 +5,12 @@ import { readTailKeys } from '../kafka/topic-tail.ts';
 import { TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { retryForever } from '../retry/retry-forever.ts';
+import { UNTIL_IT_WORKS } from '../retry/schedules.ts';
 import { DedupWindow } from '../sources/dedup.ts';
 import { createSource, type SourceArgs } from '../sources/factory.ts';
 import type { Source } from '../sources/source.ts';
 import { type ProduceLoopOptions, type ProduceSummary, runProduceLoop } from './produce.ts';
-import { retryForever } from './retry.ts';
 import { TopicTailCheck } from './topic-tail-check.ts';
 import { asKafkaRetryable, ensureTopics } from './topics.ts';
 
@@ -39,7 +40,7 @@ export async function startProducer(
     const keys = await retryForever(readTail, {
       what: `seeding the dedup window from ${config.topic.name}`,
       log,
-      maxMs: 5000,
+      schedule: { ...UNTIL_IT_WORKS, maxMs: 5000 },
     });
     for (const key of keys) dedup.add(key);
     log.info({ ids: keys.length }, 'dedup window seeded from the end of the topic');

@@ -14,8 +14,8 @@ import { readTailHeaders } from '../kafka/topic-tail.ts';
 import { dlqTopic, TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { retryForever } from '../retry/retry-forever.ts';
 import type { PoisonRecord } from '../sink/sink-record.ts';
-import { retryForever } from './retry.ts';
 import { asKafkaRetryable } from './topics.ts';
 
 const TAIL_PER_PARTITION = 10_000;

@@ -1,28 +1,37 @@
 /**
- * Kafka -> HDFS. The consumer hands out batches; the SinkTask writes them into per-partition windows and commits
- * windows to HDFS; only then are the offsets committed to Kafka. Any failure on the way (HDFS down, a fenced
- * writer, a Kafka error) resets: open windows are dropped, the consumer is recreated and resumes from the
- * committed offsets, and the writers skip what the HDFS manifests say is already there. Exactly once follows from
- * that order, whatever fails and whenever.
+ * Kafka -> HDFS. The record source hands out batches; the sink task writes them into per-partition windows and
+ * commits windows to HDFS; only then are the offsets committed to Kafka. Any failure on the way (HDFS down, a
+ * fenced writer, a Kafka error) resets: open windows are dropped, a new source resumes from the committed offsets,
+ * and the writers skip what the HDFS manifests say is already there. Exactly once follows from that order,
+ * whatever fails and whenever.
+ *
+ * The loop talks to Kafka and HDFS only through its parts (record-source.ts, record-sink.ts and SinkLoopParts
+ * below, built by sink-parts.ts), so the unit tests run it on in-memory doubles.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { settlesWithin } from '../deadline.ts';
 import { type ErrorCode, TweetpipeError, toTweetpipeError } from '../errors.ts';
-import type { Storage } from '../hdfs/storage.ts';
-import { BatchConsumer } from '../kafka/batch-consumer.ts';
-import { kafkaConnection } from '../kafka/client-options.ts';
-import { holdsRecordsFrom } from '../kafka/topic-tail.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import { type SinkObserver, SinkTask, sinkSettingsFromConfig } from '../sink/sink-task.ts';
-import { SinkDeadLetters } from './sink-dead-letters.ts';
+import { delayFor, sleep } from '../retry/backoff.ts';
+import { SINK_RESET } from '../retry/schedules.ts';
+import type { SinkObserver } from '../sink/sink-task.ts';
+import type { KafkaRecord } from '../types.ts';
+import { EndToEndLatency } from './end-to-end-latency.ts';
+import type { RecordSink } from './record-sink.ts';
+import type { RecordSource } from './record-source.ts';
+import type { SinkDeadLetters } from './sink-dead-letters.ts';
 
+/** A verdict on the whole run, or settings and permissions that a reset cannot mend. */
 const FINAL_CODES = new Set<ErrorCode>(['LAG_REMAINS', 'KAFKA_AUTH', 'KAFKA_DENIED']);
+
+/** Records per poll, and how long a poll waits for the first. */
+const POLL_MAX = 5000;
+const POLL_WAIT_MS = 200;
+const LAG_METRIC_EVERY_MS = 5000;
 
 export interface SinkLoopOptions {
   config: Config;
-  storage: Storage;
   metrics: Metrics;
   log: Logger;
   signal: AbortSignal;
@@ -34,19 +43,50 @@ export interface SinkLoopOptions {
   observer?: SinkObserver;
 }
 
-export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
-  const { config, metrics, log, signal } = opts;
-  const conn = kafkaConnection(config, 'sink');
-  const topic = config.topic.name;
-  const format = config.sink.format;
-  const deadLetters = new SinkDeadLetters({ conn, config, log, metrics, signal });
-  const sink = new SinkTask({
-    ...sinkSettingsFromConfig(config),
-    topic,
-    storage: opts.storage,
-    logger: log,
-    deadLetter: (poison) => deadLetters.send(poison),
-    observer: {
+/** Everything outside the loop: Kafka, HDFS, the dead-letter topic. */
+export interface SinkLoopParts {
+  /** A new group member: once at the start and once after every reset (the previous one is closed by then). */
+  newSource(): RecordSource;
+  /** The sink task, built once; `observer` is the loop's (metrics, then the caller's observer). */
+  newTask(observer: SinkObserver): RecordSink;
+  /** The dead-letter ledger: told which partitions open and what was committed; closed once at the end. */
+  deadLetters: Pick<SinkDeadLetters, 'open' | 'committed' | 'close'>;
+  /** Resolves once HDFS answers a status call; throws while it does not. */
+  probeHdfs(): Promise<void>;
+  /** Whether `partition` holds records a consumer would get between offsets `from` and `to`. */
+  holdsRecords(partition: number, from: bigint, to: bigint): Promise<boolean>;
+}
+
+export async function runSinkLoop(opts: SinkLoopOptions, parts: SinkLoopParts): Promise<void> {
+  await new SinkRun(opts, parts).run();
+}
+
+/** One run of the sink: its sessions (one source each) separated by resets. */
+class SinkRun {
+  readonly #opts: SinkLoopOptions;
+  readonly #parts: SinkLoopParts;
+  readonly #topic: string;
+  readonly #task: RecordSink;
+  readonly #latency: EndToEndLatency;
+  /** Partitions open in the task. */
+  readonly #owned = new Set<number>();
+  /** The latest assignment the source reported and the loop has not acted on yet. */
+  #assigned: number[] | undefined;
+  /** Resets since the last poll that went through. */
+  #resets = 0;
+  #lastRecordAt = performance.now();
+  #lastLagCheckAt = 0;
+  #lastLagReportAt = 0;
+
+  constructor(opts: SinkLoopOptions, parts: SinkLoopParts) {
+    this.#opts = opts;
+    this.#parts = parts;
+    const { config, metrics } = opts;
+    const topic = config.topic.name;
+    const format = config.sink.format;
+    this.#topic = topic;
+    this.#latency = new EndToEndLatency(metrics);
+    this.#task = parts.newTask({
       onCommit: (file) => {
         metrics.filesCommitted.inc({ topic });
         metrics.writtenBytes.inc({ topic, format }, file.bytes);
@@ -55,164 +95,151 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
       },
       onWindowCommitted: (w) => {
         metrics.commitLatency.observe(w.latencyMs / 1000);
-        observeEndToEnd(w.partition, w.endOffset);
+        this.#latency.committed(w.partition, w.endOffset);
         opts.observer?.onWindowCommitted?.(w);
       },
       onPoison: (poison) => opts.observer?.onPoison?.(poison),
-    },
-  });
-  /** Per partition, the record timestamps (created_at) not yet committed, for the end-to-end latency. */
-  const pendingTimes = new Map<number, { offsets: bigint[]; times: number[] }>();
-  const observeEndToEnd = (partition: number, endOffset: bigint) => {
-    const pending = pendingTimes.get(partition);
-    if (!pending) return;
-    const now = Date.now();
-    let i = 0;
-    for (; i < pending.offsets.length && pending.offsets[i]! <= endOffset; i++)
-      metrics.endToEndLatency.observe(Math.max(0, now - pending.times[i]!) / 1000);
-    pending.offsets.splice(0, i);
-    pending.times.splice(0, i);
-  };
-  /** Partitions with an open writer. */
-  const owned = new Set<number>();
-  let lastRecordAt = performance.now();
-  let lastLagCheckAt = 0;
-  let lastLagReportAt = 0;
-  let attempt = 0;
+    });
+  }
 
-  try {
-    while (!signal.aborted) {
-      if (attempt > 0) await untilHdfsAnswers();
-      const consumer = new BatchConsumer(conn, {
-        groupId: config.sink.group,
-        topic,
-        log,
-        sessionTimeoutMs: config.sink.sessionTimeoutS * 1000,
-      });
-      try {
-        await consumeUntilStopped(consumer);
-        return;
-      } catch (raw) {
-        const err = toTweetpipeError(raw);
-        metrics.errors.inc({ stage: 'sink', code: err.code });
-        await sink.close([...owned], { abort: true }).catch(() => {});
-        owned.clear();
-        pendingTimes.clear();
-        // Closed before a final error too: its connections would keep the process from exiting.
-        await consumer.close();
-        // A verdict on the whole run, or settings and permissions that a reset cannot mend.
-        if (FINAL_CODES.has(err.code)) throw err;
-        attempt++;
-        // Capped at 5 s: after a long outage (a NameNode gone for a minute) the sink must be writing again within
-        // 10 s of the cluster's return, and a reset (rejoin, recovery from HDFS, first commit) takes a few seconds.
-        const delay = Math.min(5000, 250 * 2 ** Math.min(attempt, 6));
-        log.warn(
-          { err, retryInMs: delay },
-          'sink reset: dropping open windows and resuming from committed offsets',
-        );
-        await sleep(delay, undefined, { signal }).catch(() => {});
+  /** Sessions until stopped, idle or a final error; a failed session resets. */
+  async run(): Promise<void> {
+    const { signal } = this.#opts;
+    try {
+      while (!signal.aborted) {
+        if (this.#resets > 0) await this.#untilHdfsAnswers();
+        const source = this.#parts.newSource();
+        try {
+          await this.#session(source);
+          return;
+        } catch (raw) {
+          await this.#reset(toTweetpipeError(raw));
+        }
       }
+    } finally {
+      await this.#parts.deadLetters.close();
     }
-  } finally {
-    await deadLetters.close();
   }
 
   /**
-   * After a reset, HDFS must answer before a new consumer fetches: while the NameNode is down every reset would
-   * fetch up to a full buffer of records only for the next reset to drop them (memory grew ~2 MB/s over a 60 s
-   * outage). One status call a second once it fails, so the sink is back within about a second of HDFS.
+   * Starts the source, polls, puts and commits until stopped or idle, then shuts down. Closes the source on every
+   * way out, a failure included (its connections would keep the process from exiting after a final error).
    */
-  async function untilHdfsAnswers(): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await opts.storage.status(config.hdfs.dir);
-        return;
-      } catch (raw) {
-        metrics.errors.inc({ stage: 'sink', code: toTweetpipeError(raw).code });
-        await sleep(1000, undefined, { signal }).catch(() => {});
+  async #session(source: RecordSource): Promise<void> {
+    const { signal, exitWhenIdleS } = this.#opts;
+    this.#assigned = undefined;
+    source.onRebalance((assigned) => {
+      this.#assigned = assigned.map((tp) => tp.partition);
+    });
+    let lagTimer: NodeJS.Timeout | undefined;
+    try {
+      await source.start();
+      lagTimer = setInterval(() => void this.#updateLag(source), LAG_METRIC_EVERY_MS);
+      lagTimer.unref();
+      while (!signal.aborted) {
+        await this.#rebalance();
+        const records = await source.next(POLL_MAX, POLL_WAIT_MS);
+        if (records.length > 0) await this.#put(source, records);
+        await this.#task.maybeRotate(Date.now());
+        await this.#commit(source);
+        this.#resets = 0;
+        // Idle means the source had nothing for us, not that our own work (a commit) took long.
+        if (records.length > 0) this.#lastRecordAt = performance.now();
+        else if (exitWhenIdleS !== undefined && (await this.#caughtUp(source, exitWhenIdleS))) break;
       }
+      await this.#shutdown(source);
+    } finally {
+      clearInterval(lagTimer);
+      await source.close();
     }
   }
 
-  async function consumeUntilStopped(consumer: BatchConsumer): Promise<void> {
-    let rebalanced: number[] | undefined;
-    consumer.onRebalance((assigned) => {
-      rebalanced = assigned.map((tp) => tp.partition);
-    });
-    await consumer.start();
-    const lagTimer = setInterval(() => void updateLag(consumer), 5000);
-    lagTimer.unref();
-    try {
-      while (!signal.aborted) {
-        if (rebalanced) {
-          const assigned = rebalanced;
-          rebalanced = undefined;
-          const keep = new Set(assigned);
-          const revoked = [...owned].filter((p) => !keep.has(p));
-          if (revoked.length > 0) {
-            log.info(
-              { revoked: revoked.map((partition) => ({ topic, partition })) },
-              'partitions revoked: dropping their open windows (the new owner resumes them)',
-            );
-            for (const p of revoked) {
-              owned.delete(p);
-              pendingTimes.delete(p);
-            }
-            await sink.close(revoked, { abort: true });
-          }
-        }
-        const records = await consumer.next(5000, 200);
-        if (records.length > 0) {
-          lastRecordAt = performance.now();
-          metrics.consumed.inc({ topic }, records.length);
-          const fresh = [...new Set(records.map((r) => r.partition))].filter((p) => !owned.has(p));
-          if (fresh.length > 0) await openPartitions(consumer, fresh);
-          for (const r of records) {
-            let pending = pendingTimes.get(r.partition);
-            if (!pending) {
-              pending = { offsets: [], times: [] };
-              pendingTimes.set(r.partition, pending);
-            }
-            const last = pending.offsets[pending.offsets.length - 1];
-            // Re-delivered records (after a rebalance or reset) are already counted or already in HDFS.
-            if (last !== undefined && r.offset <= last) continue;
-            pending.offsets.push(r.offset);
-            pending.times.push(r.timestamp);
-          }
-          await sink.put(records);
-        }
-        await sink.maybeRotate(Date.now());
-        await commitDurable(consumer);
-        attempt = 0;
-        // Idle means the consumer had nothing for us, not that our own work (a commit) took long.
-        if (records.length > 0) lastRecordAt = performance.now();
-        else if (opts.exitWhenIdleS !== undefined && (await caughtUp(consumer, opts.exitWhenIdleS))) break;
-      }
-      await shutdown(consumer);
-    } finally {
-      clearInterval(lagTimer);
-      await consumer.close();
-    }
+  /** Drops the open windows of the partitions the latest assignment took away (the new owner resumes them). */
+  async #rebalance(): Promise<void> {
+    const assigned = this.#assigned;
+    if (!assigned) return;
+    this.#assigned = undefined;
+    const keep = new Set(assigned);
+    const revoked = [...this.#owned].filter((p) => !keep.has(p));
+    if (revoked.length === 0) return;
+    this.#opts.log.info(
+      { revoked: revoked.map((partition) => ({ topic: this.#topic, partition })) },
+      'partitions revoked: dropping their open windows (the new owner resumes them)',
+    );
+    for (const p of revoked) this.#owned.delete(p);
+    this.#latency.forget(revoked);
+    await this.#task.close(revoked, { abort: true });
+  }
+
+  async #put(source: RecordSource, records: KafkaRecord[]): Promise<void> {
+    this.#lastRecordAt = performance.now();
+    this.#opts.metrics.consumed.inc({ topic: this.#topic }, records.length);
+    const fresh = [...new Set(records.map((r) => r.partition))].filter((p) => !this.#owned.has(p));
+    if (fresh.length > 0) await this.#open(source, fresh);
+    this.#latency.put(records);
+    await this.#task.put(records);
   }
 
   /**
    * Recovers the partitions from HDFS. HDFS is never behind the group's committed offset (that is committed after
    * HDFS), so committing the recovered position is safe and lets Kafka's lag catch up with a crash's last window.
    */
-  async function openPartitions(consumer: BatchConsumer, partitions: number[]): Promise<void> {
-    const recovered = await sink.open(partitions);
-    await deadLetters.open(partitions);
-    for (const p of partitions) owned.add(p);
+  async #open(source: RecordSource, partitions: number[]): Promise<void> {
+    const recovered = await this.#task.open(partitions);
+    await this.#parts.deadLetters.open(partitions);
+    for (const p of partitions) this.#owned.add(p);
     const ahead = new Map<number, bigint>();
     for (const [p, offset] of recovered) if (offset !== null) ahead.set(p, offset);
-    log.info(
-      {
-        partitions,
-        recoveredFrom: Object.fromEntries([...ahead].map(([p, o]) => [p, String(o)])),
-      },
+    this.#opts.log.info(
+      { partitions, recoveredFrom: Object.fromEntries([...ahead].map(([p, o]) => [p, String(o)])) },
       'partitions opened',
     );
-    await consumer.commit(ahead);
+    await source.commit(ahead);
+  }
+
+  /** Commits to Kafka what the task made durable in HDFS. */
+  async #commit(source: RecordSource): Promise<void> {
+    const durable = await this.#task.preCommit();
+    await source.commit(durable);
+    for (const [partition, offset] of durable) this.#parts.deadLetters.committed(partition, offset);
+  }
+
+  /**
+   * After a failed session (its source closed): drops every open window; final errors are thrown, anything else
+   * waits out the reset schedule before the next session.
+   */
+  async #reset(err: TweetpipeError): Promise<void> {
+    const { metrics, log, signal } = this.#opts;
+    metrics.errors.inc({ stage: 'sink', code: err.code });
+    await this.#task.close([...this.#owned], { abort: true }).catch(() => {});
+    this.#owned.clear();
+    this.#latency.forget();
+    if (FINAL_CODES.has(err.code)) throw err;
+    this.#resets++;
+    const delay = delayFor(SINK_RESET, this.#resets);
+    log.warn(
+      { err, retryInMs: delay },
+      'sink reset: dropping open windows and resuming from committed offsets',
+    );
+    await sleep(delay, signal).catch(() => {});
+  }
+
+  /**
+   * After a reset, HDFS must answer before a new source fetches: while the NameNode is down every reset would
+   * fetch up to a full buffer of records only for the next reset to drop them (memory grew ~2 MB/s over a 60 s
+   * outage). One status call a second once it fails, so the sink is back within about a second of HDFS.
+   */
+  async #untilHdfsAnswers(): Promise<void> {
+    const { signal, metrics } = this.#opts;
+    while (!signal.aborted) {
+      try {
+        await this.#parts.probeHdfs();
+        return;
+      } catch (raw) {
+        metrics.errors.inc({ stage: 'sink', code: toTweetpipeError(raw).code });
+        await sleep(1000, signal).catch(() => {});
+      }
+    }
   }
 
   /**
@@ -221,23 +248,24 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
    * member wrote it). Not yet: consumes on (another member may still be at work, or a rebalance may hold a
    * partition). Still not after health.stallAfterS more: fails, naming the lag of each partition.
    */
-  async function caughtUp(consumer: BatchConsumer, idleS: number): Promise<boolean> {
-    const idleFor = (performance.now() - lastRecordAt) / 1000;
-    if (idleFor < idleS || performance.now() - lastLagCheckAt < 1000) return false;
-    lastLagCheckAt = performance.now();
+  async #caughtUp(source: RecordSource, idleS: number): Promise<boolean> {
+    const { config, log } = this.#opts;
+    const idleFor = (performance.now() - this.#lastRecordAt) / 1000;
+    if (idleFor < idleS || performance.now() - this.#lastLagCheckAt < 1000) return false;
+    this.#lastLagCheckAt = performance.now();
     // Every window, due or not: what this member holds must be in HDFS before its offsets can reach the end.
-    await sink.maybeRotate(Number.POSITIVE_INFINITY);
-    await commitDurable(consumer);
-    let behind = [...(await consumer.lag())].filter(([, l]) => l.lag > 0n);
+    await this.#task.maybeRotate(Number.POSITIVE_INFINITY);
+    await this.#commit(source);
+    let behind = [...(await source.lag())].filter(([, l]) => l.lag > 0n);
     // A partition of ours may end on offsets that hold no record for us (transaction markers, aborted records):
     // nothing will ever come to commit past them, so they are committed as they are.
     const markersOnly = new Map<number, bigint>();
     for (const [partition, l] of behind)
-      if (owned.has(partition) && l.committed >= 0n)
-        if (!(await holdsRecordsFrom(conn, topic, partition, l.committed, l.end)))
+      if (this.#owned.has(partition) && l.committed >= 0n)
+        if (!(await this.#parts.holdsRecords(partition, l.committed, l.end)))
           markersOnly.set(partition, l.end);
     if (markersOnly.size > 0) {
-      await consumer.commit(markersOnly);
+      await source.commit(markersOnly);
       behind = behind.filter(([p]) => !markersOnly.has(p));
     }
     if (behind.length === 0) {
@@ -253,47 +281,41 @@ export async function runSinkLoop(opts: SinkLoopOptions): Promise<void> {
     if (idleFor >= idleS + config.health.stallAfterS)
       throw new TweetpipeError(
         'LAG_REMAINS',
-        `--exit-when-idle: idle for ${Math.round(idleFor)} s, but partitions of ${topic} still hold records the ` +
-          `group has not committed to HDFS: ${Object.entries(lag)
+        `--exit-when-idle: idle for ${Math.round(idleFor)} s, but partitions of ${this.#topic} still hold records ` +
+          `the group has not committed to HDFS: ${Object.entries(lag)
             .map(([p, l]) => `partition ${p}: ${l}`)
             .join('; ')}`,
         { details: { lag } },
       );
-    if (performance.now() - lastLagReportAt >= 10_000) {
-      lastLagReportAt = performance.now();
+    if (performance.now() - this.#lastLagReportAt >= 10_000) {
+      this.#lastLagReportAt = performance.now();
       log.info({ lag }, 'idle, but partitions still hold uncommitted records: consuming on before exiting');
     }
     return false;
   }
 
-  async function commitDurable(consumer: BatchConsumer): Promise<void> {
-    const durable = await sink.preCommit();
-    await consumer.commit(durable);
-    for (const [partition, offset] of durable) deadLetters.committed(partition, offset);
-  }
-
-  async function updateLag(consumer: BatchConsumer): Promise<void> {
+  async #updateLag(source: RecordSource): Promise<void> {
     try {
-      for (const [partition, { lag }] of await consumer.lag())
-        metrics.lag.set({ topic, partition: String(partition) }, Number(lag));
+      for (const [partition, { lag }] of await source.lag())
+        this.#opts.metrics.lag.set({ topic: this.#topic, partition: String(partition) }, Number(lag));
     } catch {
       // Lag is for monitoring; the next tick tries again.
     }
   }
 
   /** Commits the open windows within the grace period, else drops them (they are re-read on the next start). */
-  async function shutdown(consumer: BatchConsumer): Promise<void> {
-    const grace = opts.shutdownGraceMs ?? 30_000;
-    const all = [...owned];
-    const committed = await settlesWithin(sink.close(all, { abort: false }), grace);
-    owned.clear();
+  async #shutdown(source: RecordSource): Promise<void> {
+    const grace = this.#opts.shutdownGraceMs ?? 30_000;
+    const all = [...this.#owned];
+    const committed = await settlesWithin(this.#task.close(all, { abort: false }), grace);
+    this.#owned.clear();
     if (!committed) {
-      log.warn(
+      this.#opts.log.warn(
         { graceMs: grace },
         'could not commit the open windows in time: dropping them (they will be re-read)',
       );
-      await sink.close(all, { abort: true }).catch(() => {});
+      await this.#task.close(all, { abort: true }).catch(() => {});
     }
-    await commitDurable(consumer);
+    await this.#commit(source);
   }
 }

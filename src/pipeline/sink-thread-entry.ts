@@ -4,12 +4,13 @@
  * (committing its open windows) when told to.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { TweetpipeError, toTweetpipeError } from '../errors.ts';
+import { serializeError, TweetpipeError, toTweetpipeError } from '../errors.ts';
 import { createLogger, registerConfigSecrets } from '../log.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { forwardMetrics } from '../observe/metrics-bridge.ts';
 import { hdfsStorage } from './hdfs-storage.ts';
 import { runSinkLoop } from './sink-loop.ts';
+import { kafkaSinkParts } from './sink-parts.ts';
 import type { SinkWorkerData, WorkerMessage } from './sink-threads.ts';
 
 /** How often metric updates travel to the main thread (the progress line ticks every second). */
@@ -34,24 +35,26 @@ port.on('message', (m: { type?: string }) => {
 const { storage, client } = hdfsStorage(config, log, metrics);
 let last: WorkerMessage = { type: 'done' };
 try {
-  await runSinkLoop({
-    config,
-    storage,
-    metrics,
-    log,
-    signal: stop.signal,
-    exitWhenIdleS: data.exitWhenIdleS,
-    ...(data.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: data.shutdownGraceMs }),
-    observer: {
-      onCommit: (arg) => post({ type: 'event', event: 'onCommit', arg }),
-      onWindowCommitted: (arg) => post({ type: 'event', event: 'onWindowCommitted', arg }),
-      onPoison: (arg) => post({ type: 'event', event: 'onPoison', arg }),
+  await runSinkLoop(
+    {
+      config,
+      metrics,
+      log,
+      signal: stop.signal,
+      exitWhenIdleS: data.exitWhenIdleS,
+      ...(data.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: data.shutdownGraceMs }),
+      observer: {
+        onCommit: (arg) => post({ type: 'event', event: 'onCommit', arg }),
+        onWindowCommitted: (arg) => post({ type: 'event', event: 'onWindowCommitted', arg }),
+        onPoison: (arg) => post({ type: 'event', event: 'onPoison', arg }),
+      },
     },
-  });
+    kafkaSinkParts({ config, storage, metrics, log, signal: stop.signal }),
+  );
 } catch (raw) {
   const err = toTweetpipeError(raw);
   log.error({ err }, 'sink worker failed');
-  last = { type: 'failed', error: { code: err.code, message: err.message, details: err.details } };
+  last = { type: 'failed', error: serializeError(err) };
 } finally {
   clearInterval(flushTimer);
   await client.close().catch(() => undefined);

@@ -11,12 +11,19 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.ts';
-import { TweetpipeError } from '../errors.ts';
+import { deserializeError, type SerializedError, TweetpipeError, toTweetpipeError } from '../errors.ts';
+import type { Storage } from '../hdfs/storage.ts';
 import { resolveLogFormat } from '../log.ts';
 import { applyMetricOps, type MetricOp } from '../observe/metrics-bridge.ts';
 import type { CommittedFileInfo, WindowCommitInfo } from '../sink/partition-writer.ts';
 import type { PoisonRecord } from '../sink/sink-record.ts';
 import { runSinkLoop, type SinkLoopOptions } from './sink-loop.ts';
+import { kafkaSinkParts } from './sink-parts.ts';
+
+export interface SinkOptions extends SinkLoopOptions {
+  /** Serves the single-thread case; each worker thread opens its own WebHDFS client. */
+  storage: Storage;
+}
 
 export interface SinkWorkerData {
   index: number;
@@ -35,18 +42,16 @@ export type WorkerMessage =
   | { type: 'metrics'; ops: MetricOp[] }
   | ({ type: 'event' } & WorkerEvent)
   | { type: 'done' }
-  | {
-      type: 'failed';
-      error: { code: TweetpipeError['code']; message: string; details: Record<string, unknown> };
-    };
+  /** The loop's error with its code, retryable flag, details and cause chain (serializeError). */
+  | { type: 'failed'; error: SerializedError };
 
 /**
  * The sink loop on `config.sink.workers` threads (or on this one for 1). `storage` serves the single-thread case;
  * each worker opens its own WebHDFS client.
  */
-export async function runSink(opts: SinkLoopOptions): Promise<void> {
+export async function runSink(opts: SinkOptions): Promise<void> {
   const count = opts.config.sink.workers;
-  if (count <= 1) return runSinkLoop(opts);
+  if (count <= 1) return runSinkLoop(opts, kafkaSinkParts(opts));
   opts.log.info({ workers: count }, 'sink: one consumer group member per worker thread');
   const workers = Array.from({ length: count }, (_, index) => startWorker(index, opts));
   const stopAll = () => {
@@ -71,7 +76,7 @@ export async function runSink(opts: SinkLoopOptions): Promise<void> {
   }
 }
 
-function startWorker(index: number, opts: SinkLoopOptions): { done: Promise<void>; stop(): void } {
+function startWorker(index: number, opts: SinkOptions): { done: Promise<void>; stop(): void } {
   const { config } = opts;
   const workerData: SinkWorkerData = {
     index,
@@ -80,14 +85,27 @@ function startWorker(index: number, opts: SinkLoopOptions): { done: Promise<void
     shutdownGraceMs: opts.shutdownGraceMs,
   };
   const worker = new Worker(new URL('./sink-thread-entry.ts', import.meta.url), { workerData });
+  return { done: followWorker(worker, index, opts), stop: () => worker.postMessage({ type: 'stop' }) };
+}
+
+/**
+ * Relays a sink worker's metrics and events to this thread; settles when the worker exits: resolves after its
+ * 'done', rejects with the loop's error rebuilt whole (code, retryable, cause) after 'failed', or with an INTERNAL
+ * error when it crashed or exited without a word.
+ */
+export function followWorker(
+  worker: Worker,
+  index: number,
+  opts: Pick<SinkLoopOptions, 'metrics' | 'observer'>,
+): Promise<void> {
   let outcome: 'done' | TweetpipeError | undefined;
   worker.on('message', (m: WorkerMessage) => {
     if (m.type === 'metrics') applyMetricOps(opts.metrics, m.ops);
     else if (m.type === 'event') deliver(opts, m);
     else if (m.type === 'done') outcome = 'done';
-    else outcome = new TweetpipeError(m.error.code, m.error.message, { details: m.error.details });
+    else outcome = toTweetpipeError(deserializeError(m.error));
   });
-  const done = new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     worker.on('error', (err) =>
       reject(new TweetpipeError('INTERNAL', `sink worker ${index} crashed: ${err.message}`, { cause: err })),
     );
@@ -100,10 +118,9 @@ function startWorker(index: number, opts: SinkLoopOptions): { done: Promise<void
         );
     });
   });
-  return { done, stop: () => worker.postMessage({ type: 'stop' }) };
 }
 
-function deliver(opts: SinkLoopOptions, m: WorkerEvent): void {
+function deliver(opts: Pick<SinkLoopOptions, 'observer'>, m: WorkerEvent): void {
   const observer = opts.observer;
   if (!observer) return;
   if (m.event === 'onCommit') observer.onCommit?.(m.arg);

@@ -14,8 +14,8 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { type Sleep, sleep } from '../retry/backoff.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
-import { type Sleep, sleep } from './backoff.ts';
 import { DedupWindow } from './dedup.ts';
 import {
   EndOfInput,

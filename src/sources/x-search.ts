@@ -11,7 +11,8 @@
 import { X_API_DEFAULTS } from '../config/x.ts';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { type BackoffPolicy, ReconnectBackoff, type Sleep, sleep, X_RECONNECT_POLICY } from './backoff.ts';
+import { ReconnectBackoff, type Sleep, sleep } from '../retry/backoff.ts';
+import { X_RECONNECT, type XReconnectSchedules } from '../retry/schedules.ts';
 import { type CursorStore, CursorTracker } from './cursor-store.ts';
 import { DedupWindow } from './dedup.ts';
 import {
@@ -49,7 +50,7 @@ export interface RecentSearchOptions {
   /** 10..100; default 100 (fewer requests per tweet). */
   maxResults?: number;
   logger?: Logger;
-  backoffPolicy?: BackoffPolicy;
+  backoffPolicy?: XReconnectSchedules;
   sleep?: Sleep;
   now?: () => number;
   /** Told whenever a request must wait (used-up rate limit, or a retry after an error), for the operator view. */
@@ -72,7 +73,7 @@ export class RecentSearch {
   }
 
   async page(window: SearchWindow, nextToken: string | undefined, signal: AbortSignal): Promise<SearchPage> {
-    const backoff = new ReconnectBackoff(this.#opts.backoffPolicy ?? X_RECONNECT_POLICY);
+    const backoff = new ReconnectBackoff(this.#opts.backoffPolicy ?? X_RECONNECT);
     for (;;) {
       await this.#waitForQuota(signal);
       try {
@@ -154,7 +155,7 @@ export interface XSearchSourceOptions {
   dedup?: DedupWindow;
   logger?: Logger;
   counters?: SourceCounters;
-  backoffPolicy?: BackoffPolicy;
+  backoffPolicy?: XReconnectSchedules;
   sleep?: Sleep;
   now?: () => number;
 }

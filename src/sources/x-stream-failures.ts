@@ -1,9 +1,9 @@
 /** How the stream loop reads a failed connection: worth a reconnect (and which backoff), or fatal. */
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
-import type { BackoffKind } from './backoff.ts';
+import type { XFailureKind } from '../retry/schedules.ts';
 
 export interface Failure {
-  kind: BackoffKind;
+  kind: XFailureKind;
   reason: string;
 }
 

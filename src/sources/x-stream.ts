@@ -19,8 +19,9 @@ import type { Readable } from 'node:stream';
 import { X_STREAM_DEFAULTS } from '../config/x.ts';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { ReconnectBackoff, type Sleep, sleep } from '../retry/backoff.ts';
+import { X_RECONNECT, type XFailureKind, type XReconnectSchedules } from '../retry/schedules.ts';
 import { compareIds, type DeadLetter, type TweetRecord } from '../types.ts';
-import { type BackoffPolicy, ReconnectBackoff, type Sleep, sleep, X_RECONNECT_POLICY } from './backoff.ts';
 import { type CursorStore, CursorTracker } from './cursor-store.ts';
 import { DedupWindow } from './dedup.ts';
 import { LineSplitter } from './line-splitter.ts';
@@ -64,7 +65,7 @@ export interface XStreamSourceOptions {
   counters?: SourceCounters;
   /** No byte for this long means the connection is dead; default 30 s (X sends heartbeats every 20 s). */
   stallTimeoutMs?: number;
-  backoffPolicy?: BackoffPolicy;
+  backoffPolicy?: XReconnectSchedules;
   /** 1..5 when the plan allows `backfill_minutes`; outages up to that long are refilled by the stream itself. */
   backfillMinutes?: number;
   /** How long after reconnecting the gap-filling search runs; default 35 s (see the module comment). */
@@ -217,7 +218,7 @@ export class XStreamSource implements Source {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
-    const backoff = new ReconnectBackoff(this.#opts.backoffPolicy ?? X_RECONNECT_POLICY);
+    const backoff = new ReconnectBackoff(this.#opts.backoffPolicy ?? X_RECONNECT);
     while (!signal.aborted) {
       const backfillMinutes = this.#backfillMinutesFor(this.#gap);
       this.#setState('connecting');
@@ -291,7 +292,11 @@ export class XStreamSource implements Source {
   }
 
   /** Reads lines until the connection ends; returns why it ended. */
-  async #consume(body: Readable, conn: AbortController, backoff: ReconnectBackoff): Promise<Failure> {
+  async #consume(
+    body: Readable,
+    conn: AbortController,
+    backoff: ReconnectBackoff<XFailureKind>,
+  ): Promise<Failure> {
     const splitter = new LineSplitter();
     const watchdog = new StallWatchdog(this.#stallTimeoutMs, () =>
       conn.abort(

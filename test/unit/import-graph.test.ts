@@ -69,6 +69,15 @@ describe('the import graph of src/', () => {
     assert.deepEqual(leaks, []);
   });
 
+  test('src/retry/ is a leaf: it imports only itself, errors.ts and log.ts (every layer may use it)', () => {
+    const allowed = (target: string) =>
+      target.startsWith('src/retry/') || target === 'src/errors.ts' || target === 'src/log.ts';
+    const leaks = [...graph]
+      .filter(([file]) => file.startsWith('src/retry/'))
+      .flatMap(([file, imports]) => imports.filter((t) => !allowed(t)).map((t) => `${file} -> ${t}`));
+    assert.deepEqual(leaks, []);
+  });
+
   test('the walker sees the imports (it finds the sink task importing its partition writer)', () => {
     assert.ok(graph.get('src/sink/sink-task.ts')?.includes('src/sink/partition-writer.ts'));
   });

@@ -10,7 +10,6 @@ import { after, describe, test } from 'node:test';
 import { TweetpipeError } from '../../../src/errors.ts';
 import { WebHdfsClient, type WebHdfsClientOptions } from '../../../src/hdfs/webhdfs.ts';
 import { remoteError } from '../../../src/hdfs/webhdfs-errors.ts';
-import { backoffDelay } from '../../../src/hdfs/webhdfs-retry.ts';
 
 interface Seen {
   method: string;
@@ -203,29 +202,6 @@ describe('RemoteException mapping', () => {
     const err = remoteError('RENEWDELEGATIONTOKEN', '/', 403, invalid);
     assert.equal(err.code, 'HDFS_AUTH');
     assert.equal(err.retryable, false);
-  });
-});
-
-describe('backoff', () => {
-  const policy = { attempts: 10, baseMs: 200, capMs: 10_000 };
-
-  test('doubles per retry between half and all of the step, and is capped', () => {
-    assert.deepEqual(
-      [1, 2, 3, 4].map((r) => backoffDelay(r, policy, () => 0)),
-      [100, 200, 400, 800],
-    );
-    assert.deepEqual(
-      [1, 2, 3, 4].map((r) => backoffDelay(r, policy, () => 0.999999)),
-      [200, 400, 800, 1600],
-    );
-    assert.equal(
-      backoffDelay(20, policy, () => 0.999999),
-      10_000,
-    );
-    assert.equal(
-      backoffDelay(20, policy, () => 0),
-      5000,
-    );
   });
 });
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TweetpipeError } from '../../../src/errors.ts';
+import type { XReconnectSchedules } from '../../../src/retry/schedules.ts';
 import { CursorStore } from '../../../src/sources/cursor-store.ts';
 import type { ApiEra } from '../../../src/sources/x-api/eras.ts';
 import { type XFieldSelection, XHttpClient } from '../../../src/sources/x-http.ts';
@@ -100,10 +101,10 @@ async function storeWith(cursor?: string) {
   return store;
 }
 
-const tiny = {
-  network: { stepMs: 1, maxMs: 4 },
-  http: { initialMs: 2, maxMs: 8 },
-  rateLimit: { initialMs: 3, maxMs: 9 },
+const tiny: XReconnectSchedules = {
+  network: { growth: 'linear', firstMs: 1, maxMs: 4, jitter: 'none' },
+  http: { growth: 'exponential', firstMs: 2, maxMs: 8, jitter: 'none' },
+  'rate-limit': { growth: 'exponential', firstMs: 3, maxMs: 9, jitter: 'none' },
 };
 const signal = new AbortController().signal;
 

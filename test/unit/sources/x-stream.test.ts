@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { TweetpipeError } from '../../../src/errors.ts';
-import { sleep } from '../../../src/sources/backoff.ts';
+import { sleep } from '../../../src/retry/backoff.ts';
+import type { XReconnectSchedules } from '../../../src/retry/schedules.ts';
 import { CursorStore } from '../../../src/sources/cursor-store.ts';
 import { LineSplitter } from '../../../src/sources/line-splitter.ts';
 import type { ServerRule } from '../../../src/sources/rules-sync.ts';
@@ -24,10 +25,10 @@ const fields: XFieldSelection = {
   placeFields: [],
 };
 const RULES: ServerRule[] = [{ id: 'r1', value: 'music', tag: 'music' }];
-const tiny = {
-  network: { stepMs: 1, maxMs: 4 },
-  http: { initialMs: 2, maxMs: 8 },
-  rateLimit: { initialMs: 3, maxMs: 9 },
+const tiny: XReconnectSchedules = {
+  network: { growth: 'linear', firstMs: 1, maxMs: 4, jitter: 'none' },
+  http: { growth: 'exponential', firstMs: 2, maxMs: 8, jitter: 'none' },
+  'rate-limit': { growth: 'exponential', firstMs: 3, maxMs: 9, jitter: 'none' },
 };
 
 const tweet = (id: string) => ({
@@ -253,7 +254,7 @@ describe('XStreamSource', () => {
       const got = await collect(source, 4);
       assert.deepEqual(got.ids.sort(), ['100', '101', '102', '103']);
       assert.equal(x.streamUrls.length, 2);
-      assert.equal(sleeps[0], tiny.network.stepMs, 'a stall is a network error: linear backoff');
+      assert.equal(sleeps[0], tiny.network.firstMs, 'a stall is a network error: linear backoff');
       assert.equal(source.state().reconnects, 1);
       assert.equal(source.counters.reconnects, 1);
       assert.equal(source.counters.backfilledTweets, 3);
@@ -285,7 +286,7 @@ describe('XStreamSource', () => {
       assert.equal(source.counters.duplicates, 1);
       assert.equal(source.counters.xProblems, 1);
       assert.equal(got.deadLetters.length, 0, 'an operational message is not a dead letter');
-      assert.deepEqual(sleeps.slice(0, 1), [tiny.network.stepMs]);
+      assert.deepEqual(sleeps.slice(0, 1), [tiny.network.firstMs]);
       assert.ok(lines.some((l) => l.includes('operational-disconnect')));
     } finally {
       await source.close();
@@ -327,7 +328,7 @@ describe('XStreamSource', () => {
     try {
       const got = await collect(source, 1);
       assert.deepEqual(got.ids, ['7']);
-      assert.deepEqual(sleeps, [tiny.http.initialMs, tiny.rateLimit.initialMs]);
+      assert.deepEqual(sleeps, [tiny.http.firstMs, tiny['rate-limit'].firstMs]);
       assert.equal(states[1]!.state, 'backing-off');
       assert.match(states[1]!.reason!, /TooManyConnections/);
       assert.equal(typeof states[1]!.until, 'number');
