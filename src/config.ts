@@ -3,8 +3,10 @@
  * Unknown keys are errors that name the key (like Vector's deny_unknown_fields); every error says where the
  * bad value came from (flag, env var or file) and what form is expected.
  */
+
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseDurationMs, parseSizeBytes } from './compact/units.ts';
 import { TweetpipeError } from './errors.ts';
 import { DEFAULT_GZIP_LEVEL } from './sink/formats/jsonl.ts';
 
@@ -141,6 +143,20 @@ function checkKafkaSecurity(kafka: KafkaSecurity, ctx: z.RefinementCtx): void {
   if (sasl.oauthbearer)
     issue(['sasl', 'oauthbearer'], `only for the OAUTHBEARER mechanism, not ${sasl.mechanism}`);
 }
+
+// --- compact (issue 17) ---
+const unitOk = (parse: (what: string, text: string) => number) => (text: string) => {
+  try {
+    return parse('', text) > 0;
+  } catch {
+    return false;
+  }
+};
+const isDuration = unitOk(parseDurationMs);
+const isSize = unitOk(parseSizeBytes);
+const durationMessage = (key: string) => ({ message: `${key} must be a duration like 90s, 15m, 2h or 1d` });
+const sizeMessage = (key: string) => ({ message: `${key} must be a size like 512KB, 256MB or 1GB` });
+// --- end compact ---
 
 export const configSchema = z.strictObject({
   kafka: z
@@ -334,6 +350,18 @@ export const configSchema = z.strictObject({
       stallAfterS: num(1).default(120),
     })
     .prefault({}),
+  // --- compact (issue 17): scheduled compaction inside `tweetpipe run` (docs/compaction.md) ---
+  compact: z
+    .strictObject({
+      /** How often `tweetpipe run` compacts hdfs.dir, like `6h`; absent: never. */
+      every: z.string().refine(isDuration, durationMessage('compact.every')).optional(),
+      /** Only folders with no write for this long, as `tweetpipe compact --older-than`. */
+      olderThan: z.string().refine(isDuration, durationMessage('compact.olderThan')).default('2h'),
+      /** Size of the merged files, as `tweetpipe compact --target-size`. */
+      targetSize: z.string().refine(isSize, sizeMessage('compact.targetSize')).default('256MB'),
+    })
+    .prefault({}),
+  // --- end compact ---
   metrics: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),

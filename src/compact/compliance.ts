@@ -29,7 +29,7 @@ export interface ComplianceReport {
   deferred: string[];
 }
 
-export const complianceLogPath = (root: string, jobId: string): string => `${root}/_compliance/${jobId}.json`;
+const complianceLogPath = (root: string, jobId: string): string => `${root}/_compliance/${jobId}.json`;
 
 /** Tweet ids from a file: one per line, bare or as a JSON object with `id` (X's compliance result lines). */
 export function parseIdList(text: string, source: string): Set<string> {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyDeletions, complianceLogPath, parseIdList } from '../../../src/compact/compliance.ts';
+import { applyDeletions, parseIdList } from '../../../src/compact/compliance.ts';
 import { rowCodec } from '../../../src/compact/file-rows.ts';
 import { MemoryStorage } from '../../../src/hdfs/memory-storage.ts';
 import type { Storage } from '../../../src/hdfs/storage.ts';
