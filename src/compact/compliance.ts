@@ -55,6 +55,27 @@ export function parseIdList(text: string, source: string): Set<string> {
   return ids;
 }
 
+/**
+ * Tweet ids held by the committed files of the folders whose `dt=` lies in [from, to] (YYYY-MM-DD, inclusive):
+ * what an X compliance job must check.
+ */
+export async function storedIds(
+  storage: Storage,
+  root: string,
+  from: string,
+  to: string,
+): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const folder of committedFolders(storage, root)) {
+    const dt = /\/dt=(\d{4}-\d{2}-\d{2})(\/|$)/.exec(folder.dir)?.[1];
+    if (!dt || dt < from || dt > to) continue;
+    for (const f of folder.files)
+      for (const id of (await rowCodec(f.extension).read(await storage.read(f.path), f.path)).ids)
+        ids.add(id);
+  }
+  return ids;
+}
+
 /** The removal log of a completed compliance job. */
 async function writeRemovalLog(storage: Storage, root: string, m: RewriteManifest): Promise<void> {
   if (m.kind !== 'compliance') return;
