@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { TweetpipeError } from '../errors.ts';
 import { maskSecrets } from '../log.ts';
+import { registerCompact } from './commands/compact.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerProduce } from './commands/produce.ts';
 import { registerRun } from './commands/run.ts';
@@ -22,6 +23,7 @@ registerProduce(program);
 registerSink(program);
 registerRun(program);
 registerTable(program);
+registerCompact(program);
 registerConfig(program);
 registerXEmulator(program);
 

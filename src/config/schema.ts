@@ -3,6 +3,7 @@
  * A new section is one import and one line here.
  */
 import { z } from 'zod';
+import { compactSettings } from './compact.ts';
 import { hdfsSettings } from './hdfs.ts';
 import { kafkaSettings, topicSettings } from './kafka.ts';
 import { healthSettings, logSettings, metricsSettings } from './observe.ts';
@@ -20,6 +21,7 @@ export const configSchema = z.strictObject({
   producer: producerSettings,
   sink: sinkSettings,
   health: healthSettings,
+  compact: compactSettings,
   metrics: metricsSettings,
   log: logSettings,
 });

@@ -5,6 +5,7 @@
  * `produce` / `sink` run them apart when one machine is not enough.
  */
 import { randomUUID } from 'node:crypto';
+import { startCompactionSchedule } from '../compact/schedule.ts';
 import type { Config } from '../config.ts';
 import { PartitionRegistrar } from '../hive/partition-registrar.ts';
 import type { Logger } from '../log.ts';
@@ -106,6 +107,7 @@ export async function runPipeline(
   const onAbort = () => producerStop.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   const registrar = runConfig.sink.hive.enabled ? new PartitionRegistrar(runConfig, storage, log) : null;
+  const stopCompaction = startCompactionSchedule(runConfig, storage, log);
   try {
     const producer = await startProducer(
       runConfig,
@@ -144,6 +146,7 @@ export async function runPipeline(
   } finally {
     signal.removeEventListener('abort', onAbort);
     sinkStop.abort();
+    await stopCompaction();
     await registrar?.stop();
     await endpoint.close();
     await emulator?.close();

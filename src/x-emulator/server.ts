@@ -13,6 +13,7 @@ import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { SyntheticTweets, snowflakeFromTime, timeFromSnowflake } from '../sources/synthetic-payloads.ts';
 import { type ApiEra, openApiSpec, X_ENDPOINTS, type XEndpoint } from '../sources/x-api/eras.ts';
+import { ComplianceJobs } from './compliance-jobs.ts';
 import { renderAnswer } from './era-rendering.ts';
 import { project, readParams, readSelection } from './fields.ts';
 import { type HistoryEntry, TweetHistory } from './history.ts';
@@ -73,6 +74,10 @@ export interface XEmulatorOptions {
   /** Characters per recent-search query (default 4096, the spec's maxLength). */
   maxQueryLength?: number;
   rateLimits?: Partial<Record<Endpoint, RateLimitConfig>>;
+  /** Post ids that batch compliance jobs report as deleted (src/x-emulator/compliance-jobs.ts). */
+  deletedPostIds?: Iterable<string>;
+  /** How long a compliance job stays in_progress after its upload (default 1000 ms). */
+  complianceProcessingMs?: number;
   /** Bounds of the tweet history that recent search serves. */
   history?: { maxTweets?: number; retentionMs?: number };
   authors?: number;
@@ -165,6 +170,13 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
     rulesUpdate: new RateWindow(limits.rulesUpdate, now),
     search: new RateWindow(limits.search, now),
   };
+  const compliance = new ComplianceJobs({
+    era: naming,
+    now,
+    baseUrl: () => url,
+    deletedPostIds: new Set(opts.deletedPostIds ?? []),
+    ...(opts.complianceProcessingMs === undefined ? {} : { processingMs: opts.complianceProcessingMs }),
+  });
   const counters = { generated: 0, searchRequests: 0, rateLimited: 0 };
   const badRequests: Record<Endpoint, number> = { stream: 0, rulesLookup: 0, rulesUpdate: 0, search: 0 };
   /** Stream connects and searches seen by the rate-limit scenario. */
@@ -264,6 +276,17 @@ export async function startXEmulator(opts: XEmulatorOptions = {}): Promise<XEmul
   /** Auth, scenario and rate-limit gates, then the endpoint; undefined when a stream took over the response. */
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<Reply | undefined> => {
     const url = new URL(req.url ?? '/', 'http://x-emulator');
+    if (ComplianceJobs.isTransfer(url.pathname))
+      return void (await compliance.transfer(req, res, url.pathname));
+    if (ComplianceJobs.isApi(url.pathname)) {
+      const headers = { 'api-version': naming };
+      if (!authorized(req)) return { answer: unauthorized(), headers };
+      const answer = await compliance.api(req, url, async () => {
+        const body = await readJsonBody(req);
+        return body.ok ? body.value : undefined;
+      });
+      return { answer, headers };
+    }
     if (url.pathname === OPENAPI_PATH && req.method === 'GET' && opts.openApi !== false)
       return { answer: { status: 200, body: openApiSpec(naming) }, headers: { 'api-version': naming } };
     const methods = ROUTES[url.pathname];

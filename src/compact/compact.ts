@@ -1,0 +1,118 @@
+/**
+ * `tweetpipe compact`: merges the committed files of idle partition folders into files near the target size,
+ * through the rewrite-job protocol (src/compact/rewrite-job.ts), one group at a time so memory holds one group.
+ */
+import { performance } from 'node:perf_hooks';
+import { TweetpipeError } from '../errors.ts';
+import type { Storage } from '../hdfs/storage.ts';
+import type { Logger } from '../log.ts';
+import { rowCodec } from './file-rows.ts';
+import {
+  committedFolders,
+  folderIsIdle,
+  type MergeGroup,
+  mergeGroups,
+  type PlanOptions,
+  sinkManifestFiles,
+} from './plan.ts';
+import { newJobId, REWRITE_MANIFEST_VERSION, RewriteJobs, rewriteTmpDir } from './rewrite-job.ts';
+import { RewriteLock } from './rewrite-lock.ts';
+
+export interface CompactOptions {
+  storage: Storage;
+  /** The sink's output root (hdfs.dir). */
+  root: string;
+  olderThanMs: number;
+  targetBytes: number;
+  formats?: string[] | undefined;
+  logger: Logger;
+}
+
+export interface CompactReport {
+  /** Jobs of a killed run that this run finished. */
+  recovered: number;
+  folders: number;
+  filesBefore: number;
+  filesAfter: number;
+  records: number;
+  /** Longest time a file-listing reader could see a job's inputs and outputs together. */
+  maxDoubleVisibleMs: number;
+  tookMs: number;
+}
+
+export async function compact(o: CompactOptions): Promise<CompactReport> {
+  const started = performance.now();
+  const lock = new RewriteLock({ storage: o.storage, root: o.root, purpose: 'compact', logger: o.logger });
+  await lock.acquire();
+  try {
+    const jobs = new RewriteJobs({ storage: o.storage, root: o.root, logger: o.logger });
+    const report: CompactReport = {
+      recovered: await jobs.recover(),
+      folders: 0,
+      filesBefore: 0,
+      filesAfter: 0,
+      records: 0,
+      maxDoubleVisibleMs: 0,
+      tookMs: 0,
+    };
+    const plan: PlanOptions = {
+      olderThanMs: o.olderThanMs,
+      targetBytes: o.targetBytes,
+      formats: o.formats,
+      nowMs: Date.now(),
+    };
+    const pinned = await sinkManifestFiles(o.storage, o.root);
+    for await (const folder of committedFolders(o.storage, o.root)) {
+      if (!folderIsIdle(folder.status, folder.files, plan)) continue;
+      const groups = mergeGroups(
+        folder.dir,
+        folder.files.filter((f) => !pinned.has(f.path)),
+        plan,
+      );
+      if (groups.length > 0) report.folders++;
+      for (const g of groups) {
+        const { records, swapMs } = await mergeGroup(jobs, o, g);
+        report.filesBefore += g.inputs.length;
+        report.filesAfter++;
+        report.records += records;
+        report.maxDoubleVisibleMs = Math.max(report.maxDoubleVisibleMs, swapMs);
+      }
+    }
+    report.tookMs = performance.now() - started;
+    o.logger.info(report, 'compaction finished');
+    return report;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function mergeGroup(jobs: RewriteJobs, o: CompactOptions, g: MergeGroup) {
+  const codec = rowCodec(g.inputs[0]!.extension);
+  const rows: unknown[] = [];
+  for (const f of g.inputs) {
+    const fileRows = await codec.read(await o.storage.read(f.path), f.path);
+    rows.push(...fileRows.pick(() => true));
+  }
+  if (await o.storage.status(g.output))
+    throw new TweetpipeError(
+      'INTERNAL',
+      `${g.output} exists already: its offsets overlap files not compacted`,
+      {
+        details: { output: g.output },
+      },
+    );
+  const id = newJobId();
+  const bytes = await codec.write(rows);
+  const tmp = `${rewriteTmpDir(o.root, id)}/0.${g.inputs[0]!.extension}`;
+  await o.storage.create(tmp, bytes, { overwrite: true });
+  const swapMs = await jobs.commit({
+    version: REWRITE_MANIFEST_VERSION,
+    kind: 'compact',
+    id,
+    inputs: g.inputs.map((f) => f.path),
+    outputs: [{ tmp, final: g.output, records: rows.length, bytes: bytes.length }],
+    createdAt: new Date().toISOString(),
+  });
+  o.logger.debug({ output: g.output, inputs: g.inputs.length, records: rows.length }, 'files merged');
+  return { records: rows.length, swapMs };
+}

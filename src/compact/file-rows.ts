@@ -1,0 +1,132 @@
+/**
+ * The rows of a committed file, per format, for rewriting: compaction concatenates the rows of several files into
+ * one, compliance keeps the rows whose tweet id is not deleted.
+ *
+ * - JSON Lines (and gzip): a row is a line, copied byte for byte (no re-serialisation, like the sink).
+ * - Parquet: a row is a record of the flat tweet schema, decoded by hyparquet and encoded again in row groups of
+ *   the sink's size with the sink's schema and codec, so a merged file reads like one the sink wrote.
+ */
+import { promisify } from 'node:util';
+import { gunzip, gzip, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { parquetReadObjects } from 'hyparquet';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { SINK_DEFAULTS } from '../config/sink.ts';
+import { TweetpipeError } from '../errors.ts';
+import { TWEET_COLUMNS, tweetSchema } from '../sink/formats/tweet-columns.ts';
+
+const gunzipAsync = promisify(gunzip);
+const gzipAsync = promisify(gzip);
+
+/** Rows of one file, each with the tweet id it holds. */
+export interface FileRows {
+  readonly ids: string[];
+  /** The rows at the given positions, in order. */
+  pick(keep: (index: number) => boolean): unknown[];
+}
+
+export interface RowCodec {
+  read(bytes: Buffer, path: string): Promise<FileRows>;
+  /** The bytes of one file holding `rows` (rows of files this codec read). */
+  write(rows: unknown[]): Promise<Uint8Array>;
+}
+
+function idOf(line: Buffer, path: string, index: number): string {
+  let id: unknown;
+  try {
+    id = (JSON.parse(line.toString('utf8')) as { id?: unknown }).id;
+  } catch {
+    id = undefined;
+  }
+  if (typeof id !== 'string')
+    throw new TweetpipeError(
+      'INTERNAL',
+      `${path}: line ${index + 1} is not a tweet record with a string id`,
+      {
+        details: { path, line: index + 1 },
+      },
+    );
+  return id;
+}
+
+function splitLines(bytes: Buffer): Buffer[] {
+  const lines: Buffer[] = [];
+  let start = 0;
+  for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, start)) {
+    lines.push(bytes.subarray(start, nl));
+    start = nl + 1;
+  }
+  if (start < bytes.length) lines.push(bytes.subarray(start));
+  return lines;
+}
+
+function jsonlRows(bytes: Buffer, path: string): FileRows {
+  const lines = splitLines(bytes);
+  return { ids: lines.map((l, i) => idOf(l, path, i)), pick: (keep) => lines.filter((_, i) => keep(i)) };
+}
+
+function joinLines(rows: unknown[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const row of rows) parts.push(row as Buffer, NEWLINE);
+  return Buffer.concat(parts);
+}
+const NEWLINE = Buffer.from('\n');
+
+const jsonl: RowCodec = {
+  read: async (bytes, path) => jsonlRows(bytes, path),
+  write: async (rows) => joinLines(rows),
+};
+
+const jsonlGz: RowCodec = {
+  read: async (bytes, path) => jsonlRows(await gunzipAsync(bytes), path),
+  write: async (rows) => gzipAsync(joinLines(rows), { level: SINK_DEFAULTS.gzipLevel }),
+};
+
+/** The sink's row group size (src/sink/formats/parquet.ts): readers see merged files like the sink's own. */
+const ROW_GROUP_ROWS = 100_000;
+const CREATED_BY = 'tweetpipe compact (hyparquet-writer)';
+
+const parquet: RowCodec = {
+  async read(bytes, path) {
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+    const rows = (await parquetReadObjects({
+      file,
+      compressors: { ZSTD: (input: Uint8Array) => zstdDecompressSync(input) },
+    })) as Record<string, unknown>[];
+    const ids = rows.map((r, i) => {
+      if (typeof r.id !== 'string')
+        throw new TweetpipeError('INTERNAL', `${path}: row ${i + 1} has no string id`, { details: { path } });
+      return r.id;
+    });
+    return { ids, pick: (keep) => rows.filter((_, i) => keep(i)) };
+  },
+  async write(rows) {
+    const out = new ByteWriter();
+    const writer = new ParquetWriter({
+      writer: out,
+      schema: tweetSchema(),
+      codec: 'ZSTD',
+      compressors: { ZSTD: (input: Uint8Array) => zstdCompressSync(input) },
+      createdBy: CREATED_BY,
+    });
+    for (let from = 0; from < rows.length; from += ROW_GROUP_ROWS) {
+      const group = rows.slice(from, from + ROW_GROUP_ROWS) as Record<string, unknown>[];
+      writer.write({
+        columnData: TWEET_COLUMNS.map((c) => ({
+          name: c.name,
+          data: group.map((r) => r[c.name] ?? null),
+          ...(c.statistics === false ? { statistics: false } : {}),
+        })),
+        rowGroupSize: group.length,
+      });
+    }
+    writer.finish();
+    return out.getBytes().slice();
+  },
+};
+
+/** The codec of a committed file's extension (`jsonl`, `jsonl.gz`, `parquet`). */
+export function rowCodec(extension: string): RowCodec {
+  const codec = { jsonl, 'jsonl.gz': jsonlGz, parquet }[extension];
+  if (!codec) throw new TweetpipeError('INTERNAL', `no row codec for .${extension} files`);
+  return codec;
+}

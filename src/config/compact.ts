@@ -1,0 +1,26 @@
+/** Scheduled compaction inside `tweetpipe run` (`compact.*`, docs/compaction.md). */
+import { z } from 'zod';
+import { parseDurationMs, parseSizeBytes } from '../compact/units.ts';
+
+const unitOk = (parse: (what: string, text: string) => number) => (text: string) => {
+  try {
+    return parse('', text) > 0;
+  } catch {
+    return false;
+  }
+};
+const isDuration = unitOk(parseDurationMs);
+const isSize = unitOk(parseSizeBytes);
+const durationMessage = (key: string) => ({ message: `${key} must be a duration like 90s, 15m, 2h or 1d` });
+const sizeMessage = (key: string) => ({ message: `${key} must be a size like 512KB, 256MB or 1GB` });
+
+export const compactSettings = z
+  .strictObject({
+    /** How often `tweetpipe run` compacts hdfs.dir, like `6h`; absent: never. */
+    every: z.string().refine(isDuration, durationMessage('compact.every')).optional(),
+    /** Only folders with no write for this long, as `tweetpipe compact --older-than`. */
+    olderThan: z.string().refine(isDuration, durationMessage('compact.olderThan')).default('2h'),
+    /** Size of the merged files, as `tweetpipe compact --target-size`. */
+    targetSize: z.string().refine(isSize, sizeMessage('compact.targetSize')).default('256MB'),
+  })
+  .prefault({});
