@@ -2,7 +2,8 @@
  * `tweetpipe run`: the whole pipeline in one process — local stack when no external cluster is configured, the X
  * API (or the built-in emulator without a token), producer, sink, metrics and dashboard. One process because both
  * halves share one metrics registry and the dashboard; Kafka between them still decouples them, and
- * `produce` / `sink` run them apart when one machine is not enough.
+ * `produce` / `sink` run them apart when one machine is not enough. This file builds the parts; pipeline-run.ts
+ * starts and stops them in order.
  */
 import { randomUUID } from 'node:crypto';
 import { startCompactionSchedule } from '../compact/schedule.ts';
@@ -16,6 +17,7 @@ import { stackUp } from '../stack/stack.ts';
 import { startXEmulator, type XEmulator } from '../x-emulator/server.ts';
 import { ensureOutputDir, hdfsStorage } from './hdfs-storage.ts';
 import { startOperatorEndpoint } from './operator-endpoint.ts';
+import { runPipelineParts } from './pipeline-run.ts';
 import { startProducer } from './producer-service.ts';
 import { runSink } from './sink-threads.ts';
 
@@ -83,8 +85,6 @@ export async function runPipeline(
   const { storage, client } = hdfsStorage(runConfig, log, metrics);
   await ensureOutputDir(storage, runConfig, log, metrics);
 
-  const producerStop = new AbortController();
-  const sinkStop = new AbortController();
   let source: { state: () => SourceState } = {
     state: () => ({ state: 'connecting', reconnects: 0 }),
   };
@@ -104,49 +104,49 @@ export async function runPipeline(
   say(`HDFS web UI      ${webUi}/explorer.html#${runConfig.hdfs.dir}/${runConfig.topic.name}`);
   say(`files in HDFS    ${runConfig.hdfs.dir}/${runConfig.topic.name}/dt=YYYY-MM-DD/hour=HH/`);
 
-  const onAbort = () => producerStop.abort(signal.reason);
-  signal.addEventListener('abort', onAbort, { once: true });
   const registrar = runConfig.sink.hive.enabled ? new PartitionRegistrar(runConfig, storage, log) : null;
-  const stopCompaction = startCompactionSchedule(runConfig, storage, log);
   try {
-    const producer = await startProducer(
-      runConfig,
-      opts.source,
-      metrics,
-      log,
-      producerStop.signal,
-      (tweets, letters) => {
-        live.onTweets(tweets.map((t) => t.value));
-        for (const l of letters) live.onDeadLetter('source', l.reason);
+    await runPipelineParts(
+      {
+        startCompaction: () => startCompactionSchedule(runConfig, storage, log),
+        startProducer: async (producerSignal) => {
+          const producer = await startProducer(
+            runConfig,
+            opts.source,
+            metrics,
+            log,
+            producerSignal,
+            (tweets, letters) => {
+              live.onTweets(tweets.map((t) => t.value));
+              for (const l of letters) live.onDeadLetter('source', l.reason);
+            },
+          );
+          source = producer.source;
+          return producer;
+        },
+        runSink: (sinkSignal) =>
+          runSink({
+            config: runConfig,
+            storage,
+            metrics,
+            log,
+            signal: sinkSignal,
+            observer: {
+              onCommit: (f) => {
+                live.onCommit({ path: f.path, bytes: f.bytes, records: f.records });
+                registrar?.onCommit(f.path);
+              },
+              onPoison: (poison) => {
+                for (const p of poison) live.onDeadLetter('sink', p.reason);
+              },
+            },
+          }),
+        sinkCaughtUp: (untilAborted) => drained(metrics, untilAborted, 60_000),
       },
+      log,
+      signal,
     );
-    source = producer.source;
-    const sinkDone = runSink({
-      config: runConfig,
-      storage,
-      metrics,
-      log,
-      signal: sinkStop.signal,
-      observer: {
-        onCommit: (f) => {
-          live.onCommit({ path: f.path, bytes: f.bytes, records: f.records });
-          registrar?.onCommit(f.path);
-        },
-        onPoison: (poison) => {
-          for (const p of poison) live.onDeadLetter('sink', p.reason);
-        },
-      },
-    });
-    // Stop order: the source stops and drains into Kafka; then the sink commits its open windows.
-    const summary = await producer.done;
-    log.info({ summary }, 'producer stopped');
-    if (!signal.aborted) await drained(metrics, signal, 60_000);
-    sinkStop.abort();
-    await sinkDone;
   } finally {
-    signal.removeEventListener('abort', onAbort);
-    sinkStop.abort();
-    await stopCompaction();
     await registrar?.stop();
     await endpoint.close();
     await emulator?.close();
