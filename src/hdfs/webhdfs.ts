@@ -7,7 +7,8 @@
  *   to that DataNode URL. The NameNode step has no side effect, so it is always safe to repeat. Uploads to the
  *   DataNode use node:http instead of undici (webhdfs-upload.ts says why).
  * - HA: with several NameNode URLs, a StandbyException or a failure to connect moves to the next URL, which is then
- *   remembered for every later call. A NameNode not yet tried in this call is tried at once; a full round backs off.
+ *   remembered for every later call (webhdfs-namenodes.ts). A NameNode not yet tried in this call is tried at once;
+ *   a full round backs off (webhdfs-call.ts).
  * - Retries happen only for retryable errors (see webhdfs-errors.ts), with the backoff of WEBHDFS_CALL (src/retry/schedules.ts).
  *   A request that may have reached the server without us seeing the answer (reset, timeout) makes the call
  *   "ambiguous", and the non-idempotent operations resolve that instead of trusting the retry's answer:
@@ -29,15 +30,15 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
-import { type ErrorCode, TweetpipeError } from '../errors.ts';
+import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { delayFor } from '../retry/backoff.ts';
-import { WEBHDFS_CALL } from '../retry/schedules.ts';
 import { isClassicRenameRefusal, renameRefusal } from './httpfs.ts';
 import { asStatus, field, mapStreamErrors, statusArray, unexpected } from './webhdfs-answers.ts';
 import { type HdfsAuthSettings, type WebHdfsAuth, webHdfsAuth } from './webhdfs-auth.ts';
+import { type CallRetrier, callWithRetries, DEFAULT_RETRY, type RetryPolicy } from './webhdfs-call.ts';
 import { isConnectFailure, isRemoteAnswer, remoteError, transportError } from './webhdfs-errors.ts';
 import { holds, renameLanded, statusOrNull } from './webhdfs-landed.ts';
+import { NamenodeFailover, type NamenodeSwitch } from './webhdfs-namenodes.ts';
 import { encodePath, normalizePath } from './webhdfs-paths.ts';
 import type {
   Attempt,
@@ -49,6 +50,7 @@ import type {
 } from './webhdfs-types.ts';
 import { type UploadAnswer, upload } from './webhdfs-upload.ts';
 
+export type { RetryPolicy } from './webhdfs-call.ts';
 export type {
   ContentSummary,
   HdfsFileStatus,
@@ -56,22 +58,6 @@ export type {
   WebHdfsBody,
   WebHdfsCreateOptions,
 } from './webhdfs-types.ts';
-
-/** How often one WebHDFS call is tried; the delays follow WEBHDFS_CALL with these bounds. */
-export interface RetryPolicy {
-  /** Total tries of one call, the first included. */
-  attempts: number;
-  /** Backoff before the second try; doubles each time. */
-  baseMs: number;
-  /** Upper bound of one backoff. */
-  capMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = {
-  attempts: 5,
-  baseMs: WEBHDFS_CALL.firstMs,
-  capMs: WEBHDFS_CALL.maxMs,
-};
 
 export interface WebHdfsClientOptions {
   /** One NameNode's WebHDFS base URL (http://host:9870), or several for an HA pair. */
@@ -89,7 +75,7 @@ export interface WebHdfsClientOptions {
   connections?: number;
   logger?: Logger;
   /** Told each time calls move to the next NameNode URL (a StandbyException, or one that cannot be reached). */
-  onNamenodeSwitch?: (event: { from: string; to: string; code: ErrorCode }) => void;
+  onNamenodeSwitch?: NamenodeSwitch;
   /** Test seams: how to wait between retries and where jitter comes from. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -99,29 +85,19 @@ type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 type Params = Record<string, string>;
 
 export class WebHdfsClient {
-  private readonly urls: string[];
+  private readonly namenodes: NamenodeFailover;
   private readonly auth: WebHdfsAuth;
   private readonly timeoutMs: number;
-  private readonly retry: RetryPolicy;
+  private readonly retrier: CallRetrier;
   /** undici pool for the NameNode and for reads; uploads go through node:http (see webhdfs-upload.ts). */
   private readonly agent: Agent;
   private readonly uploadAgents: { http: http.Agent; https: https.Agent };
   private readonly log: Logger;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
-  private readonly onNamenodeSwitch: NonNullable<WebHdfsClientOptions['onNamenodeSwitch']>;
-  private active = 0;
 
   constructor(options: WebHdfsClientOptions) {
-    if (options.urls.length === 0)
-      throw new TweetpipeError('CONFIG_INVALID', 'WebHDFS needs at least one URL');
-    this.urls = options.urls.map((u) => u.replace(/\/+$/, ''));
+    this.namenodes = new NamenodeFailover(options.urls, options.onNamenodeSwitch ?? (() => {}));
     this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.log = options.logger ?? silentLogger;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.random = options.random ?? Math.random;
-    this.onNamenodeSwitch = options.onNamenodeSwitch ?? (() => {});
     // Below Jetty's 60 s idle timeout, so we never reuse a socket the NameNode is about to close.
     this.agent = new Agent({
       connections: options.connections ?? 16,
@@ -135,6 +111,14 @@ export class WebHdfsClient {
       this.timeoutMs,
       this.log,
     );
+    this.retrier = {
+      policy: { ...DEFAULT_RETRY, ...options.retry },
+      namenodes: this.namenodes,
+      reauthenticate: (err) => this.auth.refused(err),
+      log: this.log,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      random: options.random ?? Math.random,
+    };
     // DataNodes close the connection after each upload, so these only cap the number of parallel uploads.
     const maxSockets = options.connections ?? 16;
     this.uploadAgents = {
@@ -145,7 +129,7 @@ export class WebHdfsClient {
 
   /** The NameNode URL that answered last (the active one of an HA pair). */
   get activeUrl(): string {
-    return this.urls[this.active] ?? '';
+    return this.namenodes.activeUrl;
   }
 
   async create(path: string, body: WebHdfsBody, options: WebHdfsCreateOptions = {}): Promise<void> {
@@ -154,7 +138,7 @@ export class WebHdfsClient {
     if (options.blockSize !== undefined) params.blocksize = String(options.blockSize);
     if (options.replication !== undefined) params.replication = String(options.replication);
     if (options.permission !== undefined) params.permission = options.permission;
-    await this.retrying('CREATE', path, async (attempt) => {
+    await this.call('CREATE', path, async (attempt) => {
       const location = await this.location('PUT', 'CREATE', path, params);
       try {
         await this.upload(location, 'PUT', 'CREATE', path, body, attempt);
@@ -172,7 +156,7 @@ export class WebHdfsClient {
   }
 
   async append(path: string, body: WebHdfsBody): Promise<void> {
-    await this.retrying('APPEND', path, async (attempt) => {
+    await this.call('APPEND', path, async (attempt) => {
       const location = await this.location('POST', 'APPEND', path, {});
       try {
         await this.upload(location, 'POST', 'APPEND', path, body, attempt);
@@ -194,13 +178,13 @@ export class WebHdfsClient {
    * retried; errors mid-stream reach the consumer as TweetpipeErrors.
    */
   async open(path: string, options: OpenOptions = {}): Promise<Readable> {
-    const body = await this.retrying('OPEN', path, () => this.openOnce(path, options));
+    const body = await this.call('OPEN', path, () => this.openOnce(path, options));
     return Readable.from(mapStreamErrors(body, path));
   }
 
   /** Reads a whole file (or a range of it) into memory; retried as a whole. */
   async readAll(path: string, options: OpenOptions = {}): Promise<Buffer> {
-    return this.retrying('OPEN', path, async () => {
+    return this.call('OPEN', path, async () => {
       const body = await this.openOnce(path, options);
       try {
         return Buffer.from(await body.arrayBuffer());
@@ -216,7 +200,7 @@ export class WebHdfsClient {
    */
   async rename(from: string, to: string): Promise<boolean> {
     const destination = normalizePath(to);
-    return this.retrying('RENAME', from, async (attempt) => {
+    return this.call('RENAME', from, async (attempt) => {
       const renamed = field(
         await this.json('PUT', 'RENAME', from, { destination }),
         'boolean',
@@ -239,7 +223,7 @@ export class WebHdfsClient {
       destination: normalizePath(to),
       renameoptions: options.overwrite ? 'OVERWRITE' : 'NONE',
     };
-    await this.retrying('RENAME', from, async (attempt) => {
+    await this.call('RENAME', from, async (attempt) => {
       try {
         const answer = await (await this.nameNode('PUT', 'RENAME', from, params)).body.text();
         if (isClassicRenameRefusal(answer))
@@ -256,7 +240,7 @@ export class WebHdfsClient {
   /** False when nothing was at the path. A non-empty directory without `recursive` fails (HDFS_REMOTE). */
   async delete(path: string, options: { recursive?: boolean } = {}): Promise<boolean> {
     const params = { recursive: String(options.recursive ?? false) };
-    return this.retrying('DELETE', path, async () =>
+    return this.call('DELETE', path, async () =>
       field(await this.json('DELETE', 'DELETE', path, params), 'boolean', 'boolean', 'DELETE', path),
     );
   }
@@ -264,7 +248,7 @@ export class WebHdfsClient {
   /** Creates a directory and its parents; succeeds when it already exists. */
   async mkdirs(path: string, options: { permission?: string } = {}): Promise<void> {
     const params: Params = options.permission === undefined ? {} : { permission: options.permission };
-    await this.retrying('MKDIRS', path, async () => {
+    await this.call('MKDIRS', path, async () => {
       if (!field(await this.json('PUT', 'MKDIRS', path, params), 'boolean', 'boolean', 'MKDIRS', path)) {
         throw new TweetpipeError('HDFS_REMOTE', `WebHDFS MKDIRS ${path}: the NameNode answered false`, {
           details: { op: 'MKDIRS', path },
@@ -275,7 +259,7 @@ export class WebHdfsClient {
 
   /** HDFS_NOT_FOUND when the path does not exist. */
   async getFileStatus(path: string): Promise<HdfsFileStatus> {
-    return this.retrying('GETFILESTATUS', path, async () =>
+    return this.call('GETFILESTATUS', path, async () =>
       asStatus(
         field(await this.json('GET', 'GETFILESTATUS', path), 'FileStatus', 'object', 'GETFILESTATUS', path),
         'GETFILESTATUS',
@@ -286,7 +270,7 @@ export class WebHdfsClient {
 
   /** One request for the whole directory; prefer listStatusBatch for large ones. */
   async listStatus(path: string): Promise<HdfsFileStatus[]> {
-    return this.retrying('LISTSTATUS', path, async () => {
+    return this.call('LISTSTATUS', path, async () => {
       const statuses = field(
         await this.json('GET', 'LISTSTATUS', path),
         'FileStatuses',
@@ -308,7 +292,7 @@ export class WebHdfsClient {
     for (;;) {
       // The NameNode matches this parameter name in lower case only ('startAfter', as documented, is ignored).
       const params: Params = startAfter === undefined ? {} : { startafter: startAfter };
-      const listing = await this.retrying(op, path, async () =>
+      const listing = await this.call(op, path, async () =>
         field(await this.json('GET', op, path, params), 'DirectoryListing', 'object', op, path),
       );
       const page = statusArray(field(listing, 'partialListing', 'object', op, path).FileStatuses, op, path);
@@ -324,10 +308,14 @@ export class WebHdfsClient {
   }
 
   async getContentSummary(path: string): Promise<ContentSummary> {
-    return this.retrying('GETCONTENTSUMMARY', path, async () => {
+    return this.call('GETCONTENTSUMMARY', path, async () => {
       const json = await this.json('GET', 'GETCONTENTSUMMARY', path);
       return field(json, 'ContentSummary', 'object', 'GETCONTENTSUMMARY', path) as unknown as ContentSummary;
     });
+  }
+
+  private call<T>(op: string, path: string, attemptOnce: (attempt: Attempt) => Promise<T>): Promise<T> {
+    return callWithRetries(this.retrier, op, path, attemptOnce);
   }
 
   /** Closes the connection pool after the requests in flight. */
@@ -337,67 +325,18 @@ export class WebHdfsClient {
     this.uploadAgents.https.destroy();
   }
 
-  private async retrying<T>(
-    op: string,
-    path: string,
-    attemptOnce: (attempt: Attempt) => Promise<T>,
-  ): Promise<T> {
-    const attempt: Attempt = { number: 1, ambiguous: false, stop: false, reauthenticated: false };
-    let untried = new Set(this.urls.keys());
-    for (;;) {
-      const tried = this.active;
-      untried.delete(tried);
-      try {
-        return await attemptOnce(attempt);
-      } catch (thrown) {
-        const err = transportError(op, path, thrown);
-        // A refusal is the server's answer (nothing was done): new credentials may be tried once at once.
-        if (err.code === 'HDFS_AUTH' && !attempt.stop && !attempt.reauthenticated) {
-          attempt.reauthenticated = true;
-          if (await this.auth.refused(err)) continue;
-        }
-        if (!err.retryable || attempt.stop || attempt.number >= this.retry.attempts) {
-          err.details.attempts = attempt.number;
-          throw err;
-        }
-        if (!isRemoteAnswer(err) && !isConnectFailure(err)) attempt.ambiguous = true;
-        attempt.number++;
-        if (this.active !== tried && untried.has(this.active)) {
-          this.log.warn(
-            { op, path, code: err.code, url: this.activeUrl },
-            'WebHDFS: trying the other NameNode',
-          );
-          continue;
-        }
-        const delay = delayFor(
-          { ...WEBHDFS_CALL, firstMs: this.retry.baseMs, maxMs: this.retry.capMs },
-          attempt.number - 1,
-          this.random,
-        );
-        this.log.warn({ op, path, code: err.code, attempt: attempt.number, delay }, 'WebHDFS: retrying');
-        await this.sleep(delay);
-        untried = new Set(this.urls.keys());
-      }
-    }
-  }
-
   /** One request to the active NameNode; moves to the next one on standby or connect failure. */
   private async nameNode(method: Method, op: string, path: string, params: Params = {}) {
-    const index = this.active;
+    const index = this.namenodes.active;
+    const url = this.namenodes.urls[index] ?? '';
     try {
-      const credentials = await this.auth.params(this.urls[index] ?? '');
+      const credentials = await this.auth.params(url);
       const query = Object.entries({ op, ...credentials, ...params })
         .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
         .join('&');
-      return await this.send(`${this.urls[index]}/webhdfs/v1${encodePath(path)}?${query}`, method, op, path);
+      return await this.send(`${url}/webhdfs/v1${encodePath(path)}?${query}`, method, op, path);
     } catch (err) {
-      const failover =
-        err instanceof TweetpipeError && (err.code === 'HDFS_STANDBY' || isConnectFailure(err));
-      // Compare first: a concurrent call may already have moved on, and must not be moved back.
-      if (failover && this.urls.length > 1 && this.active === index) {
-        this.active = (index + 1) % this.urls.length;
-        this.onNamenodeSwitch({ from: this.urls[index] ?? '', to: this.activeUrl, code: err.code });
-      }
+      this.namenodes.failed(index, err);
       throw err;
     }
   }
