@@ -50,7 +50,6 @@ import type {
 } from './webhdfs-types.ts';
 import { type UploadAnswer, upload } from './webhdfs-upload.ts';
 
-export type { RetryPolicy } from './webhdfs-call.ts';
 export type {
   ContentSummary,
   HdfsFileStatus,
