@@ -154,34 +154,24 @@ export function project(payloads: readonly TweetPayload[], sel: Selection): Proj
 
   const merged = mergeIncludes(payloads.map((p) => p.includes));
   const includes: Record<string, JsonObject[]> = {};
-  const put = (key: string, objects: JsonObject[]) => {
-    if (objects.length > 0) includes[key] = objects;
+  /** The included objects of one kind that the posts reference (`wanted`), with the selected fields only. */
+  const put = <T extends object>(
+    key: string,
+    objects: readonly T[] | undefined,
+    wanted: ReadonlySet<string>,
+    idOf: (object: T) => string,
+    keys: ReadonlySet<string>,
+  ) => {
+    const picked = (objects ?? []).filter((o) => wanted.has(idOf(o))).map((o) => pick(o, keys));
+    if (picked.length > 0) includes[key] = picked;
   };
-  const userKeys = new Set([...DEFAULT_USER_FIELDS, ...sel.user]);
-  put(
-    'users',
-    (merged.users ?? []).filter((u) => users.has(u.id)).map((u) => pick(u, userKeys)),
-  );
+  const byId = (object: { id: string }) => object.id;
+  put('users', merged.users, users, byId, new Set([...DEFAULT_USER_FIELDS, ...sel.user]));
   const includedTweetKeys = referencedAuthors ? new Set([...tweetKeys, 'author_id']) : tweetKeys;
-  put(
-    'tweets',
-    (merged.tweets ?? []).filter((t) => tweets.has(t.id)).map((t) => pick(t, includedTweetKeys)),
-  );
-  const mediaKeys = new Set([...DEFAULT_MEDIA_FIELDS, ...sel.media]);
-  put(
-    'media',
-    (merged.media ?? []).filter((m) => media.has(m.media_key)).map((m) => pick(m, mediaKeys)),
-  );
-  const placeKeys = new Set([...DEFAULT_PLACE_FIELDS, ...sel.place]);
-  put(
-    'places',
-    (merged.places ?? []).filter((p) => places.has(p.id)).map((p) => pick(p, placeKeys)),
-  );
-  const pollKeys = new Set([...DEFAULT_POLL_FIELDS, ...sel.poll]);
-  put(
-    'polls',
-    (merged.polls ?? []).filter((p) => polls.has(p.id)).map((p) => pick(p, pollKeys)),
-  );
+  put('tweets', merged.tweets, tweets, byId, includedTweetKeys);
+  put('media', merged.media, media, (m) => m.media_key, new Set([...DEFAULT_MEDIA_FIELDS, ...sel.media]));
+  put('places', merged.places, places, byId, new Set([...DEFAULT_PLACE_FIELDS, ...sel.place]));
+  put('polls', merged.polls, polls, byId, new Set([...DEFAULT_POLL_FIELDS, ...sel.poll]));
   if (Object.keys(includes).length > 0) projected.includes = renderIncludes(includes, sel.era);
   return projected;
 }

@@ -126,31 +126,22 @@ const HAS_VALUES: Record<string, Matcher> = {
   geo: (f) => f.hasGeo,
 };
 
+/** An operator naming a user by @username or id, matched against the username and id that `user` reads. */
+function userOperator(user: (facts: TweetFacts) => readonly [unknown, unknown]): Operator {
+  return {
+    standalone: true,
+    check: isUserRef,
+    build: (v) => {
+      const u = userRef(v);
+      return (f) => user(f).includes(u);
+    },
+  };
+}
+
 const OPERATORS: Record<string, Operator> = {
-  from: {
-    standalone: true,
-    check: isUserRef,
-    build: (v) => {
-      const u = userRef(v);
-      return (f) => f.authorUsername === u || f.authorId === u;
-    },
-  },
-  to: {
-    standalone: true,
-    check: isUserRef,
-    build: (v) => {
-      const u = userRef(v);
-      return (f) => f.inReplyToUsername === u || f.inReplyToUserId === u;
-    },
-  },
-  retweets_of: {
-    standalone: true,
-    check: isUserRef,
-    build: (v) => {
-      const u = userRef(v);
-      return (f) => f.retweetedUsername === u || f.retweetedUserId === u;
-    },
-  },
+  from: userOperator((f) => [f.authorUsername, f.authorId]),
+  to: userOperator((f) => [f.inReplyToUsername, f.inReplyToUserId]),
+  retweets_of: userOperator((f) => [f.retweetedUsername, f.retweetedUserId]),
   url: {
     standalone: true,
     check: (v) => (unquote(v).length > 0 ? undefined : 'is empty'),
