@@ -12,6 +12,39 @@ export const SINK_DEFAULTS = {
    * 23k/s. Level 6 buys 20% smaller files for 2.5x the CPU: set sink.gzipLevel when disk matters more than CPU.
    */
   gzipLevel: 1,
+  /** Bytes a temp file's upload buffers before a chunk waits for the socket: about one chunk, bounded memory. */
+  uploadBufferBytes: 1024 * 1024,
+  /** Chunks in flight to HDFS per file before write() waits; with flushBytes this bounds memory. */
+  maxFlushesInFlight: 2,
+  /**
+   * Bytes the open files of a window may hold together in their encoders: past it the files holding most hand out
+   * everything (see partition-writer.ts).
+   */
+  maxBufferedBytes: 32 * 1024 * 1024,
+  /**
+   * An upload that received nothing for this long is ended, so that no request outlives the WebHDFS client's
+   * socket timeout while a quiet window waits for its age rotation; the next chunk appends.
+   */
+  uploadIdleMs: 10_000,
+  /** Manifests kept per partition under _wal/ (2, the minimum: the latest and the one before it). */
+  keepManifests: 2,
+} as const;
+
+/** The sink loop (src/pipeline/sink-loop.ts) and its threads. */
+export const SINK_LOOP_DEFAULTS = {
+  /** Records per poll, and how long a poll waits for the first. */
+  pollMaxRecords: 5000,
+  pollWaitMs: 200,
+  /** How often the lag metric is read from Kafka. */
+  lagMetricEveryMs: 5000,
+  /** How often --exit-when-idle logs the lag it still waits for. */
+  lagReportEveryMs: 10_000,
+  /** How long shutdown may spend committing open windows before it drops them instead. */
+  shutdownGraceMs: 30_000,
+  /** Dead letters of each DLQ partition read back at the start, to skip what an earlier run already sent. */
+  deadLetterTailPerPartition: 10_000,
+  /** How often a sink thread's metric updates travel to the main thread (the progress line ticks every second). */
+  metricsFlushMs: 250,
 } as const;
 
 /** `sink.hive.*`: the table over the output (`tweetpipe table ddl`), and its partitions registered in a Hive Metastore. */

@@ -5,9 +5,11 @@
  * consumer group (the sink_group / original_topic / original_partition / original_offset headers of its last
  * records), and it remembers what it sends itself (a reset re-reads from the committed offsets too).
  *
- * The read is bounded to the last TAIL_PER_PARTITION records of each dead-letter partition: exactly once holds
- * while fewer dead letters than that reach the topic between a poison record and its window's commit.
+ * The read is bounded to the last SINK_LOOP_DEFAULTS.deadLetterTailPerPartition records of each dead-letter
+ * partition: exactly once holds while fewer dead letters than that reach the topic between a poison record and its window's commit.
  */
+
+import { SINK_LOOP_DEFAULTS } from '../config/sink.ts';
 import type { Config } from '../config.ts';
 import type { KafkaConnection } from '../kafka/client-options.ts';
 import { readTailHeaders } from '../kafka/topic-tail.ts';
@@ -17,8 +19,6 @@ import type { Metrics } from '../observe/metrics.ts';
 import { retryForever } from '../retry/retry-forever.ts';
 import type { PoisonRecord } from '../sink/sink-record.ts';
 import { asKafkaRetryable } from './topics.ts';
-
-const TAIL_PER_PARTITION = 10_000;
 
 export class SinkDeadLetters {
   private readonly conn: KafkaConnection;
@@ -56,7 +56,7 @@ export class SinkDeadLetters {
     const wanted = new Set(partitions);
     const tail = await retryForever(
       asKafkaRetryable(`reading the end of ${dlqTopic(this.topic)}`, () =>
-        readTailHeaders(this.conn, dlqTopic(this.topic), TAIL_PER_PARTITION),
+        readTailHeaders(this.conn, dlqTopic(this.topic), SINK_LOOP_DEFAULTS.deadLetterTailPerPartition),
       ),
       {
         what: `reading the end of ${dlqTopic(this.topic)}`,

@@ -8,6 +8,8 @@
  * The loop talks to Kafka and HDFS only through its parts (record-source.ts, record-sink.ts and SinkLoopParts
  * below, built by sink-parts.ts), so the unit tests run it on in-memory doubles.
  */
+
+import { SINK_LOOP_DEFAULTS } from '../config/sink.ts';
 import type { Config } from '../config.ts';
 import { settlesWithin } from '../deadline.ts';
 import { type ErrorCode, TweetpipeError, toTweetpipeError } from '../errors.ts';
@@ -24,11 +26,6 @@ import type { SinkDeadLetters } from './sink-dead-letters.ts';
 
 /** A verdict on the whole run, or settings and permissions that a reset cannot mend. */
 const FINAL_CODES = new Set<ErrorCode>(['LAG_REMAINS', 'KAFKA_AUTH', 'KAFKA_DENIED']);
-
-/** Records per poll, and how long a poll waits for the first. */
-const POLL_MAX = 5000;
-const POLL_WAIT_MS = 200;
-const LAG_METRIC_EVERY_MS = 5000;
 
 export interface SinkLoopOptions {
   config: Config;
@@ -134,11 +131,11 @@ class SinkRun {
     let lagTimer: NodeJS.Timeout | undefined;
     try {
       await source.start();
-      lagTimer = setInterval(() => void this.#updateLag(source), LAG_METRIC_EVERY_MS);
+      lagTimer = setInterval(() => void this.#updateLag(source), SINK_LOOP_DEFAULTS.lagMetricEveryMs);
       lagTimer.unref();
       while (!signal.aborted) {
         await this.#rebalance();
-        const records = await source.next(POLL_MAX, POLL_WAIT_MS);
+        const records = await source.next(SINK_LOOP_DEFAULTS.pollMaxRecords, SINK_LOOP_DEFAULTS.pollWaitMs);
         if (records.length > 0) await this.#put(source, records);
         await this.#task.maybeRotate(Date.now());
         await this.#commit(source);
@@ -287,7 +284,7 @@ class SinkRun {
             .join('; ')}`,
         { details: { lag } },
       );
-    if (performance.now() - this.#lastLagReportAt >= 10_000) {
+    if (performance.now() - this.#lastLagReportAt >= SINK_LOOP_DEFAULTS.lagReportEveryMs) {
       this.#lastLagReportAt = performance.now();
       log.info({ lag }, 'idle, but partitions still hold uncommitted records: consuming on before exiting');
     }
@@ -305,7 +302,7 @@ class SinkRun {
 
   /** Commits the open windows within the grace period, else drops them (they are re-read on the next start). */
   async #shutdown(source: RecordSource): Promise<void> {
-    const grace = this.#opts.shutdownGraceMs ?? 30_000;
+    const grace = this.#opts.shutdownGraceMs ?? SINK_LOOP_DEFAULTS.shutdownGraceMs;
     const all = [...this.#owned];
     const committed = await settlesWithin(this.#task.close(all, { abort: false }), grace);
     this.#owned.clear();

@@ -4,6 +4,7 @@
  * (committing its open windows) when told to.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { SINK_LOOP_DEFAULTS } from '../config/sink.ts';
 import { serializeError, TweetpipeError, toTweetpipeError } from '../errors.ts';
 import { createLogger, registerConfigSecrets } from '../log.ts';
 import { Metrics } from '../observe/metrics.ts';
@@ -12,9 +13,6 @@ import { hdfsStorage } from './hdfs-storage.ts';
 import { runSinkLoop } from './sink-loop.ts';
 import { kafkaSinkParts } from './sink-parts.ts';
 import type { SinkWorkerData, WorkerMessage } from './sink-threads.ts';
-
-/** How often metric updates travel to the main thread (the progress line ticks every second). */
-const FLUSH_MS = 250;
 
 const port = parentPort;
 if (!port) throw new TweetpipeError('INTERNAL', 'sink-thread-entry.ts runs as a worker thread only');
@@ -27,7 +25,7 @@ const log = createLogger({ level: config.log.level, format: config.log.format })
 const post = (m: WorkerMessage) => port.postMessage(m);
 const metrics = new Metrics({ processMetrics: false });
 const bridge = forwardMetrics(metrics, (ops) => post({ type: 'metrics', ops }));
-const flushTimer = setInterval(() => bridge.flush(), FLUSH_MS);
+const flushTimer = setInterval(() => bridge.flush(), SINK_LOOP_DEFAULTS.metricsFlushMs);
 const stop = new AbortController();
 port.on('message', (m: { type?: string }) => {
   if (m?.type === 'stop') stop.abort(new TweetpipeError('ABORTED', 'stopped by the main thread'));

@@ -23,6 +23,7 @@
  * so the window is redone from Kafka instead.
  */
 import { performance } from 'node:perf_hooks';
+import { SINK_DEFAULTS } from '../config/sink.ts';
 import { TweetpipeError, toTweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import type { Logger } from '../log.ts';
@@ -90,17 +91,17 @@ export interface PartitionWriterOptions {
   writerId: string;
   /** Manifests kept per partition (at least 2). */
   keepManifests: number;
-  /** Chunks in flight to HDFS per file before write() waits (default 2); with flushBytes this bounds memory. */
+  /** Chunks in flight to HDFS per file before write() waits; with flushBytes this bounds memory. */
   maxFlushesInFlight?: number;
   /**
-   * Bytes the open files of a window may hold together in their encoders (default 32 MiB): past it the files
+   * Bytes the open files of a window may hold together in their encoders: past it the files
    * holding most hand out everything, so that many open files (field partitions) do not each hold flushBytes,
    * and a Parquet row group (held as parsed values) closes before it reaches 128 MiB.
    */
   maxBufferedBytes?: number;
   /**
    * An upload that received nothing for this long is ended, so that no request outlives the WebHDFS client's
-   * socket timeout while a quiet window waits for its age rotation (default 10 s); the next chunk appends.
+   * socket timeout while a quiet window waits for its age rotation; the next chunk appends.
    */
   uploadIdleMs?: number;
   clock: () => number;
@@ -144,9 +145,9 @@ export class PartitionWriter {
     this.opts = opts;
     this.topic = opts.topic;
     this.partition = opts.partition;
-    this.maxInFlight = opts.maxFlushesInFlight ?? 2;
-    this.uploadIdleMs = opts.uploadIdleMs ?? 10_000;
-    this.maxBufferedBytes = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
+    this.maxInFlight = opts.maxFlushesInFlight ?? SINK_DEFAULTS.maxFlushesInFlight;
+    this.uploadIdleMs = opts.uploadIdleMs ?? SINK_DEFAULTS.uploadIdleMs;
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? SINK_DEFAULTS.maxBufferedBytes;
     const { storage, paths, topic, partition, writerId, logger } = opts;
     this.manifests = new ManifestLog({ storage, paths, topic, partition, keep: opts.keepManifests, logger });
     this.recovery = new PartitionRecovery({

@@ -24,6 +24,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { SINK_DEFAULTS } from '../config/sink.ts';
 import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
@@ -56,7 +57,7 @@ export interface SinkSettings {
   flushBytes: number;
   gzipLevel?: number;
   parquet?: ParquetOptions;
-  /** Manifests kept per partition (default 2, the minimum). */
+  /** Manifests kept per partition (default SINK_DEFAULTS.keepManifests, the minimum). */
   keepManifests?: number;
 }
 
@@ -195,7 +196,7 @@ export class SinkTask {
       partitioner: this.partitioner,
       rotation: { maxRecords, maxBytes, maxAgeMs },
       writerId: `${this.writerIdPrefix}.${++this.writerSeq}`,
-      keepManifests: this.opts.keepManifests ?? 2,
+      keepManifests: this.opts.keepManifests ?? SINK_DEFAULTS.keepManifests,
       clock: this.clock,
       logger: this.log,
       events: this.events,

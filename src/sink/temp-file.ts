@@ -13,13 +13,11 @@
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import { SINK_DEFAULTS } from '../config/sink.ts';
 import { TweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import type { RecordEncoder } from './formats/format.ts';
 import type { SinkRecord } from './sink-record.ts';
-
-/** Bytes an upload buffers before a chunk waits for the socket: about one chunk, so memory stays bounded. */
-const UPLOAD_BUFFER_BYTES = 1024 * 1024;
 
 /** One streaming create or append request of a temp file. */
 interface Upload {
@@ -176,7 +174,7 @@ export class TempFile {
   }
 
   private startUpload(): Upload {
-    const body = new PassThrough({ highWaterMark: UPLOAD_BUFFER_BYTES });
+    const body = new PassThrough({ highWaterMark: SINK_DEFAULTS.uploadBufferBytes });
     const { storage } = this.opts;
     const upload: Upload = {
       body,
