@@ -193,3 +193,28 @@ export const ADMIN_DEFAULTS = {
   maxConnectTimeoutMs: 5000,
   retries: 2,
 } as const;
+
+/** SASL/OAUTHBEARER tokens from a client-credentials endpoint (src/kafka/oauth-token.ts). */
+export const OAUTH_TOKEN_DEFAULTS = {
+  /** Share of a token's lifetime after which a new one is fetched. */
+  refreshAt: 0.5,
+  /** Lifetime assumed when the endpoint does not say (expires_in is only RECOMMENDED by RFC 6749). */
+  lifetimeS: 3600,
+  /** How long one token request may take. */
+  requestTimeoutMs: 10_000,
+} as const;
+
+/** Reads of a topic's last records (src/kafka/topic-tail.ts). */
+export const TOPIC_TAIL_DEFAULTS = {
+  /** A read ends after this long without a record: the offsets up to the end are not all records. */
+  quietMs: 1500,
+  /** The throwaway consumer's request timeout and retries. */
+  requestTimeoutMs: 10_000,
+  retries: 3,
+} as const;
+
+/** The TLS handshake probe of the first broker (src/kafka/tls-probe.ts). */
+export const TLS_PROBE_DEFAULTS = {
+  /** How long a finished handshake is watched for a late alert: a broker sends it at once. */
+  alertWaitMs: 1500,
+} as const;

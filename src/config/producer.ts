@@ -18,3 +18,14 @@ export const producerSettings = z
     stateDir: z.string().min(1).default('.tweetpipe/state'),
   })
   .prefault({});
+
+/** The produce loop (src/pipeline/produce.ts). */
+export const PRODUCE_LOOP_DEFAULTS = {
+  /**
+   * Kafka refuses a batch holding a record timestamp more than log.message.timestamp.after.max.ms (1 h by default)
+   * ahead of the broker's clock, and retrying would stall the stream: tweets further ahead go to the DLQ instead.
+   */
+  maxFutureMs: 55 * 60_000,
+  /** Batches in flight above which reading pauses, however few records they hold. */
+  maxInFlightBatches: 64,
+} as const;

@@ -6,6 +6,8 @@
  * half of its lifetime remains, and replaced after that, before it expires: a re-authentication never receives a
  * token about to expire (one that did re-authenticated for its last second and then stalled the connection).
  */
+
+import { OAUTH_TOKEN_DEFAULTS } from '../config/kafka.ts';
 import { TweetpipeError } from '../errors.ts';
 import { registerSecret } from '../log.ts';
 
@@ -15,11 +17,6 @@ export interface ClientCredentials {
   clientSecret: string;
   scope?: string | undefined;
 }
-
-/** Share of a token's lifetime after which a new one is fetched. */
-const REFRESH_AT = 0.5;
-/** Lifetime assumed when the endpoint does not say (expires_in is only RECOMMENDED by RFC 6749). */
-const DEFAULT_LIFETIME_S = 3600;
 
 export class OAuthTokenSource {
   private token: { value: string; refreshAt: number } | undefined;
@@ -55,7 +52,7 @@ export class OAuthTokenSource {
         method: 'POST',
         headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
         body,
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(OAUTH_TOKEN_DEFAULTS.requestTimeoutMs),
       });
     } catch (err) {
       throw new TweetpipeError(
@@ -82,7 +79,10 @@ export class OAuthTokenSource {
         `OAUTHBEARER: the token endpoint ${tokenEndpoint} answered without an access_token (expected JSON {"access_token":...,"expires_in":...})`,
       );
     registerSecret(parsed.token);
-    this.token = { value: parsed.token, refreshAt: startedAt + parsed.lifetimeS * 1000 * REFRESH_AT };
+    this.token = {
+      value: parsed.token,
+      refreshAt: startedAt + parsed.lifetimeS * 1000 * OAUTH_TOKEN_DEFAULTS.refreshAt,
+    };
     return parsed.token;
   }
 }
@@ -92,7 +92,7 @@ function parseTokenResponse(text: string): { token: string; lifetimeS: number } 
     const json = JSON.parse(text) as { access_token?: unknown; expires_in?: unknown };
     if (typeof json.access_token !== 'string' || json.access_token === '') return null;
     const expires = Number(json.expires_in);
-    return { token: json.access_token, lifetimeS: expires > 0 ? expires : DEFAULT_LIFETIME_S };
+    return { token: json.access_token, lifetimeS: expires > 0 ? expires : OAUTH_TOKEN_DEFAULTS.lifetimeS };
   } catch {
     return null;
   }

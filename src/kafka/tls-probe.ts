@@ -4,10 +4,8 @@
  * "Connection closed" (the alert is dropped on the way); a plain TLS socket keeps it as its error code.
  */
 import { connect } from 'node:tls';
+import { TLS_PROBE_DEFAULTS } from '../config/kafka.ts';
 import type { KafkaConnection } from './client-options.ts';
-
-/** How long a finished handshake is watched for a late alert: a broker sends it at once. */
-const ALERT_WAIT_MS = 1500;
 
 /** The error the handshake with the first broker ends with, or null when it succeeds (or the broker is away). */
 export function tlsHandshakeError(conn: KafkaConnection, timeoutMs = 5000): Promise<Error | null> {
@@ -32,7 +30,7 @@ export function tlsHandshakeError(conn: KafkaConnection, timeoutMs = 5000): Prom
     socket.on('data', () => {});
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      setTimeout(() => done(null), ALERT_WAIT_MS);
+      setTimeout(() => done(null), TLS_PROBE_DEFAULTS.alertWaitMs);
     });
   });
 }

@@ -5,7 +5,8 @@
  * dead-letter topic's last records for the same reason (records dead-lettered before a crash are consumed again
  * after it), and asks whether a partition still holds any record past its committed offset.
  *
- * A read ends at the end offset or after QUIET_MS without a record: the offsets up to the end are not all records.
+ * A read ends at the end offset or after TOPIC_TAIL_DEFAULTS.quietMs without a record: the offsets up to the end
+ * are not all records.
  * A topic written by a transactional producer (Kafka Streams, Flink, Kafka Connect exactly-once) ends on a commit
  * marker, and a consumer never receives markers or aborted records, so waiting for the last offset would wait
  * for ever.
@@ -13,12 +14,11 @@
 
 import { randomUUID } from 'node:crypto';
 import { Consumer, type Message, MessagesStreamModes } from '@platformatic/kafka';
+import { TOPIC_TAIL_DEFAULTS } from '../config/kafka.ts';
 import { createAdmin } from './admin.ts';
 import type { KafkaConnection } from './client-options.ts';
 
 type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>;
-
-const QUIET_MS = 1500;
 
 /** Keys of up to `perPartition` last records of each partition, oldest first. */
 export async function readTailKeys(
@@ -89,8 +89,8 @@ async function readTail(
 }
 
 /**
- * Reads each partition from `offset` up to `end` (exclusive), or until QUIET_MS pass without a record; `onMessage`
- * returning false stops the read.
+ * Reads each partition from `offset` up to `end` (exclusive), or until TOPIC_TAIL_DEFAULTS.quietMs pass without a
+ * record; `onMessage` returning false stops the read.
  */
 async function readRange(
   consumer: Consumer,
@@ -111,7 +111,7 @@ async function readRange(
   let quiet: NodeJS.Timeout | undefined;
   const stopWhenQuiet = () => {
     clearTimeout(quiet);
-    quiet = setTimeout(() => void stream.close().catch(() => {}), QUIET_MS);
+    quiet = setTimeout(() => void stream.close().catch(() => {}), TOPIC_TAIL_DEFAULTS.quietMs);
   };
   stopWhenQuiet();
   try {
@@ -133,7 +133,12 @@ async function withThrowawayConsumer(
   fn: (consumer: Consumer) => Promise<void>,
 ): Promise<void> {
   const groupId = `tweetpipe-tail-${randomUUID()}`;
-  const consumer = new Consumer({ ...conn, groupId, timeout: 10_000, retries: 3 });
+  const consumer = new Consumer({
+    ...conn,
+    groupId,
+    timeout: TOPIC_TAIL_DEFAULTS.requestTimeoutMs,
+    retries: TOPIC_TAIL_DEFAULTS.retries,
+  });
   try {
     await fn(consumer);
   } finally {

@@ -7,6 +7,8 @@
  * EndOfInput, ack each batch once Kafka holds it and every batch read before it was acked, close once at the end.
  * With the publisher: record-publisher.ts.
  */
+
+import { PRODUCE_LOOP_DEFAULTS } from '../config/producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { retryForever } from '../retry/retry-forever.ts';
@@ -19,15 +21,6 @@ import type { TopicTailCheck } from './topic-tail-check.ts';
 export interface SeenIds {
   add(id: string): boolean;
 }
-
-/**
- * Kafka refuses a batch holding a record timestamp more than log.message.timestamp.after.max.ms (1 h by default)
- * ahead of the broker's clock, and retrying would stall the stream: such tweets go to the DLQ instead.
- */
-const MAX_FUTURE_MS = 55 * 60_000;
-
-/** Batches in flight above which reading pauses, however few records they hold. */
-const MAX_IN_FLIGHT_BATCHES = 64;
 
 export interface ProduceLoopOptions {
   source: Source;
@@ -130,7 +123,7 @@ class ProduceRun {
     const { dedup, metrics, log, source } = this.#opts;
     const letters = [...batch.deadLetters];
     const fresh: TweetRecord[] = [];
-    const latest = Date.now() + MAX_FUTURE_MS;
+    const latest = Date.now() + PRODUCE_LOOP_DEFAULTS.maxFutureMs;
     let dups = 0;
     for (const t of batch.tweets) {
       if (!dedup.add(t.id)) dups++;
@@ -217,7 +210,8 @@ class ProduceRun {
     const inFlight = this.#inFlight;
     while (
       inFlight.length > 0 &&
-      (this.#inFlightRecords >= this.#opts.maxInFlight || inFlight.length > MAX_IN_FLIGHT_BATCHES)
+      (this.#inFlightRecords >= this.#opts.maxInFlight ||
+        inFlight.length > PRODUCE_LOOP_DEFAULTS.maxInFlightBatches)
     ) {
       const oldest = inFlight.shift()!;
       await oldest.acked.catch(() => {});

@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { REPLAY_DEFAULTS } from '../config/sources.ts';
 import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { type Sleep, sleep } from '../retry/backoff.ts';
@@ -35,9 +36,9 @@ export interface ReplaySourceOptions {
   name?: string;
   files: readonly string[];
   pace: ReplayPace;
-  /** Default 1000. */
+  /** Default REPLAY_DEFAULTS.batchMaxTweets. */
   batchMaxTweets?: number;
-  /** Default: a window of 100 000 ids. */
+  /** Default: a window of REPLAY_DEFAULTS.dedupWindow ids. */
   dedup?: DedupWindow;
   logger?: Logger;
   counters?: SourceCounters;
@@ -69,7 +70,7 @@ export class ReplaySource implements Source {
     this.#opts = opts;
     this.name = opts.name ?? 'replay';
     this.counters = opts.counters ?? newSourceCounters();
-    this.#dedup = opts.dedup ?? new DedupWindow(100_000);
+    this.#dedup = opts.dedup ?? new DedupWindow(REPLAY_DEFAULTS.dedupWindow);
     this.#logger = (opts.logger ?? silentLogger).child({ source: this.name });
     this.#sleep = opts.sleep ?? sleep;
     this.#now = opts.now ?? Date.now;
@@ -87,7 +88,7 @@ export class ReplaySource implements Source {
   }
 
   async read(signal: AbortSignal): Promise<SourceBatch> {
-    const max = this.#opts.batchMaxTweets ?? 1000;
+    const max = this.#opts.batchMaxTweets ?? REPLAY_DEFAULTS.batchMaxTweets;
     const tweets: TweetRecord[] = [];
     const deadLetters: DeadLetter[] = [];
     for (;;) {
@@ -169,8 +170,10 @@ export class ReplaySource implements Source {
       if (!this.#chunks) {
         const file = this.#opts.files[this.#fileIndex];
         if (file === undefined) return undefined;
-        const raw = createReadStream(file, { highWaterMark: CHUNK_BYTES });
-        this.#input = file.endsWith('.gz') ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : raw;
+        const raw = createReadStream(file, { highWaterMark: REPLAY_DEFAULTS.chunkBytes });
+        this.#input = file.endsWith('.gz')
+          ? raw.pipe(createGunzip({ chunkSize: REPLAY_DEFAULTS.chunkBytes }))
+          : raw;
         this.#chunks = this.#input[Symbol.asyncIterator]();
       }
       const next = await this.#chunks.next();
@@ -196,7 +199,6 @@ export class ReplaySource implements Source {
   }
 }
 
-const CHUNK_BYTES = 1024 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 
