@@ -3,12 +3,13 @@
  * when one ends), and a failure only waits for the next turn: a run killed or failed midway is finished by the
  * next one (src/compact/rewrite-job.ts), and another process compacting the tree holds the lock meanwhile.
  */
+
+import { parseDurationMs, parseSizeBytes } from '../config/units.ts';
 import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
 import type { Logger } from '../log.ts';
 import { compact } from './compact.ts';
-import { parseDurationMs, parseSizeBytes } from './units.ts';
 
 /** Starts the schedule when compact.every is set; returns a stop function that waits for a run in progress. */
 export function startCompactionSchedule(config: Config, storage: Storage, log: Logger): () => Promise<void> {

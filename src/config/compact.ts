@@ -1,6 +1,6 @@
 /** Scheduled compaction inside `tweetpipe run` (`compact.*`, docs/compaction.md). */
 import { z } from 'zod';
-import { parseDurationMs, parseSizeBytes } from '../compact/units.ts';
+import { parseDurationMs, parseSizeBytes } from './units.ts';
 
 const unitOk = (parse: (what: string, text: string) => number) => (text: string) => {
   try {

@@ -1,7 +1,7 @@
 /** The units of the compact flags and the compact.* keys, and their errors naming the flag or key. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDurationMs, parseSizeBytes } from '../../../src/compact/units.ts';
+import { parseDurationMs, parseSizeBytes } from '../../../src/config/units.ts';
 import { loadConfig } from '../../../src/config.ts';
 
 describe('compact units', () => {
