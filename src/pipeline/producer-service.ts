@@ -6,7 +6,7 @@ import { TweetProducer } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { retryForever } from '../retry/retry-forever.ts';
-import { UNTIL_IT_WORKS } from '../retry/schedules.ts';
+import { KAFKA_SETUP } from '../retry/schedules.ts';
 import { DedupWindow } from '../sources/dedup.ts';
 import { createSource, type SourceArgs } from '../sources/factory.ts';
 import type { Source } from '../sources/source.ts';
@@ -40,7 +40,7 @@ export async function startProducer(
     const keys = await retryForever(readTail, {
       what: `seeding the dedup window from ${config.topic.name}`,
       log,
-      schedule: { ...UNTIL_IT_WORKS, maxMs: 5000 },
+      schedule: KAFKA_SETUP,
     });
     for (const key of keys) dedup.add(key);
     log.info({ ids: keys.length }, 'dedup window seeded from the end of the topic');

@@ -14,7 +14,7 @@ import { tlsHandshakeError } from '../kafka/tls-probe.ts';
 import { dlqTopic } from '../kafka/tweet-producer.ts';
 import type { Logger } from '../log.ts';
 import { retryForever } from '../retry/retry-forever.ts';
-import { UNTIL_IT_WORKS } from '../retry/schedules.ts';
+import { KAFKA_SETUP } from '../retry/schedules.ts';
 
 /** The tweet topic and its dead-letter topic (`tweetpipe produce` and `run`). */
 export async function ensureTopics(config: Config, log: Logger): Promise<void> {
@@ -75,7 +75,7 @@ async function withAdmin(config: Config, log: Logger, fn: (admin: Admin) => Prom
       {
         what: `ensuring topic ${config.topic.name} on ${config.kafka.brokers.join(',')}`,
         log,
-        schedule: { ...UNTIL_IT_WORKS, maxMs: 5000 },
+        schedule: KAFKA_SETUP,
       },
     );
   } finally {

@@ -33,6 +33,12 @@ export const UNTIL_IT_WORKS: Schedule = {
 };
 
 /**
+ * Kafka set-up before anything flows (topics ensured, the dedup window seeded from the topic's end): as
+ * UNTIL_IT_WORKS, capped at 5 s, so a start waiting for a broker notices it soon after it is back.
+ */
+export const KAFKA_SETUP: Schedule = { ...UNTIL_IT_WORKS, maxMs: 5_000 };
+
+/**
  * One WebHDFS call: exponential from 200 ms up to 10 s with equal jitter, so that many sinks retrying after a
  * NameNode hiccup do not return in lockstep and a retry never comes back immediately.
  */
