@@ -1,8 +1,9 @@
 /** The Storage contract (storage.ts) on a real HDFS, through the WebHDFS client. */
 import { TweetpipeError } from '../errors.ts';
 import type { CreateOptions, FileStatus, Storage, StorageBody } from './storage.ts';
-import type { HdfsFileStatus, WebHdfsClient } from './webhdfs.ts';
+import type { WebHdfsClient } from './webhdfs.ts';
 import { normalizePath } from './webhdfs-paths.ts';
+import type { HdfsFileStatus } from './webhdfs-types.ts';
 
 export class WebHdfsStorage implements Storage {
   readonly client: WebHdfsClient;

@@ -50,14 +50,6 @@ import type {
 } from './webhdfs-types.ts';
 import { type UploadAnswer, upload } from './webhdfs-upload.ts';
 
-export type {
-  ContentSummary,
-  HdfsFileStatus,
-  OpenOptions,
-  WebHdfsBody,
-  WebHdfsCreateOptions,
-} from './webhdfs-types.ts';
-
 export interface WebHdfsClientOptions {
   /** One NameNode's WebHDFS base URL (http://host:9870), or several for an HA pair. */
   urls: string[];
