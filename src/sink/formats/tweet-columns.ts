@@ -1,8 +1,10 @@
 /**
  * The flat Parquet schema of a tweet (docs/parquet-schema.md) and how each column is read from the record.
- * One table drives both the Parquet schema and the row extraction, so the two cannot drift apart.
+ * One table drives the Parquet schema and names the builder's columns (a column missing from the builder does not
+ * typecheck, one it fills unevenly fails the row group), so the two cannot drift apart.
  */
-import type { SchemaElement } from 'hyparquet';
+import type { DecodedArray, SchemaElement } from 'hyparquet';
+import type { ColumnSource } from 'hyparquet-writer';
 import { eitherEra } from '../../sources/x-field-names.ts';
 import type { SinkRecord } from '../sink-record.ts';
 
@@ -10,7 +12,6 @@ export interface TweetColumn {
   name: string;
   /** The column's schema elements: one for a scalar, three (group, repeated list, element) for a list. */
   schema: SchemaElement[];
-  get(record: SinkRecord): unknown;
   /** False for free text, where min/max statistics cost a quarter of the encoding time and prune nothing. */
   statistics?: false;
 }
@@ -53,18 +54,9 @@ function pluck(list: unknown, ...keys: string[]): string[] {
   return out;
 }
 
-// Records of every schema version and API era: 2.167 names first, then 2.159's (src/sources/x-field-names.ts).
-/** A long post carries its full text and entities in note_post (note_tweet); `text` is then truncated. */
-const note = (d: Doc): Doc | undefined => obj(eitherEra(d, 'note_post'));
-const entities = (d: Doc): Doc | undefined => obj(note(d)?.entities) ?? obj(d.entities);
-const author = (d: Doc): Doc | undefined => obj(d.author);
-const metrics = (d: Doc): Doc | undefined => obj(d.public_metrics);
-const firstReference = (d: Doc): Doc | undefined => {
-  const references = eitherEra(d, 'referenced_posts');
-  return Array.isArray(references) ? obj(references[0]) : undefined;
-};
-/** Ingest metadata of the record contract (docs/record-schema.md): `{source, ingested_at, schema_version}`. */
-const ingest = (d: Doc): Doc | undefined => obj(d._ingest);
+// Records of every schema version and API era are read through eitherEra: 2.167 names first, then 2.159's
+// (src/sources/x-field-names.ts). A long post carries its full text and entities in note_post (note_tweet); `text`
+// is then truncated. `_ingest` is the record contract's ingest metadata (docs/record-schema.md).
 
 const timestampMillis = (name: string, repetition: 'REQUIRED' | 'OPTIONAL'): SchemaElement => ({
   name,
@@ -87,130 +79,156 @@ const stringList = (name: string): SchemaElement[] => [
   { name: 'element', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
 ];
 
-/** The ingest source (x-stream, x-search, replay, ...), else the producer's `source` header. */
-function sourceName(r: SinkRecord): string | null {
-  const header = r.headers.get('source');
-  return str(ingest(r.doc)?.source) ?? (header ? header.toString('utf8') : null);
-}
-
-export const TWEET_COLUMNS: readonly TweetColumn[] = [
-  { name: 'id', schema: [string('id', 'REQUIRED')], get: (r) => r.doc.id },
-  {
-    name: 'created_at',
-    schema: [timestampMillis('created_at', 'REQUIRED')],
-    get: (r) => epochMs(r.doc.created_at) ?? r.timestampMs,
-  },
-  {
-    name: 'text',
-    schema: [string('text')],
-    statistics: false,
-    get: (r) => str(note(r.doc)?.text) ?? str(r.doc.text),
-  },
-  { name: 'lang', schema: [string('lang')], get: (r) => str(r.doc.lang) },
-  {
-    name: 'author_id',
-    schema: [string('author_id')],
-    get: (r) => str(r.doc.author_id) ?? str(author(r.doc)?.id),
-  },
-  {
-    name: 'author_username',
-    schema: [string('author_username')],
-    statistics: false,
-    get: (r) => str(author(r.doc)?.username),
-  },
-  {
-    name: 'author_name',
-    schema: [string('author_name')],
-    statistics: false,
-    get: (r) => str(author(r.doc)?.name),
-  },
+const COLUMNS = [
+  { name: 'id', schema: [string('id', 'REQUIRED')] },
+  { name: 'created_at', schema: [timestampMillis('created_at', 'REQUIRED')] },
+  { name: 'text', schema: [string('text')], statistics: false },
+  { name: 'lang', schema: [string('lang')] },
+  { name: 'author_id', schema: [string('author_id')] },
+  { name: 'author_username', schema: [string('author_username')], statistics: false },
+  { name: 'author_name', schema: [string('author_name')], statistics: false },
   {
     name: 'author_verified',
     schema: [{ name: 'author_verified', type: 'BOOLEAN', repetition_type: 'OPTIONAL' }],
-    get: (r) => bool(author(r.doc)?.verified),
   },
-  {
-    name: 'author_followers_count',
-    schema: [long('author_followers_count')],
-    get: (r) => int64(obj(author(r.doc)?.public_metrics)?.followers_count),
-  },
-  {
-    name: 'conversation_id',
-    schema: [string('conversation_id')],
-    statistics: false,
-    get: (r) => str(r.doc.conversation_id),
-  },
-  {
-    name: 'in_reply_to_user_id',
-    schema: [string('in_reply_to_user_id')],
-    statistics: false,
-    get: (r) => str(r.doc.in_reply_to_user_id),
-  },
-  {
-    name: 'referenced_type',
-    schema: [string('referenced_type')],
-    get: (r) => str(firstReference(r.doc)?.type),
-  },
-  {
-    name: 'referenced_id',
-    schema: [string('referenced_id')],
-    statistics: false,
-    get: (r) => str(firstReference(r.doc)?.id),
-  },
-  {
-    name: 'retweet_count',
-    schema: [long('retweet_count')],
-    get: (r) => {
-      const m = metrics(r.doc);
-      return m ? int64(eitherEra(m, 'repost_count')) : null;
-    },
-  },
-  { name: 'reply_count', schema: [long('reply_count')], get: (r) => int64(metrics(r.doc)?.reply_count) },
-  { name: 'like_count', schema: [long('like_count')], get: (r) => int64(metrics(r.doc)?.like_count) },
-  { name: 'quote_count', schema: [long('quote_count')], get: (r) => int64(metrics(r.doc)?.quote_count) },
-  {
-    name: 'impression_count',
-    schema: [long('impression_count')],
-    get: (r) => int64(metrics(r.doc)?.impression_count),
-  },
-  {
-    name: 'hashtags',
-    schema: stringList('hashtags'),
-    statistics: false,
-    get: (r) => pluck(entities(r.doc)?.hashtags, 'tag'),
-  },
-  {
-    name: 'mentions',
-    schema: stringList('mentions'),
-    statistics: false,
-    get: (r) => pluck(entities(r.doc)?.mentions, 'username'),
-  },
-  {
-    name: 'urls',
-    schema: stringList('urls'),
-    statistics: false,
-    get: (r) => pluck(entities(r.doc)?.urls, 'expanded_url', 'url'),
-  },
-  { name: 'rule_tags', schema: stringList('rule_tags'), get: (r) => pluck(r.doc.matching_rules, 'tag') },
-  { name: 'source', schema: [string('source')], get: sourceName },
-  {
-    name: 'ingested_at',
-    schema: [timestampMillis('ingested_at', 'OPTIONAL')],
-    get: (r) => epochMs(ingest(r.doc)?.ingested_at),
-  },
+  { name: 'author_followers_count', schema: [long('author_followers_count')] },
+  { name: 'conversation_id', schema: [string('conversation_id')], statistics: false },
+  { name: 'in_reply_to_user_id', schema: [string('in_reply_to_user_id')], statistics: false },
+  { name: 'referenced_type', schema: [string('referenced_type')] },
+  { name: 'referenced_id', schema: [string('referenced_id')], statistics: false },
+  { name: 'retweet_count', schema: [long('retweet_count')] },
+  { name: 'reply_count', schema: [long('reply_count')] },
+  { name: 'like_count', schema: [long('like_count')] },
+  { name: 'quote_count', schema: [long('quote_count')] },
+  { name: 'impression_count', schema: [long('impression_count')] },
+  { name: 'hashtags', schema: stringList('hashtags'), statistics: false },
+  { name: 'mentions', schema: stringList('mentions'), statistics: false },
+  { name: 'urls', schema: stringList('urls'), statistics: false },
+  { name: 'rule_tags', schema: stringList('rule_tags') },
+  { name: 'source', schema: [string('source')] },
+  { name: 'ingested_at', schema: [timestampMillis('ingested_at', 'OPTIONAL')] },
   {
     name: 'kafka_partition',
     schema: [{ name: 'kafka_partition', type: 'INT32', repetition_type: 'REQUIRED' }],
-    get: (r) => r.partition,
   },
-  {
-    name: 'kafka_offset',
-    schema: [{ name: 'kafka_offset', type: 'INT64', repetition_type: 'REQUIRED' }],
-    get: (r) => r.offset,
-  },
-];
+  { name: 'kafka_offset', schema: [{ name: 'kafka_offset', type: 'INT64', repetition_type: 'REQUIRED' }] },
+] as const satisfies readonly TweetColumn[];
+
+export const TWEET_COLUMNS: readonly TweetColumn[] = COLUMNS;
+
+type ColumnName = (typeof COLUMNS)[number]['name'];
+/** Columns held in typed arrays: required numbers, never null. */
+type NumericColumn = 'created_at' | 'kafka_partition' | 'kafka_offset';
+const NUMERIC_COLUMNS: ReadonlySet<ColumnName> = new Set<NumericColumn>([
+  'created_at',
+  'kafka_partition',
+  'kafka_offset',
+]);
+/** The other columns, held in plain arrays because they take nulls, strings or lists. */
+type ValueColumn = Exclude<ColumnName, NumericColumn>;
 
 /** The complete Parquet schema: the root element followed by every column's elements. */
 export function tweetSchema(): SchemaElement[] {
   return [{ name: 'tweet', num_children: TWEET_COLUMNS.length }, ...TWEET_COLUMNS.flatMap((c) => c.schema)];
+}
+
+const INITIAL_CAPACITY = 1024;
+
+/**
+ * The rows of one row group, held column by column: each record's document is read once, straight into the
+ * column arrays (typed arrays for the required numbers), with no row object in between. The typed arrays are kept
+ * across row groups and grow by doubling, so a file that sees few records holds little.
+ */
+export class TweetColumnBuilder {
+  #rows = 0;
+  #createdAt = new Float64Array(INITIAL_CAPACITY);
+  #partition = new Int32Array(INITIAL_CAPACITY);
+  #offset = new BigInt64Array(INITIAL_CAPACITY);
+  readonly #values = Object.fromEntries(
+    COLUMNS.filter((c) => !NUMERIC_COLUMNS.has(c.name)).map((c) => [c.name, [] as unknown[]]),
+  ) as Record<ValueColumn, unknown[]>;
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  add(r: SinkRecord): void {
+    const d = r.doc;
+    const v = this.#values;
+    const row = this.#rows;
+    if (row === this.#offset.length) this.#grow();
+    const noteDoc = obj(eitherEra(d, 'note_post'));
+    const entities = obj(noteDoc?.entities) ?? obj(d.entities);
+    const author = obj(d.author);
+    const metrics = obj(d.public_metrics);
+    const references = eitherEra(d, 'referenced_posts');
+    const reference = Array.isArray(references) ? obj(references[0]) : undefined;
+    const ingest = obj(d._ingest);
+
+    v.id.push(d.id);
+    this.#createdAt[row] = epochMs(d.created_at) ?? r.timestampMs;
+    v.text.push(str(noteDoc?.text) ?? str(d.text));
+    v.lang.push(str(d.lang));
+    v.author_id.push(str(d.author_id) ?? str(author?.id));
+    v.author_username.push(str(author?.username));
+    v.author_name.push(str(author?.name));
+    v.author_verified.push(bool(author?.verified));
+    v.author_followers_count.push(int64(obj(author?.public_metrics)?.followers_count));
+    v.conversation_id.push(str(d.conversation_id));
+    v.in_reply_to_user_id.push(str(d.in_reply_to_user_id));
+    v.referenced_type.push(str(reference?.type));
+    v.referenced_id.push(str(reference?.id));
+    v.retweet_count.push(metrics ? int64(eitherEra(metrics, 'repost_count')) : null);
+    v.reply_count.push(int64(metrics?.reply_count));
+    v.like_count.push(int64(metrics?.like_count));
+    v.quote_count.push(int64(metrics?.quote_count));
+    v.impression_count.push(int64(metrics?.impression_count));
+    v.hashtags.push(pluck(entities?.hashtags, 'tag'));
+    v.mentions.push(pluck(entities?.mentions, 'username'));
+    v.urls.push(pluck(entities?.urls, 'expanded_url', 'url'));
+    v.rule_tags.push(pluck(d.matching_rules, 'tag'));
+    // The ingest source (x-stream, x-search, replay, ...), else the producer's `source` header.
+    const header = r.headers.get('source');
+    v.source.push(str(ingest?.source) ?? (header ? header.toString('utf8') : null));
+    v.ingested_at.push(epochMs(ingest?.ingested_at));
+    this.#partition[row] = r.partition;
+    this.#offset[row] = r.offset;
+    this.#rows = row + 1;
+  }
+
+  /** The columns of the rows added, in schema order; valid until clear(). */
+  columnData(): ColumnSource[] {
+    const rows = this.#rows;
+    const numeric: Record<NumericColumn, DecodedArray> = {
+      created_at: this.#createdAt.subarray(0, rows),
+      kafka_partition: this.#partition.subarray(0, rows),
+      kafka_offset: this.#offset.subarray(0, rows),
+    };
+    return COLUMNS.map((c) => ({
+      name: c.name,
+      data: NUMERIC_COLUMNS.has(c.name)
+        ? numeric[c.name as NumericColumn]
+        : this.#values[c.name as ValueColumn],
+      ...('statistics' in c ? { statistics: c.statistics } : {}),
+    }));
+  }
+
+  /** Forgets the rows (the writer has encoded them); the typed arrays are kept for the next row group. */
+  clear(): void {
+    for (const list of Object.values(this.#values)) list.length = 0;
+    this.#rows = 0;
+  }
+
+  #grow(): void {
+    const capacity = this.#offset.length * 2;
+    const createdAt = new Float64Array(capacity);
+    createdAt.set(this.#createdAt);
+    this.#createdAt = createdAt;
+    const partition = new Int32Array(capacity);
+    partition.set(this.#partition);
+    this.#partition = partition;
+    const offset = new BigInt64Array(capacity);
+    offset.set(this.#offset);
+    this.#offset = offset;
+  }
 }
