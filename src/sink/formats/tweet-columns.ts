@@ -5,8 +5,16 @@
  */
 import type { DecodedArray, SchemaElement } from 'hyparquet';
 import type { ColumnSource } from 'hyparquet-writer';
-import { eitherEra } from '../../sources/x-field-names.ts';
 import type { SinkRecord } from '../sink-record.ts';
+import {
+  ABSENT,
+  FALSE,
+  type FieldNode,
+  FieldTreeBuilder,
+  OBJECT,
+  TRUE,
+  TweetFieldReader,
+} from './tweet-fields.ts';
 
 export interface TweetColumn {
   name: string;
@@ -16,14 +24,6 @@ export interface TweetColumn {
   statistics?: false;
 }
 
-type Doc = Record<string, unknown>;
-
-const obj = (v: unknown): Doc | undefined =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Doc) : undefined;
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
-const int64 = (v: unknown): bigint | null => (Number.isSafeInteger(v) ? BigInt(v as number) : null);
-
 /** The largest distance from the epoch a Date can hold (ECMA-262 "time values"), about 275,760 years. */
 const MAX_DATE_MS = 8.64e15;
 
@@ -31,32 +31,63 @@ const MAX_DATE_MS = 8.64e15;
  * Epoch ms from an ISO-8601 string or a number of epoch ms; null for anything a Date cannot hold. A number like
  * 1e300 would otherwise reach the INT64 column and fail the whole file on every retry.
  */
-function epochMs(v: unknown): number | null {
-  const ms = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : Number.NaN;
+function epochMs(f: TweetFieldReader, node: FieldNode): number | null {
+  const text = f.string(node);
+  const ms = text !== null ? Date.parse(text) : f.number(node);
   return Math.abs(ms) <= MAX_DATE_MS ? Math.trunc(ms) : null;
 }
 
-/** Strings picked from an array of objects, e.g. entities.hashtags[].tag. */
-function pluck(list: unknown, ...keys: string[]): string[] {
-  if (!Array.isArray(list)) return [];
-  const out: string[] = [];
-  for (const item of list) {
-    const o = obj(item);
-    if (!o) continue;
-    for (const k of keys) {
-      const v = o[k];
-      if (typeof v === 'string') {
-        out.push(v);
-        break;
-      }
-    }
-  }
-  return out;
+/** A JSON number that is a safe integer, as INT64; else null. */
+function int64(f: TweetFieldReader, node: FieldNode): bigint | null {
+  const n = f.number(node);
+  return Number.isSafeInteger(n) ? BigInt(n) : null;
 }
 
-// Records of every schema version and API era are read through eitherEra: 2.167 names first, then 2.159's
-// (src/sources/x-field-names.ts). A long post carries its full text and entities in note_post (note_tweet); `text`
-// is then truncated. `_ingest` is the record contract's ingest metadata (docs/record-schema.md).
+// The members the columns read, as a tree built once. Records of every schema version and API era fill the
+// columns: a field X renamed in 2.167 (src/sources/x-field-names.ts) is read under its 2.167 name when present,
+// else under 2.159's. A long post carries its full text and entities in note_post (note_tweet); `text` is then
+// truncated. `_ingest` is the record contract's ingest metadata (docs/record-schema.md).
+const tree = new FieldTreeBuilder();
+const entitiesNode = (): FieldNode =>
+  tree.object({
+    hashtags: tree.pick('tag'),
+    mentions: tree.pick('username'),
+    urls: tree.pick('expanded_url', 'url'),
+  });
+const noteNode = (): FieldNode => tree.object({ text: tree.leaf(), entities: entitiesNode() });
+const referenceNode = (): FieldNode => tree.first(tree.object({ type: tree.leaf(), id: tree.leaf() }));
+const F = {
+  id: tree.leaf(),
+  created_at: tree.leaf(),
+  text: tree.leaf(),
+  lang: tree.leaf(),
+  author_id: tree.leaf(),
+  conversation_id: tree.leaf(),
+  in_reply_to_user_id: tree.leaf(),
+  note_post: noteNode(),
+  note_tweet: noteNode(),
+  entities: entitiesNode(),
+  author: tree.object({
+    id: tree.leaf(),
+    username: tree.leaf(),
+    name: tree.leaf(),
+    verified: tree.leaf(),
+    public_metrics: tree.object({ followers_count: tree.leaf() }),
+  }),
+  public_metrics: tree.object({
+    repost_count: tree.leaf(),
+    retweet_count: tree.leaf(),
+    reply_count: tree.leaf(),
+    like_count: tree.leaf(),
+    quote_count: tree.leaf(),
+    impression_count: tree.leaf(),
+  }),
+  referenced_posts: referenceNode(),
+  referenced_tweets: referenceNode(),
+  matching_rules: tree.pick('tag'),
+  _ingest: tree.object({ source: tree.leaf(), ingested_at: tree.leaf() }),
+};
+const ROOT = tree.object(F);
 
 const timestampMillis = (name: string, repetition: 'REQUIRED' | 'OPTIONAL'): SchemaElement => ({
   name,
@@ -140,6 +171,7 @@ const INITIAL_CAPACITY = 1024;
  * across row groups and grow by doubling, so a file that sees few records holds little.
  */
 export class TweetColumnBuilder {
+  readonly #fields = new TweetFieldReader(ROOT, tree);
   #rows = 0;
   #createdAt = new Float64Array(INITIAL_CAPACITY);
   #partition = new Int32Array(INITIAL_CAPACITY);
@@ -153,44 +185,51 @@ export class TweetColumnBuilder {
   }
 
   add(r: SinkRecord): void {
-    const d = r.doc;
+    const f = this.#fields;
+    f.read(r.value);
     const v = this.#values;
     const row = this.#rows;
     if (row === this.#offset.length) this.#grow();
-    const noteDoc = obj(eitherEra(d, 'note_post'));
-    const entities = obj(noteDoc?.entities) ?? obj(d.entities);
-    const author = obj(d.author);
-    const metrics = obj(d.public_metrics);
-    const references = eitherEra(d, 'referenced_posts');
-    const reference = Array.isArray(references) ? obj(references[0]) : undefined;
-    const ingest = obj(d._ingest);
+    // eitherEra: the 2.167 member whenever it is present, whatever its value.
+    const note = f.kind(F.note_post) !== ABSENT ? F.note_post : F.note_tweet;
+    const noteIsObject = f.kind(note) === OBJECT;
+    const entities =
+      noteIsObject && f.kind(note.members.entities!) === OBJECT ? note.members.entities! : F.entities;
+    const metrics = F.public_metrics.members;
+    const reference = (f.kind(F.referenced_posts) !== ABSENT ? F.referenced_posts : F.referenced_tweets)
+      .first!.members;
+    const author = F.author.members;
+    const ingest = F._ingest.members;
 
-    v.id.push(d.id);
-    this.#createdAt[row] = epochMs(d.created_at) ?? r.timestampMs;
-    v.text.push(str(noteDoc?.text) ?? str(d.text));
-    v.lang.push(str(d.lang));
-    v.author_id.push(str(d.author_id) ?? str(author?.id));
-    v.author_username.push(str(author?.username));
-    v.author_name.push(str(author?.name));
-    v.author_verified.push(bool(author?.verified));
-    v.author_followers_count.push(int64(obj(author?.public_metrics)?.followers_count));
-    v.conversation_id.push(str(d.conversation_id));
-    v.in_reply_to_user_id.push(str(d.in_reply_to_user_id));
-    v.referenced_type.push(str(reference?.type));
-    v.referenced_id.push(str(reference?.id));
-    v.retweet_count.push(metrics ? int64(eitherEra(metrics, 'repost_count')) : null);
-    v.reply_count.push(int64(metrics?.reply_count));
-    v.like_count.push(int64(metrics?.like_count));
-    v.quote_count.push(int64(metrics?.quote_count));
-    v.impression_count.push(int64(metrics?.impression_count));
-    v.hashtags.push(pluck(entities?.hashtags, 'tag'));
-    v.mentions.push(pluck(entities?.mentions, 'username'));
-    v.urls.push(pluck(entities?.urls, 'expanded_url', 'url'));
-    v.rule_tags.push(pluck(d.matching_rules, 'tag'));
+    v.id.push(f.string(F.id));
+    this.#createdAt[row] = epochMs(f, F.created_at) ?? r.timestampMs;
+    v.text.push((noteIsObject ? f.string(note.members.text!) : null) ?? f.string(F.text));
+    v.lang.push(f.string(F.lang));
+    v.author_id.push(f.string(F.author_id) ?? f.string(author.id!));
+    v.author_username.push(f.string(author.username!));
+    v.author_name.push(f.string(author.name!));
+    const verified = f.kind(author.verified!);
+    v.author_verified.push(verified === TRUE ? true : verified === FALSE ? false : null);
+    v.author_followers_count.push(int64(f, author.public_metrics!.members.followers_count!));
+    v.conversation_id.push(f.string(F.conversation_id));
+    v.in_reply_to_user_id.push(f.string(F.in_reply_to_user_id));
+    v.referenced_type.push(f.string(reference.type!));
+    v.referenced_id.push(f.string(reference.id!));
+    v.retweet_count.push(
+      int64(f, f.kind(metrics.repost_count!) !== ABSENT ? metrics.repost_count! : metrics.retweet_count!),
+    );
+    v.reply_count.push(int64(f, metrics.reply_count!));
+    v.like_count.push(int64(f, metrics.like_count!));
+    v.quote_count.push(int64(f, metrics.quote_count!));
+    v.impression_count.push(int64(f, metrics.impression_count!));
+    v.hashtags.push(f.list(entities.members.hashtags!));
+    v.mentions.push(f.list(entities.members.mentions!));
+    v.urls.push(f.list(entities.members.urls!));
+    v.rule_tags.push(f.list(F.matching_rules));
     // The ingest source (x-stream, x-search, replay, ...), else the producer's `source` header.
     const header = r.headers.get('source');
-    v.source.push(str(ingest?.source) ?? (header ? header.toString('utf8') : null));
-    v.ingested_at.push(epochMs(ingest?.ingested_at));
+    v.source.push(f.string(ingest.source!) ?? (header ? header.toString('utf8') : null));
+    v.ingested_at.push(epochMs(f, ingest.ingested_at!));
     this.#partition[row] = r.partition;
     this.#offset[row] = r.offset;
     this.#rows = row + 1;
