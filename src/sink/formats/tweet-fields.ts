@@ -8,7 +8,7 @@
  * that reach a column are decoded.
  *
  * The value must already be valid JSON and valid UTF-8 (classify() in sink-record.ts checked both): the walk does
- * not validate. Results match JSON.parse followed by property reads: escaped keys match their decoded names, and
+ * not validate (on other input it still ends at the last byte, with meaningless results). Results match JSON.parse followed by property reads: escaped keys match their decoded names, and
  * for a key repeated in an object the last occurrence wins, the whole subtree of an earlier one forgotten.
  */
 import { decodeString, keyIs } from '../json-scan.ts';
@@ -121,7 +121,7 @@ function stringEnd(b: Buffer, i: number): number {
   sawEscape = false;
   for (i++; ; i++) {
     const c = b[i];
-    if (c === QUOTE) return i;
+    if (c === QUOTE || c === undefined) return i;
     if (c === BACKSLASH) {
       sawEscape = true;
       i++;
@@ -137,6 +137,7 @@ function skipValue(b: Buffer, i: number): number {
     let depth = 0;
     for (; ; i++) {
       const d = b[i];
+      if (d === undefined) return i;
       if (d === QUOTE) i = stringEnd(b, i);
       else if (d === LBRACE || d === LBRACKET) depth++;
       else if (d === RBRACE || d === RBRACKET) {

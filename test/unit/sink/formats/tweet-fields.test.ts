@@ -123,3 +123,13 @@ describe('TweetFieldReader', () => {
     assertMatchesJsonParse('{}');
   });
 });
+
+test('the walk ends on truncated input too (it is for validated values, but never loops)', () => {
+  for (const text of [
+    '{"a":"unterminated',
+    '{"o":{"x":[1,{"y":"',
+    '{"tags":[{"tag":"t"',
+    '{"first":[{"type":',
+  ])
+    reader.read(Buffer.from(text));
+});
