@@ -93,7 +93,7 @@ export class Metrics {
   });
   readonly endToEndLatency = new Histogram({
     name: 'tweetpipe_end_to_end_latency_seconds',
-    help: 'From the tweet created_at (record timestamp) to its file committed in HDFS',
+    help: 'From the tweet created_at (record timestamp) to its file committed in HDFS, sampled: the first record of each partition run of a polled batch',
     buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 900],
     registers: [this.registry],
   });

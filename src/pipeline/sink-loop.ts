@@ -171,7 +171,14 @@ class SinkRun {
   async #put(source: RecordSource, records: KafkaRecord[]): Promise<void> {
     this.#lastRecordAt = performance.now();
     this.#opts.metrics.consumed.inc({ topic: this.#topic }, records.length);
-    const fresh = [...new Set(records.map((r) => r.partition))].filter((p) => !this.#owned.has(p));
+    // A fetch hands out runs of one partition: looked at once per run, not per record.
+    const fresh: number[] = [];
+    let partition = -1;
+    for (const r of records) {
+      if (r.partition === partition) continue;
+      partition = r.partition;
+      if (!this.#owned.has(partition) && !fresh.includes(partition)) fresh.push(partition);
+    }
     if (fresh.length > 0) await this.#open(source, fresh);
     this.#latency.put(records);
     await this.#task.put(records);

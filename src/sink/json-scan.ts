@@ -158,7 +158,7 @@ function scanLiteral(b: Buffer, i: number, word: string): number {
  * Whether the key between `start` (after its opening quote) and `end` (its closing quote) decodes to the ASCII
  * string `name`. Escaped keys ("\u0069d" is "id" to JSON.parse) are decoded on the fly, without allocating.
  */
-function keyIs(b: Buffer, start: number, end: number, escaped: boolean, name: string): boolean {
+export function keyIs(b: Buffer, start: number, end: number, escaped: boolean, name: string): boolean {
   if (!escaped) {
     if (end - start !== name.length) return false;
     for (let k = 0; k < name.length; k++) if (b[start + k] !== name.charCodeAt(k)) return false;
@@ -186,7 +186,7 @@ function keyIs(b: Buffer, start: number, end: number, escaped: boolean, name: st
 }
 
 /** The string whose contents lie between `start` and `end` (the quotes excluded), decoded. */
-function decodeString(b: Buffer, start: number, end: number, escaped: boolean): string {
+export function decodeString(b: Buffer, start: number, end: number, escaped: boolean): string {
   // The literal was validated, so JSON.parse of it decodes escapes exactly as it would inside the document.
   return escaped
     ? (JSON.parse(b.toString('utf8', start - 1, end + 1)) as string)

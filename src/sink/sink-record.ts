@@ -1,8 +1,8 @@
 /**
  * Turns a consumed Kafka record into what the sink writes, or says why it cannot be written (a poison record,
  * which the caller dead-letters). Validation scans the bytes without building the document (json-scan.ts):
- * JSONL writes the value as it is and never needs it. The parsed document is built on first read of `doc`, by
- * the parquet format and field partitioning only.
+ * JSONL writes the value as it is and never needs it, and Parquet reads its columns from the bytes
+ * (formats/tweet-fields.ts). The parsed document is built on first read of `doc`, by field partitioning only.
  */
 import { isUtf8 } from 'node:buffer';
 import type { KafkaRecord } from '../types.ts';

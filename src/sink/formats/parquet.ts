@@ -9,7 +9,7 @@ import type { CompressionCodec } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SinkRecord } from '../sink-record.ts';
 import type { Format, RecordEncoder } from './format.ts';
-import { TWEET_COLUMNS, tweetSchema } from './tweet-columns.ts';
+import { TweetColumnBuilder, tweetSchema } from './tweet-columns.ts';
 
 export type ParquetCodec = 'ZSTD' | 'SNAPPY';
 
@@ -30,8 +30,7 @@ class ParquetEncoder implements RecordEncoder {
   private readonly writer: ParquetWriter;
   private readonly rowGroupRows: number;
   private readonly rowGroupBytes: number;
-  private columns: unknown[][] = TWEET_COLUMNS.map(() => []);
-  private rows = 0;
+  private readonly columns = new TweetColumnBuilder();
   private size = 0;
 
   constructor(opts: Required<ParquetOptions>) {
@@ -52,12 +51,11 @@ class ParquetEncoder implements RecordEncoder {
   }
 
   get wantsFlush(): boolean {
-    return this.rows >= this.rowGroupRows || this.size >= this.rowGroupBytes;
+    return this.columns.rows >= this.rowGroupRows || this.size >= this.rowGroupBytes;
   }
 
   write(record: SinkRecord): void {
-    for (let i = 0; i < TWEET_COLUMNS.length; i++) this.columns[i]?.push(TWEET_COLUMNS[i]?.get(record));
-    this.rows++;
+    this.columns.add(record);
     this.size += record.value.length;
   }
 
@@ -77,15 +75,10 @@ class ParquetEncoder implements RecordEncoder {
   }
 
   private writeRowGroup(): void {
-    if (this.rows === 0) return;
-    const columnData = TWEET_COLUMNS.map((c, i) => ({
-      name: c.name,
-      data: this.columns[i] ?? [],
-      ...(c.statistics === false ? { statistics: false } : {}),
-    }));
-    this.writer.write({ columnData, rowGroupSize: this.rows });
-    this.columns = TWEET_COLUMNS.map(() => []);
-    this.rows = 0;
+    const rows = this.columns.rows;
+    if (rows === 0) return;
+    this.writer.write({ columnData: this.columns.columnData(), rowGroupSize: rows });
+    this.columns.clear();
     this.size = 0;
   }
 

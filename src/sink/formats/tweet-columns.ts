@@ -1,27 +1,28 @@
 /**
  * The flat Parquet schema of a tweet (docs/parquet-schema.md) and how each column is read from the record.
- * One table drives both the Parquet schema and the row extraction, so the two cannot drift apart.
+ * One table drives the Parquet schema and names the builder's columns (a column missing from the builder does not
+ * typecheck, one it fills unevenly fails the row group), so the two cannot drift apart.
  */
-import type { SchemaElement } from 'hyparquet';
-import { eitherEra } from '../../sources/x-field-names.ts';
+import type { DecodedArray, SchemaElement } from 'hyparquet';
+import type { ColumnSource } from 'hyparquet-writer';
 import type { SinkRecord } from '../sink-record.ts';
+import {
+  ABSENT,
+  FALSE,
+  type FieldNode,
+  FieldTreeBuilder,
+  OBJECT,
+  TRUE,
+  TweetFieldReader,
+} from './tweet-fields.ts';
 
 export interface TweetColumn {
   name: string;
   /** The column's schema elements: one for a scalar, three (group, repeated list, element) for a list. */
   schema: SchemaElement[];
-  get(record: SinkRecord): unknown;
   /** False for free text, where min/max statistics cost a quarter of the encoding time and prune nothing. */
   statistics?: false;
 }
-
-type Doc = Record<string, unknown>;
-
-const obj = (v: unknown): Doc | undefined =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Doc) : undefined;
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
-const int64 = (v: unknown): bigint | null => (Number.isSafeInteger(v) ? BigInt(v as number) : null);
 
 /** The largest distance from the epoch a Date can hold (ECMA-262 "time values"), about 275,760 years. */
 const MAX_DATE_MS = 8.64e15;
@@ -30,41 +31,63 @@ const MAX_DATE_MS = 8.64e15;
  * Epoch ms from an ISO-8601 string or a number of epoch ms; null for anything a Date cannot hold. A number like
  * 1e300 would otherwise reach the INT64 column and fail the whole file on every retry.
  */
-function epochMs(v: unknown): number | null {
-  const ms = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : Number.NaN;
+function epochMs(f: TweetFieldReader, node: FieldNode): number | null {
+  const text = f.string(node);
+  const ms = text !== null ? Date.parse(text) : f.number(node);
   return Math.abs(ms) <= MAX_DATE_MS ? Math.trunc(ms) : null;
 }
 
-/** Strings picked from an array of objects, e.g. entities.hashtags[].tag. */
-function pluck(list: unknown, ...keys: string[]): string[] {
-  if (!Array.isArray(list)) return [];
-  const out: string[] = [];
-  for (const item of list) {
-    const o = obj(item);
-    if (!o) continue;
-    for (const k of keys) {
-      const v = o[k];
-      if (typeof v === 'string') {
-        out.push(v);
-        break;
-      }
-    }
-  }
-  return out;
+/** A JSON number that is a safe integer, as INT64; else null. */
+function int64(f: TweetFieldReader, node: FieldNode): bigint | null {
+  const n = f.number(node);
+  return Number.isSafeInteger(n) ? BigInt(n) : null;
 }
 
-// Records of every schema version and API era: 2.167 names first, then 2.159's (src/sources/x-field-names.ts).
-/** A long post carries its full text and entities in note_post (note_tweet); `text` is then truncated. */
-const note = (d: Doc): Doc | undefined => obj(eitherEra(d, 'note_post'));
-const entities = (d: Doc): Doc | undefined => obj(note(d)?.entities) ?? obj(d.entities);
-const author = (d: Doc): Doc | undefined => obj(d.author);
-const metrics = (d: Doc): Doc | undefined => obj(d.public_metrics);
-const firstReference = (d: Doc): Doc | undefined => {
-  const references = eitherEra(d, 'referenced_posts');
-  return Array.isArray(references) ? obj(references[0]) : undefined;
+// The members the columns read, as a tree built once. Records of every schema version and API era fill the
+// columns: a field X renamed in 2.167 (src/sources/x-field-names.ts) is read under its 2.167 name when present,
+// else under 2.159's. A long post carries its full text and entities in note_post (note_tweet); `text` is then
+// truncated. `_ingest` is the record contract's ingest metadata (docs/record-schema.md).
+const tree = new FieldTreeBuilder();
+const entitiesNode = (): FieldNode =>
+  tree.object({
+    hashtags: tree.pick('tag'),
+    mentions: tree.pick('username'),
+    urls: tree.pick('expanded_url', 'url'),
+  });
+const noteNode = (): FieldNode => tree.object({ text: tree.leaf(), entities: entitiesNode() });
+const referenceNode = (): FieldNode => tree.first(tree.object({ type: tree.leaf(), id: tree.leaf() }));
+const F = {
+  id: tree.leaf(),
+  created_at: tree.leaf(),
+  text: tree.leaf(),
+  lang: tree.leaf(),
+  author_id: tree.leaf(),
+  conversation_id: tree.leaf(),
+  in_reply_to_user_id: tree.leaf(),
+  note_post: noteNode(),
+  note_tweet: noteNode(),
+  entities: entitiesNode(),
+  author: tree.object({
+    id: tree.leaf(),
+    username: tree.leaf(),
+    name: tree.leaf(),
+    verified: tree.leaf(),
+    public_metrics: tree.object({ followers_count: tree.leaf() }),
+  }),
+  public_metrics: tree.object({
+    repost_count: tree.leaf(),
+    retweet_count: tree.leaf(),
+    reply_count: tree.leaf(),
+    like_count: tree.leaf(),
+    quote_count: tree.leaf(),
+    impression_count: tree.leaf(),
+  }),
+  referenced_posts: referenceNode(),
+  referenced_tweets: referenceNode(),
+  matching_rules: tree.pick('tag'),
+  _ingest: tree.object({ source: tree.leaf(), ingested_at: tree.leaf() }),
 };
-/** Ingest metadata of the record contract (docs/record-schema.md): `{source, ingested_at, schema_version}`. */
-const ingest = (d: Doc): Doc | undefined => obj(d._ingest);
+const ROOT = tree.object(F);
 
 const timestampMillis = (name: string, repetition: 'REQUIRED' | 'OPTIONAL'): SchemaElement => ({
   name,
@@ -87,130 +110,164 @@ const stringList = (name: string): SchemaElement[] => [
   { name: 'element', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
 ];
 
-/** The ingest source (x-stream, x-search, replay, ...), else the producer's `source` header. */
-function sourceName(r: SinkRecord): string | null {
-  const header = r.headers.get('source');
-  return str(ingest(r.doc)?.source) ?? (header ? header.toString('utf8') : null);
-}
-
-export const TWEET_COLUMNS: readonly TweetColumn[] = [
-  { name: 'id', schema: [string('id', 'REQUIRED')], get: (r) => r.doc.id },
-  {
-    name: 'created_at',
-    schema: [timestampMillis('created_at', 'REQUIRED')],
-    get: (r) => epochMs(r.doc.created_at) ?? r.timestampMs,
-  },
-  {
-    name: 'text',
-    schema: [string('text')],
-    statistics: false,
-    get: (r) => str(note(r.doc)?.text) ?? str(r.doc.text),
-  },
-  { name: 'lang', schema: [string('lang')], get: (r) => str(r.doc.lang) },
-  {
-    name: 'author_id',
-    schema: [string('author_id')],
-    get: (r) => str(r.doc.author_id) ?? str(author(r.doc)?.id),
-  },
-  {
-    name: 'author_username',
-    schema: [string('author_username')],
-    statistics: false,
-    get: (r) => str(author(r.doc)?.username),
-  },
-  {
-    name: 'author_name',
-    schema: [string('author_name')],
-    statistics: false,
-    get: (r) => str(author(r.doc)?.name),
-  },
+const COLUMNS = [
+  { name: 'id', schema: [string('id', 'REQUIRED')] },
+  { name: 'created_at', schema: [timestampMillis('created_at', 'REQUIRED')] },
+  { name: 'text', schema: [string('text')], statistics: false },
+  { name: 'lang', schema: [string('lang')] },
+  { name: 'author_id', schema: [string('author_id')] },
+  { name: 'author_username', schema: [string('author_username')], statistics: false },
+  { name: 'author_name', schema: [string('author_name')], statistics: false },
   {
     name: 'author_verified',
     schema: [{ name: 'author_verified', type: 'BOOLEAN', repetition_type: 'OPTIONAL' }],
-    get: (r) => bool(author(r.doc)?.verified),
   },
-  {
-    name: 'author_followers_count',
-    schema: [long('author_followers_count')],
-    get: (r) => int64(obj(author(r.doc)?.public_metrics)?.followers_count),
-  },
-  {
-    name: 'conversation_id',
-    schema: [string('conversation_id')],
-    statistics: false,
-    get: (r) => str(r.doc.conversation_id),
-  },
-  {
-    name: 'in_reply_to_user_id',
-    schema: [string('in_reply_to_user_id')],
-    statistics: false,
-    get: (r) => str(r.doc.in_reply_to_user_id),
-  },
-  {
-    name: 'referenced_type',
-    schema: [string('referenced_type')],
-    get: (r) => str(firstReference(r.doc)?.type),
-  },
-  {
-    name: 'referenced_id',
-    schema: [string('referenced_id')],
-    statistics: false,
-    get: (r) => str(firstReference(r.doc)?.id),
-  },
-  {
-    name: 'retweet_count',
-    schema: [long('retweet_count')],
-    get: (r) => {
-      const m = metrics(r.doc);
-      return m ? int64(eitherEra(m, 'repost_count')) : null;
-    },
-  },
-  { name: 'reply_count', schema: [long('reply_count')], get: (r) => int64(metrics(r.doc)?.reply_count) },
-  { name: 'like_count', schema: [long('like_count')], get: (r) => int64(metrics(r.doc)?.like_count) },
-  { name: 'quote_count', schema: [long('quote_count')], get: (r) => int64(metrics(r.doc)?.quote_count) },
-  {
-    name: 'impression_count',
-    schema: [long('impression_count')],
-    get: (r) => int64(metrics(r.doc)?.impression_count),
-  },
-  {
-    name: 'hashtags',
-    schema: stringList('hashtags'),
-    statistics: false,
-    get: (r) => pluck(entities(r.doc)?.hashtags, 'tag'),
-  },
-  {
-    name: 'mentions',
-    schema: stringList('mentions'),
-    statistics: false,
-    get: (r) => pluck(entities(r.doc)?.mentions, 'username'),
-  },
-  {
-    name: 'urls',
-    schema: stringList('urls'),
-    statistics: false,
-    get: (r) => pluck(entities(r.doc)?.urls, 'expanded_url', 'url'),
-  },
-  { name: 'rule_tags', schema: stringList('rule_tags'), get: (r) => pluck(r.doc.matching_rules, 'tag') },
-  { name: 'source', schema: [string('source')], get: sourceName },
-  {
-    name: 'ingested_at',
-    schema: [timestampMillis('ingested_at', 'OPTIONAL')],
-    get: (r) => epochMs(ingest(r.doc)?.ingested_at),
-  },
+  { name: 'author_followers_count', schema: [long('author_followers_count')] },
+  { name: 'conversation_id', schema: [string('conversation_id')], statistics: false },
+  { name: 'in_reply_to_user_id', schema: [string('in_reply_to_user_id')], statistics: false },
+  { name: 'referenced_type', schema: [string('referenced_type')] },
+  { name: 'referenced_id', schema: [string('referenced_id')], statistics: false },
+  { name: 'retweet_count', schema: [long('retweet_count')] },
+  { name: 'reply_count', schema: [long('reply_count')] },
+  { name: 'like_count', schema: [long('like_count')] },
+  { name: 'quote_count', schema: [long('quote_count')] },
+  { name: 'impression_count', schema: [long('impression_count')] },
+  { name: 'hashtags', schema: stringList('hashtags'), statistics: false },
+  { name: 'mentions', schema: stringList('mentions'), statistics: false },
+  { name: 'urls', schema: stringList('urls'), statistics: false },
+  { name: 'rule_tags', schema: stringList('rule_tags') },
+  { name: 'source', schema: [string('source')] },
+  { name: 'ingested_at', schema: [timestampMillis('ingested_at', 'OPTIONAL')] },
   {
     name: 'kafka_partition',
     schema: [{ name: 'kafka_partition', type: 'INT32', repetition_type: 'REQUIRED' }],
-    get: (r) => r.partition,
   },
-  {
-    name: 'kafka_offset',
-    schema: [{ name: 'kafka_offset', type: 'INT64', repetition_type: 'REQUIRED' }],
-    get: (r) => r.offset,
-  },
-];
+  { name: 'kafka_offset', schema: [{ name: 'kafka_offset', type: 'INT64', repetition_type: 'REQUIRED' }] },
+] as const satisfies readonly TweetColumn[];
+
+export const TWEET_COLUMNS: readonly TweetColumn[] = COLUMNS;
+
+type ColumnName = (typeof COLUMNS)[number]['name'];
+/** Columns held in typed arrays: required numbers, never null. */
+type NumericColumn = 'created_at' | 'kafka_partition' | 'kafka_offset';
+const NUMERIC_COLUMNS: ReadonlySet<ColumnName> = new Set<NumericColumn>([
+  'created_at',
+  'kafka_partition',
+  'kafka_offset',
+]);
+/** The other columns, held in plain arrays because they take nulls, strings or lists. */
+type ValueColumn = Exclude<ColumnName, NumericColumn>;
 
 /** The complete Parquet schema: the root element followed by every column's elements. */
 export function tweetSchema(): SchemaElement[] {
   return [{ name: 'tweet', num_children: TWEET_COLUMNS.length }, ...TWEET_COLUMNS.flatMap((c) => c.schema)];
+}
+
+const INITIAL_CAPACITY = 1024;
+
+/**
+ * The rows of one row group, held column by column: each record's document is read once, straight into the
+ * column arrays (typed arrays for the required numbers), with no row object in between. The typed arrays are kept
+ * across row groups and grow by doubling, so a file that sees few records holds little.
+ */
+export class TweetColumnBuilder {
+  readonly #fields = new TweetFieldReader(ROOT, tree);
+  #rows = 0;
+  #createdAt = new Float64Array(INITIAL_CAPACITY);
+  #partition = new Int32Array(INITIAL_CAPACITY);
+  #offset = new BigInt64Array(INITIAL_CAPACITY);
+  readonly #values = Object.fromEntries(
+    COLUMNS.filter((c) => !NUMERIC_COLUMNS.has(c.name)).map((c) => [c.name, [] as unknown[]]),
+  ) as Record<ValueColumn, unknown[]>;
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  add(r: SinkRecord): void {
+    const f = this.#fields;
+    f.read(r.value);
+    const v = this.#values;
+    const row = this.#rows;
+    if (row === this.#offset.length) this.#grow();
+    // eitherEra: the 2.167 member whenever it is present, whatever its value.
+    const note = f.kind(F.note_post) !== ABSENT ? F.note_post : F.note_tweet;
+    const noteIsObject = f.kind(note) === OBJECT;
+    const entities =
+      noteIsObject && f.kind(note.members.entities!) === OBJECT ? note.members.entities! : F.entities;
+    const metrics = F.public_metrics.members;
+    const reference = (f.kind(F.referenced_posts) !== ABSENT ? F.referenced_posts : F.referenced_tweets)
+      .first!.members;
+    const author = F.author.members;
+    const ingest = F._ingest.members;
+
+    v.id.push(f.string(F.id));
+    this.#createdAt[row] = epochMs(f, F.created_at) ?? r.timestampMs;
+    v.text.push((noteIsObject ? f.string(note.members.text!) : null) ?? f.string(F.text));
+    v.lang.push(f.string(F.lang));
+    v.author_id.push(f.string(F.author_id) ?? f.string(author.id!));
+    v.author_username.push(f.string(author.username!));
+    v.author_name.push(f.string(author.name!));
+    const verified = f.kind(author.verified!);
+    v.author_verified.push(verified === TRUE ? true : verified === FALSE ? false : null);
+    v.author_followers_count.push(int64(f, author.public_metrics!.members.followers_count!));
+    v.conversation_id.push(f.string(F.conversation_id));
+    v.in_reply_to_user_id.push(f.string(F.in_reply_to_user_id));
+    v.referenced_type.push(f.string(reference.type!));
+    v.referenced_id.push(f.string(reference.id!));
+    v.retweet_count.push(
+      int64(f, f.kind(metrics.repost_count!) !== ABSENT ? metrics.repost_count! : metrics.retweet_count!),
+    );
+    v.reply_count.push(int64(f, metrics.reply_count!));
+    v.like_count.push(int64(f, metrics.like_count!));
+    v.quote_count.push(int64(f, metrics.quote_count!));
+    v.impression_count.push(int64(f, metrics.impression_count!));
+    v.hashtags.push(f.list(entities.members.hashtags!));
+    v.mentions.push(f.list(entities.members.mentions!));
+    v.urls.push(f.list(entities.members.urls!));
+    v.rule_tags.push(f.list(F.matching_rules));
+    // The ingest source (x-stream, x-search, replay, ...), else the producer's `source` header.
+    const header = r.headers.get('source');
+    v.source.push(f.string(ingest.source!) ?? (header ? header.toString('utf8') : null));
+    v.ingested_at.push(epochMs(f, ingest.ingested_at!));
+    this.#partition[row] = r.partition;
+    this.#offset[row] = r.offset;
+    this.#rows = row + 1;
+  }
+
+  /** The columns of the rows added, in schema order; valid until clear(). */
+  columnData(): ColumnSource[] {
+    const rows = this.#rows;
+    const numeric: Record<NumericColumn, DecodedArray> = {
+      created_at: this.#createdAt.subarray(0, rows),
+      kafka_partition: this.#partition.subarray(0, rows),
+      kafka_offset: this.#offset.subarray(0, rows),
+    };
+    return COLUMNS.map((c) => ({
+      name: c.name,
+      data: NUMERIC_COLUMNS.has(c.name)
+        ? numeric[c.name as NumericColumn]
+        : this.#values[c.name as ValueColumn],
+      ...('statistics' in c ? { statistics: c.statistics } : {}),
+    }));
+  }
+
+  /** Forgets the rows (the writer has encoded them); the typed arrays are kept for the next row group. */
+  clear(): void {
+    for (const list of Object.values(this.#values)) list.length = 0;
+    this.#rows = 0;
+  }
+
+  #grow(): void {
+    const capacity = this.#offset.length * 2;
+    const createdAt = new Float64Array(capacity);
+    createdAt.set(this.#createdAt);
+    this.#createdAt = createdAt;
+    const partition = new Int32Array(capacity);
+    partition.set(this.#partition);
+    this.#partition = partition;
+    const offset = new BigInt64Array(capacity);
+    offset.set(this.#offset);
+    this.#offset = offset;
+  }
 }

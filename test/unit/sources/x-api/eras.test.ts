@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TWEET_COLUMNS } from '../../../../src/sink/formats/tweet-columns.ts';
+import { TweetColumnBuilder } from '../../../../src/sink/formats/tweet-columns.ts';
 import type { SinkRecord } from '../../../../src/sink/sink-record.ts';
 import { toTweetRecords } from '../../../../src/sources/tweet-record.ts';
 import { RECORD_SCHEMA_VERSION } from '../../../../src/types.ts';
@@ -80,7 +80,9 @@ function columns(doc: Record<string, unknown>): Record<string, unknown> {
     doc,
     headers: new Map(),
   };
-  return Object.fromEntries(TWEET_COLUMNS.map((c) => [c.name, c.get(record)]));
+  const builder = new TweetColumnBuilder();
+  builder.add(record);
+  return Object.fromEntries(builder.columnData().map((c) => [c.name, c.data[0]]));
 }
 
 /** The record without X's 2.159-only names and 2.167-only additions: what a consumer reads. */
