@@ -40,6 +40,7 @@ function processGone(pid: number): boolean {
 
 export class RewriteLock {
   private readonly storage: Storage;
+  private readonly root: string;
   private readonly path: string;
   private readonly body: LockBody;
   private readonly leaseMs: number;
@@ -48,6 +49,7 @@ export class RewriteLock {
 
   constructor(opts: { storage: Storage; root: string; purpose: string; logger: Logger; leaseMs?: number }) {
     this.storage = opts.storage;
+    this.root = opts.root;
     this.path = `${rewriteWalDir(opts.root)}/lock`;
     this.body = { owner: randomUUID(), host: hostname(), pid: process.pid, purpose: opts.purpose };
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
@@ -75,6 +77,24 @@ export class RewriteLock {
     heldHere.add(this.body.owner);
     this.timer = setInterval(() => void this.refresh(), Math.max(1000, this.leaseMs / 3));
     this.timer.unref();
+    await this.sweepAside();
+  }
+
+  /**
+   * Deletes the locks set aside by takeovers that died between their rename and their delete. One holding our
+   * own lock is a concurrent taker's, which it renames back: that one stays.
+   */
+  private async sweepAside(): Promise<void> {
+    const dir = rewriteWalDir(this.root);
+    for (const file of await this.storage.list(dir)) {
+      if (!file.name.startsWith('lock.stale-')) continue;
+      const path = `${dir}/${file.name}`;
+      const owner = await this.storage
+        .read(path)
+        .then((b) => (JSON.parse(b.toString('utf8')) as LockBody).owner)
+        .catch(() => '');
+      if (owner !== this.body.owner) await this.storage.delete(path);
+    }
   }
 
   async release(): Promise<void> {
