@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'HDFS_SAFE_MODE'
   | 'HDFS_STANDBY' // HA: this NameNode is standby, try the other
   | 'HDFS_LEASE' // another writer holds the file lease
+  | 'HDFS_UNFINISHED' // a file still under construction whose writer died: its length cannot be read until lease recovery
   | 'HDFS_REMOTE' // any other RemoteException
   | 'HDFS_RENAME_FAILED'
   | 'HDFS_AUTH' // WebHDFS refused our credentials (401/403), or Kerberos could not make any (principal, keytab)

@@ -15,6 +15,9 @@ const REMOTE_EXCEPTIONS: Record<string, { code: ErrorCode; retryable: boolean }>
   AlreadyBeingCreatedException: { code: 'HDFS_LEASE', retryable: true },
   LeaseExpiredException: { code: 'HDFS_LEASE', retryable: true },
   RecoveryInProgressException: { code: 'HDFS_LEASE', retryable: true },
+  // Reading a file whose create died with the DataNode writing it: its last block stays of unknown length until
+  // the NameNode recovers the lease (up to its hard limit), so retrying soon does not help.
+  CannotObtainBlockLengthException: { code: 'HDFS_UNFINISHED', retryable: false },
   // A delegation token expired, cancelled or unknown (SecretManager$InvalidToken), or SPNEGO refused: the client
   // may replace its credentials once (webhdfs-auth.ts); otherwise final.
   InvalidToken: { code: 'HDFS_AUTH', retryable: false },

@@ -211,7 +211,8 @@ export class ManifestLog {
 
   private async read(name: string): Promise<Manifest | null> {
     const path = `${this.dir}/${name}`;
-    const m = decodeManifest(await this.storage.read(path), path);
+    const bytes = await this.bytesOf(path);
+    const m = bytes && decodeManifest(bytes, path);
     if (m && m.startOffset !== parseManifestFileName(name)?.toString())
       throw new TweetpipeError('INTERNAL', `${path} holds a window that starts at ${m.startOffset}`, {
         details: { path },
@@ -282,7 +283,8 @@ export class ManifestLog {
     const aside = `${path}.removed-${randomUUID()}`;
     // False with nothing set aside: someone else removed it first.
     if (!(await this.storage.rename(path, aside)) && !(await this.storage.status(aside))) return true;
-    const moved = decodeManifest(await this.storage.read(aside), aside);
+    const movedBytes = await this.bytesOf(aside);
+    const moved = movedBytes && decodeManifest(movedBytes, aside);
     const same =
       judged === 'torn'
         ? moved === null
@@ -298,6 +300,20 @@ export class ManifestLog {
     }
     await this.storage.delete(aside);
     return true;
+  }
+
+  /**
+   * A manifest's bytes, or null (torn) when HDFS cannot read its length: its create died with the DataNode
+   * writing it, and the file stays under construction until the NameNode recovers its lease. That create failed,
+   * so no writer went on to rename the window's files: like a torn manifest, it committed nothing.
+   */
+  private async bytesOf(path: string): Promise<Buffer | null> {
+    try {
+      return await this.storage.read(path);
+    } catch (err) {
+      if (err instanceof TweetpipeError && err.code === 'HDFS_UNFINISHED') return null;
+      throw err;
+    }
   }
 
   /** Deletes manifests older than the retained ones; failures only leave extra manifests behind. */

@@ -144,6 +144,7 @@ describe('RemoteException mapping', () => {
     ['AlreadyBeingCreatedException', 'HDFS_LEASE', true],
     ['LeaseExpiredException', 'HDFS_LEASE', true],
     ['RecoveryInProgressException', 'HDFS_LEASE', true],
+    ['CannotObtainBlockLengthException', 'HDFS_UNFINISHED', false],
     ['AccessControlException', 'HDFS_REMOTE', false],
     ['PathIsNotEmptyDirectoryException', 'HDFS_REMOTE', false],
   ];
