@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { TweetpipeError } from '../errors.ts';
 
 export interface KerberosCredentials {
@@ -45,8 +46,17 @@ let loaded: KerberosModule | undefined;
  * process, and a later build (src/stack/kerberos-addon.ts) must be able to load it.
  */
 export async function loadKerberos(): Promise<KerberosModule> {
+  const require = createRequire(import.meta.url);
   try {
-    loaded ??= createRequire(import.meta.url)('kerberos') as KerberosModule;
+    loaded ??= require('kerberos') as KerberosModule;
+    return loaded;
+  } catch {}
+  try {
+    // Node's resolver remembers that the package was missing, so an addon built since then in this process
+    // (kerberos-addon.ts) is loaded by the path of its main file.
+    loaded = require(
+      fileURLToPath(new URL('../../node_modules/kerberos/lib/index.js', import.meta.url)),
+    ) as KerberosModule;
     return loaded;
   } catch (err) {
     throw new TweetpipeError(
