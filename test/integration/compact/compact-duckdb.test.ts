@@ -5,30 +5,23 @@
  * (DuckDB counts N - deleted rows and distinct ids, and none of the deleted ids).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { WebHdfsClient } from '../../../src/hdfs/webhdfs.ts';
 import { runCli } from '../../helpers/cli.ts';
+import { duckDbPython, duckDbRead, readWithDuckDb, webhdfsHost } from '../../helpers/duckdb-webhdfs.ts';
 import { listCommitted, readJsonLines, testHdfsClient } from '../../helpers/hdfs-readback.ts';
-import { ensureVenv } from '../../helpers/python-venv.ts';
-import { deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
+import { deleteTopics, uniqueTopic } from '../../helpers/topics.ts';
 
-const run = promisify(execFile);
-const SCRIPT = fileURLToPath(new URL('../../helpers/duckdb-webhdfs.py', import.meta.url));
-const REQUIREMENTS = ['duckdb==1.5.6', 'fsspec==2026.9.0', 'requests==2.34.2'];
 const LOG = ['--log-format', 'json', '--log-level', 'warn'];
 const N = 1500;
 const FORMATS = ['jsonl', 'jsonl.gz', 'parquet'] as const;
 
-const config = testConfig();
-const webhdfs = new URL(config.hdfs.webhdfs[0] as string);
+const webhdfs = webhdfsHost();
 const RUN = `${Date.now().toString(36)}${randomUUID().slice(0, 6)}`;
 const HDFS_BASE = `/tmp/tweetpipe-compact-it-${RUN}`;
 const root = (format: string) => `${HDFS_BASE}/${format.replace('.', '_')}`;
@@ -48,33 +41,11 @@ async function duckRead(label: string): Promise<Record<string, DuckRead>> {
   const reads = [];
   for (const format of FORMATS) {
     const view = `tp_compact_${label}_${RUN}_${format.replace('.', '_')}`;
-    const location = `webhdfs://${webhdfs.host}${root(format)}/${topic}`;
-    const ddl = await runCli(
-      ['table', 'ddl', '--engine', 'duckdb', '--format', format, '--topic', topic, '--location', location],
-      { TWEETPIPE_SINK_HIVE: JSON.stringify({ table: view }) },
-    );
-    assert.equal(ddl.code, 0, ddl.stderr);
-    reads.push({ name: format, view, ddl: ddl.stdout });
+    reads.push(await duckDbRead(format, topic, `webhdfs://${webhdfs.host}${root(format)}/${topic}`, view));
   }
-  const spec = join(work, `${label}.json`);
-  await writeFile(
-    spec,
-    JSON.stringify({ host: webhdfs.hostname, port: Number(webhdfs.port), user: config.hdfs.user, reads }),
-  );
-  const { stdout, stderr } = await run(await python, [SCRIPT, spec], {
-    timeout: 300_000,
-    maxBuffer: 1 << 26,
-  });
-  const line = stdout.split('\n').find((l) => l.startsWith('DUCKDB-WEBHDFS-RESULT '));
-  assert.ok(line, `duckdb-webhdfs.py printed no result:\n${stdout}\n${stderr.slice(-4000)}`);
-  const result = JSON.parse(line.slice('DUCKDB-WEBHDFS-RESULT '.length)) as {
-    reads: Record<string, DuckRead>;
-  };
+  const result = (await readWithDuckDb(python, work, label, reads)) as Record<string, DuckRead>;
   return Object.fromEntries(
-    FORMATS.map((f) => [
-      f,
-      { rows: result.reads[f]?.rows ?? -1, distinctIds: result.reads[f]?.distinctIds ?? -1 },
-    ]),
+    FORMATS.map((f) => [f, { rows: result[f]?.rows ?? -1, distinctIds: result[f]?.distinctIds ?? -1 }]),
   );
 }
 
@@ -85,8 +56,7 @@ describe('compact and compliance apply, read back by DuckDB over webhdfs://', { 
   before(async () => {
     client = testHdfsClient();
     work = await mkdtemp(join(tmpdir(), 'tweetpipe-compact-it-'));
-    python = ensureVenv('duckdb-webhdfs', REQUIREMENTS, (line) => process.stderr.write(`# ${line}\n`));
-    python.catch(() => {});
+    python = duckDbPython();
     topic = uniqueTopic('compact');
     const produced = await runCli(
       [

@@ -3,32 +3,25 @@
  * reading it over WebHDFS directly (an fsspec WebHDFS filesystem registered on the DuckDB connection, the DDL's
  * --location a webhdfs:// URL), never a local copy: for jsonl, jsonl.gz and parquet, exact row counts, distinct
  * ids, dt/hour matching created_at and the partitions HDFS holds. DuckDB and fsspec come from PyPI into a venv
- * made on first use (test/helpers/python-venv.ts); test/helpers/duckdb-webhdfs.py does the reading.
+ * made on first use; test/helpers/duckdb-webhdfs.ts runs test/helpers/duckdb-webhdfs.py, which does the reading.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { WebHdfsClient } from '../../../src/hdfs/webhdfs.ts';
 import { runCli } from '../../helpers/cli.ts';
+import { duckDbPython, duckDbRead, readWithDuckDb, webhdfsHost } from '../../helpers/duckdb-webhdfs.ts';
 import { listCommitted, testHdfsClient } from '../../helpers/hdfs-readback.ts';
-import { ensureVenv } from '../../helpers/python-venv.ts';
-import { deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
+import { deleteTopics, uniqueTopic } from '../../helpers/topics.ts';
 
-const run = promisify(execFile);
-const SCRIPT = fileURLToPath(new URL('../../helpers/duckdb-webhdfs.py', import.meta.url));
-const REQUIREMENTS = ['duckdb==1.5.6', 'fsspec==2026.9.0', 'requests==2.34.2'];
 const LOG = ['--log-format', 'json', '--log-level', 'warn'];
 const N = 2000;
 const FORMATS = ['jsonl', 'jsonl.gz', 'parquet'] as const;
 
-const config = testConfig();
-const webhdfs = new URL(config.hdfs.webhdfs[0] as string);
+const webhdfs = webhdfsHost();
 const RUN = `${Date.now().toString(36)}${randomUUID().slice(0, 6)}`;
 const HDFS_BASE = `/tmp/tweetpipe-duckdb-it-${RUN}`;
 const root = (format: string) => `${HDFS_BASE}/${format.replace('.', '_')}`;
@@ -51,8 +44,7 @@ describe('DuckDB runs its generated DDL on the sink output in HDFS over webhdfs:
   before(async () => {
     client = testHdfsClient();
     work = await mkdtemp(join(tmpdir(), 'tweetpipe-duckdb-it-'));
-    python = ensureVenv('duckdb-webhdfs', REQUIREMENTS, (line) => process.stderr.write(`# ${line}\n`));
-    python.catch(() => {});
+    python = duckDbPython();
     topic = uniqueTopic('duckdb');
     const produced = await runCli(
       [
@@ -113,32 +105,15 @@ describe('DuckDB runs its generated DDL on the sink output in HDFS over webhdfs:
 
       const view = `tp_duckdb_${RUN}_${format.replace('.', '_')}`;
       const location = `webhdfs://${webhdfs.host}${root(format)}/${topic}`;
-      const ddl = await runCli(
-        ['table', 'ddl', '--engine', 'duckdb', '--format', format, '--topic', topic, '--location', location],
-        { TWEETPIPE_SINK_HIVE: JSON.stringify({ table: view }) },
-      );
-      assert.equal(ddl.code, 0, ddl.stderr);
-      assert.ok(ddl.stdout.includes(`'${location}/`), `${format}: the DDL reads ${location}`);
-      reads.push({ name: format, view, ddl: ddl.stdout });
+      const read = await duckDbRead(format, topic, location, view);
+      assert.ok(read.ddl.includes(`'${location}/`), `${format}: the DDL reads ${location}`);
+      reads.push(read);
     }
 
-    const spec = join(work, 'spec.json');
-    await writeFile(
-      spec,
-      JSON.stringify({ host: webhdfs.hostname, port: Number(webhdfs.port), user: config.hdfs.user, reads }),
-    );
-    const { stdout, stderr } = await run(await python, [SCRIPT, spec], {
-      timeout: 300_000,
-      maxBuffer: 1 << 26,
-    });
-    const line = stdout.split('\n').find((l) => l.startsWith('DUCKDB-WEBHDFS-RESULT '));
-    assert.ok(line, `duckdb-webhdfs.py printed no result:\n${stdout}\n${stderr.slice(-4000)}`);
-    const result = JSON.parse(line.slice('DUCKDB-WEBHDFS-RESULT '.length)) as {
-      reads: Record<string, DuckRead | { error: string }>;
-    };
+    const result = (await readWithDuckDb(python, work, 'spec', reads)) as Record<string, DuckRead>;
     for (const format of FORMATS) {
       assert.deepEqual(
-        result.reads[format],
+        result[format],
         { rows: N, distinctIds: N, misplaced: 0, partitions: expectedPartitions[format] },
         format,
       );
