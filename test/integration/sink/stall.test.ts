@@ -14,9 +14,8 @@ import { createAdmin, ensureTopic } from '../../../src/kafka/admin.ts';
 import { kafkaConnection } from '../../../src/kafka/client-options.ts';
 import { startCli, stopCli } from '../../helpers/cli.ts';
 import { testHdfsClient } from '../../helpers/hdfs-readback.ts';
+import { sinkArgs } from '../../helpers/sink-chaos.ts';
 import { deleteTopics, readRecords, testConfig, uniqueTopic } from '../../helpers/topics.ts';
-
-const LOG = ['--log-format', 'json', '--log-level', 'info'];
 
 async function get(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url);
@@ -49,22 +48,9 @@ test('a sink wedged on its dead-letter topic turns not-ready, counts and logs th
   await ensureTopic(admin, { name: topic, partitions: 1, replication: 1, retentionMs: -1 });
 
   const sink = startCli(
-    [
-      'sink',
-      '--topic',
-      topic,
-      '--hdfs-dir',
-      root,
-      '--group',
-      `tp-test-stall-${randomUUID()}`,
-      '--format',
-      'jsonl',
-      '--max-age',
-      '1',
-      '--metrics-port',
-      '0',
-      ...LOG,
-    ],
+    sinkArgs({ topic, root, group: `tp-test-stall-${randomUUID()}` }, [
+      ...['--format', 'jsonl', '--max-age', '1', '--metrics-port', '0'],
+    ]),
     { TWEETPIPE_HEALTH_STALL_AFTER_S: '5' },
   );
   t.after(() => stopCli(sink, 'SIGKILL'));

@@ -13,9 +13,8 @@ import { createAdmin, ensureTopic } from '../../../src/kafka/admin.ts';
 import { kafkaConnection } from '../../../src/kafka/client-options.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { testHdfsClient, verifySinkOutput } from '../../helpers/hdfs-readback.ts';
+import { LOG, sinkArgs } from '../../helpers/sink-chaos.ts';
 import { deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
-
-const LOG = ['--log-format', 'json', '--log-level', 'info'];
 
 test('a topic written in transactions: committed records once in HDFS, aborted ones never, exit 0; produce starts on it', async (t) => {
   const config = testConfig();
@@ -74,20 +73,12 @@ test('a topic written in transactions: committed records once in HDFS, aborted o
   }
 
   const sink = await runCli(
-    [
-      'sink',
-      '--topic',
-      topic,
-      '--hdfs-dir',
-      root,
-      '--group',
-      `tp-test-transactional-${run}`,
+    sinkArgs({ topic, root, group: `tp-test-transactional-${run}` }, [
       '--format',
       'jsonl',
       '--exit-when-idle',
       '3',
-      ...LOG,
-    ],
+    ]),
     { TWEETPIPE_HEALTH_STALL_AFTER_S: '20' },
     120_000,
   );
