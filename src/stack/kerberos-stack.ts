@@ -28,7 +28,7 @@ import {
   namenodeSpec as plainNamenodeSpec,
   xml,
 } from './hdfs-server.ts';
-import { ensureKeytab, type Kdc, kdcOf, prepareKdc, REALM, startKdc, stopKdc } from './kdc.ts';
+import { ensureKeytab, type Kdc, kdcOf, kdcPid, prepareKdc, REALM, startKdc, stopKdc } from './kdc.ts';
 import { ensureKerberosAddon } from './kerberos-addon.ts';
 import {
   BROKER_PRINCIPAL,
@@ -309,6 +309,36 @@ export async function kerberosUp(
     await sleep(500);
   }
   throw new TweetpipeError('TIMEOUT', `the Kerberized HDFS and broker did not become healthy: ${last}`);
+}
+
+/** What `stack status` shows of the Kerberized stack: null when `stack up --kerberos` never prepared one here. */
+export async function kerberosStatus(config: Config): Promise<{
+  servers: { name: string; pid: number | null; log: string }[];
+  health: { ok: boolean; detail: string };
+  clientFile: string;
+} | null> {
+  if (!existsSync(clientFile(config))) return null;
+  const kdc = kdcFor(config);
+  const servers = [
+    { name: 'kdc', pid: await kdcPid(kdc), log: join(kdc.dir, 'kdc.log') },
+    ...(await Promise.all(
+      specs(config, kdc).map(async (spec) => ({
+        name: spec.name,
+        pid: await runningPid(spec),
+        log: spec.logFile,
+      })),
+    )),
+  ];
+  if (servers.some((s) => s.pid === null))
+    return { servers, health: { ok: false, detail: 'not all servers run' }, clientFile: clientFile(config) };
+  const client = JSON.parse(await readFile(clientFile(config), 'utf8')) as KerberosClientSettings;
+  const hdfs = await secureHdfsHealth(client);
+  const kafka = await gssapiBrokerHealth(client);
+  return {
+    servers,
+    health: { ok: hdfs.ok && kafka.ok, detail: `${hdfs.detail}, ${kafka.detail}` },
+    clientFile: clientFile(config),
+  };
 }
 
 export async function kerberosDown(config: Config, say: (line: string) => void): Promise<void> {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { TweetpipeError } from '../../errors.ts';
 import { haFailover, NAMENODE_IDS, type NamenodeId } from '../../stack/hdfs-ha.ts';
-import { kerberosDown, kerberosUp } from '../../stack/kerberos-stack.ts';
+import { kerberosDown, kerberosStatus, kerberosUp } from '../../stack/kerberos-stack.ts';
 import { stackPaths } from '../../stack/paths.ts';
 import { endpoints, stackDown, stackLogs, stackStatus, stackUp } from '../../stack/stack.ts';
 import { addConfigOption, addStackOptions, configFromFlags, EXIT_RUNTIME } from '../common.ts';
@@ -87,6 +87,16 @@ export function registerStack(program: Command): void {
         say(`${s.name.padEnd(9)} ${s.pid ? `running, pid ${s.pid}` : 'not running'}  (log ${s.log})`);
       say(`kafka     ${status.kafka.ok ? 'healthy' : 'UNHEALTHY'}: ${status.kafka.detail}`);
       say(`hdfs      ${status.hdfs.ok ? 'healthy' : 'UNHEALTHY'}: ${status.hdfs.detail}`);
+      // The Kerberized stack runs beside the plain one, by choice: it is shown, and does not set the exit code.
+      const kerberos = await kerberosStatus(config);
+      if (kerberos) {
+        for (const s of kerberos.servers)
+          say(
+            `kerberos ${s.name.padEnd(9)} ${s.pid ? `running, pid ${s.pid}` : 'not running'}  (log ${s.log})`,
+          );
+        say(`kerberos  ${kerberos.health.ok ? 'healthy' : 'UNHEALTHY'}: ${kerberos.health.detail}`);
+        say(`  Kerberos client settings ${kerberos.clientFile} (stack up --kerberos)`);
+      }
       for (const line of endpoints(config)) say(`  ${line}`);
       if (!status.healthy) process.exitCode = EXIT_RUNTIME;
     });

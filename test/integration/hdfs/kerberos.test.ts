@@ -14,6 +14,7 @@ import { WebHdfsClient } from '../../../src/hdfs/webhdfs.ts';
 import type { HdfsAuthSettings } from '../../../src/hdfs/webhdfs-auth.ts';
 import { negotiateHeader } from '../../../src/kerberos/gssapi.ts';
 import { type KerberosClientSettings, kerberosUp } from '../../../src/stack/kerberos-stack.ts';
+import { runCli } from '../../helpers/cli.ts';
 
 const stackConfig = loadConfig({
   env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TWEETPIPE_STACK_'))),
@@ -127,5 +128,14 @@ describe('WebHDFS on a Kerberized HDFS', { timeout: 300_000 }, () => {
       assert.match(err.message, /nobody@TWEETPIPE\.LOCAL/);
       return true;
     });
+  });
+
+  test('stack status shows the Kerberized stack: the KDC, its servers and their health', async () => {
+    const status = await runCli(['stack', 'status']);
+    const out = status.stdout + status.stderr;
+    assert.match(out, /kerberos kdc\s+running, pid \d+/);
+    assert.match(out, /kerberos namenode\s+running, pid \d+/);
+    assert.match(out, /kerberos\s+healthy: .*1 DataNode live.*the broker accepts GSSAPI/);
+    assert.match(out, /Kerberos client settings .*kerberos\/client\.json/);
   });
 });
