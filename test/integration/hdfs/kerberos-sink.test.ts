@@ -210,4 +210,51 @@ describe('tweetpipe sink into a Kerberized HDFS', { timeout: 400_000 }, () => {
     assert.equal(records.length, N);
     assert.equal(seen.size, N);
   });
+
+  test('Kafka SASL/GSSAPI with an unknown principal: produce fails with an error naming the principal', async () => {
+    const file = join(work, 'gssapi-nobody.json');
+    const nobody = 'nobody@TWEETPIPE.LOCAL';
+    await writeFile(
+      file,
+      JSON.stringify({
+        kafka: {
+          brokers: settings.brokers,
+          securityProtocol: 'SASL_PLAINTEXT',
+          sasl: {
+            mechanism: 'GSSAPI',
+            kerberos: {
+              principal: nobody,
+              keytab: settings.keytab,
+              krb5Conf: settings.krb5Conf,
+              serviceName: settings.kafkaServiceName,
+            },
+          },
+        },
+      }),
+    );
+    const produced = await runCli(
+      [
+        'produce',
+        '--config',
+        file,
+        '--source',
+        'synthetic',
+        '--max-tweets',
+        '10',
+        '--topic',
+        uniqueTopic('krb-nobody'),
+        '--state-dir',
+        join(work, 'state-nobody'),
+      ],
+      { TWEETPIPE_BROKERS: undefined },
+      120_000,
+    );
+    assert.notEqual(produced.code, 0);
+    assert.match(produced.stderr, /KAFKA_AUTH/);
+    // The setting to fix, the keytab and the principal, in tweetpipe's words (libkrb5's own text names only the last).
+    assert.match(
+      produced.stderr,
+      /kafka\.sasl\.kerberos\.keytab \S+ holds no usable key for nobody@TWEETPIPE\.LOCAL/,
+    );
+  });
 });
