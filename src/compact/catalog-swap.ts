@@ -109,11 +109,19 @@ export class CatalogSwap {
     let frozenAt = performance.now();
     try {
       await this.freeze(snapshot);
+      const moveStart = performance.now();
+      const snapshotMs = Math.round(moveStart - frozenAt);
       const moved = await catalog.move(
         partitions.map((p) => ({ folder: p.folder, from: p.location, to: p.frozen })),
       );
       this.log.info(
-        { partitions: moved, snapshot: snapshotPath(this.root, snapshot), catalog: catalog.name },
+        {
+          partitions: moved,
+          snapshot: snapshotPath(this.root, snapshot),
+          catalog: catalog.name,
+          snapshotMs,
+          moveMs: Math.round(performance.now() - moveStart),
+        },
         'catalog readers moved to a snapshot of the partitions being rewritten',
       );
       frozenAt = performance.now();
@@ -191,6 +199,7 @@ export class CatalogSwap {
         `${path}: a previous run moved partitions of ${m.catalog} to the snapshot ${m.snapshot} and did not move them back; enable sink.hive with that metastore and table so that this run does (catalog readers see the snapshot until then)`,
         { details: { manifest: path } },
       );
+    const moveStart = performance.now();
     const back = await catalog.move(
       m.partitions.map((p) => ({ folder: p.folder, from: p.frozen, to: p.location })),
     );
@@ -198,6 +207,7 @@ export class CatalogSwap {
       {
         partitions: back,
         catalog: catalog.name,
+        moveMs: Math.round(performance.now() - moveStart),
         ...(frozenAt === null ? {} : { onSnapshotMs: Math.round(performance.now() - frozenAt) }),
       },
       'catalog readers moved back to the partition folders',
