@@ -161,6 +161,41 @@ describe('catalog swap', () => {
     }
   });
 
+  it('compliance apply: catalog readers see the old set, then the new one, never a file missing', async () => {
+    const deleted = new Set(
+      tweetRecords(0, TOTAL)
+        .filter((r) => [5n, 77n, 140n].includes(BigInt(r.offset)))
+        .map((r) => (JSON.parse(String(r.value)) as { id: string }).id),
+    );
+    for (const withCatalogSwap of [true, false]) {
+      const storage = await treeIn(new WatchedStorage());
+      const catalog = registered(storage);
+      const seen = new Set<number>();
+      storage.afterMutation = async () => {
+        seen.add(await catalogCount(storage, catalog));
+      };
+      catalog.onMove = storage.afterMutation;
+      const report = await applyDeletions({
+        storage,
+        root: ROOT,
+        ids: deleted,
+        catalog: withCatalogSwap ? catalog : null,
+        logger: silentLogger,
+      });
+      assert.equal(report.removedRecords + report.deferred.length, 3, JSON.stringify(report));
+      const removed = report.removedRecords;
+      assert.ok(removed > 0, JSON.stringify(report));
+      if (withCatalogSwap) {
+        assert.deepEqual([...seen].sort(), [TOTAL - removed, TOTAL].sort());
+        assertThawed(storage, catalog, 'after compliance apply');
+      } else
+        assert.ok(
+          [...seen].some((n) => n !== TOTAL && n !== TOTAL - removed),
+          `a reader of the folders sees a rewritten file missing: ${[...seen]}`,
+        );
+    }
+  });
+
   it('runs its steps in order: manifest, snapshot, move, rewrites, move back, snapshot and manifest deleted', async () => {
     const storage = await treeIn(new WatchedStorage());
     const catalog = registered(storage, storage.events);
