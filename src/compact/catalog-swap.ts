@@ -193,10 +193,11 @@ export class CatalogSwap {
   /** Steps e and f, also of a recovery (`frozenAt` null): each is harmless to repeat. */
   private async thaw(m: CatalogManifest, path: string, frozenAt: number | null): Promise<void> {
     const catalog = this.catalog;
-    if (!catalog)
+    // Another table's partitions would be left pointing at a deleted snapshot.
+    if (catalog?.name !== m.catalog)
       throw new TweetpipeError(
         'CONFIG_INVALID',
-        `${path}: a previous run moved partitions of ${m.catalog} to the snapshot ${m.snapshot} and did not move them back; enable sink.hive with that metastore and table so that this run does (catalog readers see the snapshot until then)`,
+        `${path}: a previous run moved partitions of ${m.catalog} to the snapshot ${m.snapshot} and did not move them back; run with sink.hive enabled for that metastore and table (${catalog ? `not ${catalog.name}` : 'it is disabled'}) so that this run does (catalog readers see the snapshot until then)`,
         { details: { manifest: path } },
       );
     const moveStart = performance.now();

@@ -334,7 +334,7 @@ describe('catalog swap', () => {
     );
   });
 
-  it('refuses to run over a manifest it cannot undo for lack of a configured metastore', async () => {
+  it('refuses to run over a manifest it cannot undo: no metastore configured, or another table', async () => {
     const memory = await treeIn(new MemoryStorage());
     const crashing = new CrashingStorage(memory);
     const catalog = registered(memory);
@@ -342,11 +342,17 @@ describe('catalog swap', () => {
       crashing.crashAt = crashing.mutations + 1;
     };
     await assert.rejects(run(crashing, catalog), SimulatedCrash);
-    await assert.rejects(
-      run(memory, null),
-      (err: unknown) =>
-        err instanceof TweetpipeError && err.code === 'CONFIG_INVALID' && /sink\.hive/.test(err.message),
-    );
+    const other = Object.assign(registered(memory), { name: 'memory db.other' });
+    for (const configured of [null, other])
+      await assert.rejects(
+        run(memory, configured),
+        (err: unknown) =>
+          err instanceof TweetpipeError &&
+          err.code === 'CONFIG_INVALID' &&
+          err.message.includes(catalog.name),
+      );
+    await run(memory, catalog);
+    assertThawed(memory, catalog, 'once run with the table');
   });
 
   it('maps a location to its twin inside the snapshot of the root, and refuses one outside the root', () => {
