@@ -4,7 +4,8 @@
  * catalog reader that, over and over, resolves every partition's location through the metastore, lists the files
  * there and counts their records. During the compaction it never counts anything but the exact total (it reads a
  * frozen snapshot meanwhile); afterwards the partitions point at their folders again, the snapshot and the catalog
- * manifest are gone. A run cut off at a step of the catalog swap (the storage or the metastore failing from then
+ * manifest are gone. Spark, reading the table through the metastore while a merged file and its inputs are both in
+ * the folder, counts the old set. A run cut off at a step of the catalog swap (the storage or the metastore failing from then
  * on, as after a kill -9) is undone by the next run: locations back, no snapshot, every record once.
  */
 import assert from 'node:assert/strict';
@@ -28,6 +29,7 @@ import { committedFileName, parseCommittedFileName } from '../../../src/sink/fil
 import { metastoreHealth } from '../../../src/stack/hive-server.ts';
 import { tableSpec } from '../../../src/table/table-schema.ts';
 import { testHdfsClient } from '../../helpers/hdfs-readback.ts';
+import { ensurePySpark, sparkRead } from '../../helpers/pyspark.ts';
 import { testConfig } from '../../helpers/topics.ts';
 
 const base = testConfig();
@@ -214,6 +216,27 @@ describe('compaction with sink.hive: catalog readers see one set of files', { ti
     );
     assert.ok(readsOnSnapshot > 0, 'the reader read while the partitions pointed at the snapshot');
     await assertThawed(root, table, tableLocation, total, 'after the compaction');
+  });
+
+  test('Spark, reading the table through the metastore in the middle of a swap, counts the old set', async () => {
+    const python = await ensurePySpark((line) => process.stderr.write(`# ${line}\n`));
+    const { root, config, total } = await registeredTree('spark', 4, 5);
+    const table = config.sink.hive.table as string;
+    let during: Promise<unknown> | null = null;
+    // Between the first merged file's rename and the deletes of its inputs: where a file-listing reader double counts.
+    const pausing = Object.assign(Object.create(storage) as WebHdfsStorage, {
+      delete: async (path: string, recursive?: boolean) => {
+        if (!during && path.startsWith(`${root}/${TOPIC}/`))
+          during = sparkRead(python, METASTORE, [{ name: 'table', kind: 'table', table }]).then(
+            (r) => r.reads.table,
+          );
+        await during;
+        return storage.delete(path, recursive);
+      },
+    });
+    await runCompact(root, pausing, configuredPartitionLocations(config));
+    const seen = await during;
+    assert.equal((seen as { rows?: number } | null)?.rows, total, JSON.stringify(seen));
   });
 
   const storageCuts: [string, (op: string, path: string) => boolean][] = [
