@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'HDFS_UNFINISHED' // a file still under construction whose writer died: its length cannot be read until lease recovery
   | 'HDFS_REMOTE' // any other RemoteException
   | 'HDFS_RENAME_FAILED'
+  | 'HDFS_NOT_SNAPSHOTTABLE' // a snapshot of a directory that no superuser made snapshottable (hdfs dfsadmin -allowSnapshot)
   | 'HDFS_AUTH' // WebHDFS refused our credentials (401/403), or Kerberos could not make any (principal, keytab)
   | 'KAFKA'
   | 'METASTORE' // the Hive Metastore is unreachable, dropped the connection or missed a deadline

@@ -5,7 +5,9 @@
 import { performance } from 'node:perf_hooks';
 import { TweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
+import type { PartitionLocations } from '../hive/partition-locations.ts';
 import type { Logger } from '../log.ts';
+import { CatalogSwap } from './catalog-swap.ts';
 import { rowCodec } from './file-rows.ts';
 import {
   committedFolders,
@@ -25,6 +27,8 @@ export interface CompactOptions {
   olderThanMs: number;
   targetBytes: number;
   formats?: string[] | undefined;
+  /** The table's partitions in a Hive Metastore (sink.hive): its readers are kept on a snapshot meanwhile. */
+  catalog?: PartitionLocations | null;
   logger: Logger;
 }
 
@@ -46,6 +50,7 @@ export async function compact(o: CompactOptions): Promise<CompactReport> {
   await lock.acquire();
   try {
     const jobs = new RewriteJobs({ storage: o.storage, root: o.root, logger: o.logger });
+    const catalog = new CatalogSwap({ ...o, catalog: o.catalog ?? null });
     const report: CompactReport = {
       recovered: await jobs.recover(),
       folders: 0,
@@ -61,7 +66,10 @@ export async function compact(o: CompactOptions): Promise<CompactReport> {
       formats: o.formats,
       nowMs: Date.now(),
     };
+    await catalog.recover();
     const pinned = await sinkManifestFiles(o.storage, o.root);
+    // Planned before the first swap: the catalog swap names every folder the run rewrites.
+    const planned = new Map<string, MergeGroup[]>();
     for await (const folder of committedFolders(o.storage, o.root)) {
       if (!folderIsIdle(folder.status, folder.files, plan)) continue;
       const groups = mergeGroups(
@@ -69,15 +77,18 @@ export async function compact(o: CompactOptions): Promise<CompactReport> {
         folder.files.filter((f) => !pinned.has(f.path)),
         plan,
       );
-      if (groups.length > 0) report.folders++;
-      for (const g of groups) {
+      if (groups.length > 0) planned.set(folder.dir, groups);
+    }
+    report.folders = planned.size;
+    await catalog.around([...planned.keys()], async () => {
+      for (const g of [...planned.values()].flat()) {
         const { records, swapMs } = await mergeGroup(jobs, o, g);
         report.filesBefore += g.inputs.length;
         report.filesAfter++;
         report.records += records;
         report.maxDoubleVisibleMs = Math.max(report.maxDoubleVisibleMs, swapMs);
       }
-    }
+    });
     report.tookMs = performance.now() - started;
     o.logger.info(report, 'compaction finished');
     return report;

@@ -9,9 +9,11 @@
  */
 import { TweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
+import type { PartitionLocations } from '../hive/partition-locations.ts';
 import type { Logger } from '../log.ts';
+import { CatalogSwap } from './catalog-swap.ts';
 import { rowCodec } from './file-rows.ts';
-import { committedFolders, sinkManifestFiles } from './plan.ts';
+import { committedFolders, type PlannedFile, sinkManifestFiles } from './plan.ts';
 import {
   newJobId,
   REWRITE_MANIFEST_VERSION,
@@ -90,6 +92,8 @@ export async function applyDeletions(o: {
   storage: Storage;
   root: string;
   ids: Set<string>;
+  /** The table's partitions in a Hive Metastore (sink.hive): its readers are kept on a snapshot meanwhile. */
+  catalog?: PartitionLocations | null;
   logger: Logger;
 }): Promise<ComplianceReport> {
   const { storage, root, ids, logger } = o;
@@ -103,19 +107,26 @@ export async function applyDeletions(o: {
       onSwapped: (m) => writeRemovalLog(storage, root, m),
     });
     await jobs.recover();
+    const catalog = new CatalogSwap({ ...o, catalog: o.catalog ?? null });
+    await catalog.recover();
     const pinned = await sinkManifestFiles(storage, root);
     const report: ComplianceReport = { scannedFiles: 0, rewrittenFiles: 0, removedRecords: 0, deferred: [] };
+    // Found before the first swap, each file's folder with it: the catalog swap names every folder rewritten.
+    const toRewrite = new Map<PlannedFile, string>();
     for await (const folder of committedFolders(storage, root)) {
       for (const f of folder.files) {
         report.scannedFiles++;
+        const rows = await rowCodec(f.extension).read(await storage.read(f.path), f.path);
+        if (!rows.ids.some((id) => ids.has(id))) continue;
+        if (pinned.has(f.path)) report.deferred.push(f.path);
+        else toRewrite.set(f, folder.dir);
+      }
+    }
+    await catalog.around([...new Set(toRewrite.values())], async () => {
+      for (const f of toRewrite.keys()) {
         const codec = rowCodec(f.extension);
         const rows = await codec.read(await storage.read(f.path), f.path);
         const hits = rows.ids.filter((id) => ids.has(id));
-        if (hits.length === 0) continue;
-        if (pinned.has(f.path)) {
-          report.deferred.push(f.path);
-          continue;
-        }
         const kept = rows.pick((i) => !ids.has(rows.ids[i]!));
         const id = newJobId();
         const tmp = `${rewriteTmpDir(root, id)}/0.${f.extension}`;
@@ -138,7 +149,7 @@ export async function applyDeletions(o: {
         report.rewrittenFiles++;
         report.removedRecords += hits.length;
       }
-    }
+    });
     if (report.deferred.length > 0)
       logger.warn(
         { deferred: report.deferred },

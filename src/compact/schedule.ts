@@ -8,6 +8,7 @@ import { parseDurationMs, parseSizeBytes } from '../config/units.ts';
 import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
 import type { Storage } from '../hdfs/storage.ts';
+import { configuredPartitionLocations } from '../hive/partition-locations.ts';
 import type { Logger } from '../log.ts';
 import { compact } from './compact.ts';
 
@@ -26,6 +27,7 @@ export function startCompactionSchedule(config: Config, storage: Storage, log: L
         root: config.hdfs.dir,
         olderThanMs: parseDurationMs('compact.olderThan', olderThan),
         targetBytes: parseSizeBytes('compact.targetSize', targetSize),
+        catalog: configuredPartitionLocations(config),
         logger: log,
       });
     } catch (err) {

@@ -1,6 +1,12 @@
 /** In-memory Storage with HDFS semantics, for unit tests of the sink; passes the same conformance suite as WebHDFS. */
 import { TweetpipeError } from '../errors.ts';
-import type { CreateOptions, FileStatus, Storage, StorageBody } from './storage.ts';
+import {
+  type CreateOptions,
+  type FileStatus,
+  type Storage,
+  type StorageBody,
+  snapshotPath,
+} from './storage.ts';
 
 interface Node {
   type: 'FILE' | 'DIRECTORY';
@@ -22,6 +28,8 @@ export class MemoryStorage implements Storage {
   ]);
   /** Number of calls per operation, so tests can assert recovery cost. */
   readonly calls = new Map<string, number>();
+  /** Directories made snapshottable. */
+  private readonly snapshottable = new Set<string>();
 
   private count(op: string): void {
     this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
@@ -128,9 +136,42 @@ export class MemoryStorage implements Storage {
     const prefix = p === '/' ? '/' : `${p}/`;
     const out: FileStatus[] = [];
     for (const [k, n] of this.nodes) {
-      if (k !== p && k.startsWith(prefix) && !k.slice(prefix.length).includes('/')) out.push(toStatus(k, n));
+      const name = k.slice(prefix.length);
+      // As in HDFS, a directory's snapshots are reachable by path but never listed.
+      if (k !== p && k.startsWith(prefix) && !name.includes('/') && name !== '.snapshot')
+        out.push(toStatus(k, n));
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async allowSnapshots(dir: string): Promise<void> {
+    this.count('allowSnapshots');
+    const p = normalize(dir);
+    if (this.nodes.get(p)?.type !== 'DIRECTORY')
+      throw new TweetpipeError('HDFS_NOT_FOUND', `Directory does not exist: ${p}`);
+    this.snapshottable.add(p);
+  }
+
+  /** Copies what is under `dir` to its snapshot path: the copy is a twin of HDFS's frozen view. */
+  async createSnapshot(dir: string, name: string): Promise<void> {
+    this.count('createSnapshot');
+    const p = normalize(dir);
+    if (!this.snapshottable.has(p))
+      throw new TweetpipeError('HDFS_NOT_SNAPSHOTTABLE', `${p} is not a snapshottable directory`);
+    const at = snapshotPath(p, name);
+    if (this.nodes.has(at))
+      throw new TweetpipeError('HDFS_REMOTE', `there is already a snapshot with the same name "${name}"`);
+    this.mkdirsSync(at);
+    for (const [k, node] of [...this.nodes]) {
+      const rel = k.slice(p.length);
+      if (k.startsWith(`${p}/`) && !rel.startsWith('/.snapshot/') && rel !== '/.snapshot')
+        this.nodes.set(`${at}${rel}`, { ...node, data: Buffer.from(node.data) });
+    }
+  }
+
+  async deleteSnapshot(dir: string, name: string): Promise<boolean> {
+    this.count('deleteSnapshot');
+    return this.delete(snapshotPath(normalize(dir), name), true);
   }
 
   async status(path: string): Promise<FileStatus | null> {

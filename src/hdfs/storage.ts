@@ -39,4 +39,20 @@ export interface Storage {
   list(dir: string): Promise<FileStatus[]>;
   /** Status of a path, or null when it does not exist. */
   status(path: string): Promise<FileStatus | null>;
+  /**
+   * Makes a directory snapshottable (HDFS ALLOWSNAPSHOT, superuser only; idempotent). A refusal is an error of the
+   * server's (HDFS_REMOTE, AccessControlException).
+   */
+  allowSnapshots(dir: string): Promise<void>;
+  /**
+   * Freezes a directory, in O(1), into a read-only copy at `snapshotPath(dir, name)` that later changes to `dir`
+   * leave as it is. HDFS_NOT_SNAPSHOTTABLE when `dir` was not made snapshottable.
+   */
+  createSnapshot(dir: string, name: string): Promise<void>;
+  /** Deletes a snapshot; false when there was none of that name. */
+  deleteSnapshot(dir: string, name: string): Promise<boolean>;
 }
+
+/** Where HDFS shows the snapshot `name` of `dir`. */
+export const snapshotPath = (dir: string, name: string): string =>
+  `${dir.replace(/\/+$/, '')}/.snapshot/${name}`;

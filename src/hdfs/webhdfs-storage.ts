@@ -1,6 +1,12 @@
 /** The Storage contract (storage.ts) on a real HDFS, through the WebHDFS client. */
 import { TweetpipeError } from '../errors.ts';
-import type { CreateOptions, FileStatus, Storage, StorageBody } from './storage.ts';
+import {
+  type CreateOptions,
+  type FileStatus,
+  type Storage,
+  type StorageBody,
+  snapshotPath,
+} from './storage.ts';
 import type { WebHdfsClient } from './webhdfs.ts';
 import { normalizePath } from './webhdfs-paths.ts';
 import type { HdfsFileStatus } from './webhdfs-types.ts';
@@ -63,6 +69,45 @@ export class WebHdfsStorage implements Storage {
     }
     // HDFS orders by UTF-8 bytes; sort by JS string order so every Storage agrees.
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async allowSnapshots(dir: string): Promise<void> {
+    await this.client.allowSnapshot(dir);
+  }
+
+  /** The NameNode's refusal of a directory not snapshottable is a SnapshotException: told by the directory's status. */
+  async createSnapshot(dir: string, name: string): Promise<void> {
+    try {
+      await this.client.createSnapshot(dir, name);
+    } catch (err) {
+      if (
+        err instanceof TweetpipeError &&
+        err.code === 'HDFS_REMOTE' &&
+        (await this.client.getFileStatus(dir)).snapshotEnabled !== true
+      )
+        throw new TweetpipeError('HDFS_NOT_SNAPSHOTTABLE', `${dir} is not a snapshottable directory`, {
+          cause: err,
+          details: { op: 'CREATESNAPSHOT', path: dir },
+        });
+      throw err;
+    }
+  }
+
+  /** A retried DELETESNAPSHOT whose first attempt landed is refused: the snapshot's absence decides. */
+  async deleteSnapshot(dir: string, name: string): Promise<boolean> {
+    if ((await this.status(snapshotPath(dir, name))) === null) return false;
+    try {
+      await this.client.deleteSnapshot(dir, name);
+      return true;
+    } catch (err) {
+      if (
+        err instanceof TweetpipeError &&
+        err.code === 'HDFS_REMOTE' &&
+        (await this.status(snapshotPath(dir, name))) === null
+      )
+        return false;
+      throw err;
+    }
   }
 
   async status(path: string): Promise<FileStatus | null> {

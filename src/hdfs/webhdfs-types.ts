@@ -17,6 +17,8 @@ export interface HdfsFileStatus {
   group: string;
   childrenNum?: number;
   fileId?: number;
+  /** Present (true) on a snapshottable directory. */
+  snapshotEnabled?: boolean;
 }
 
 export interface ContentSummary {

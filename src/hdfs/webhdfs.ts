@@ -298,6 +298,39 @@ export class WebHdfsClient {
     }
   }
 
+  /** ALLOWSNAPSHOT: makes a directory snapshottable (superuser only); repeating it is harmless. */
+  async allowSnapshot(path: string): Promise<void> {
+    await this.call('ALLOWSNAPSHOT', path, async () => {
+      await (await this.nameNode('PUT', 'ALLOWSNAPSHOT', path)).body.text();
+    });
+  }
+
+  /**
+   * CREATESNAPSHOT. Not idempotent: a retry after an ambiguous attempt that is refused (a snapshot of that name
+   * exists) counts as success when the snapshot is there, since the name is the caller's own.
+   */
+  async createSnapshot(path: string, name: string): Promise<void> {
+    await this.call('CREATESNAPSHOT', path, async (attempt) => {
+      try {
+        await (await this.nameNode('PUT', 'CREATESNAPSHOT', path, { snapshotname: name })).body.text();
+      } catch (err) {
+        const landed =
+          attempt.ambiguous &&
+          err instanceof TweetpipeError &&
+          err.code === 'HDFS_REMOTE' &&
+          (await statusOrNull(this, `${normalizePath(path)}/.snapshot/${name}`)) !== null;
+        if (!landed) throw err;
+      }
+    });
+  }
+
+  /** DELETESNAPSHOT; a missing snapshot is the server's SnapshotException (HDFS_REMOTE). */
+  async deleteSnapshot(path: string, name: string): Promise<void> {
+    await this.call('DELETESNAPSHOT', path, async () => {
+      await (await this.nameNode('DELETE', 'DELETESNAPSHOT', path, { snapshotname: name })).body.text();
+    });
+  }
+
   async getContentSummary(path: string): Promise<ContentSummary> {
     return this.call('GETCONTENTSUMMARY', path, async () => {
       const json = await this.json('GET', 'GETCONTENTSUMMARY', path);

@@ -98,6 +98,10 @@ interface MetastoreCalls {
   get_table_req(req: object): Promise<{ table: Table }>;
   add_partitions_req(req: object): Promise<{ partitions?: Partition[] | null }>;
   get_partition_names(db: string, table: string, max: number): Promise<string[]>;
+  /** Names as Hive makes them (`dt=2026-11-25/hour=06`); partitions the table lacks are left out. */
+  get_partitions_by_names(db: string, table: string, names: string[]): Promise<Partition[]>;
+  /** Replaces the partitions with these values, all at once (one metastore transaction). */
+  alter_partitions(db: string, table: string, parts: Partition[]): Promise<void>;
 }
 
 /** The exception names of the IDL that mean "it is already there" / "it is not there". */
@@ -179,6 +183,8 @@ export async function withMetastore<T>(
     get_table_req: withDeadline('get_table_req', raw.get_table_req),
     add_partitions_req: withDeadline('add_partitions_req', raw.add_partitions_req),
     get_partition_names: withDeadline('get_partition_names', raw.get_partition_names),
+    get_partitions_by_names: withDeadline('get_partitions_by_names', raw.get_partitions_by_names),
+    alter_partitions: withDeadline('alter_partitions', raw.alter_partitions),
   };
   try {
     return await work(client);

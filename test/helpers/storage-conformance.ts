@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { setImmediate } from 'node:timers/promises';
 import { TweetpipeError } from '../../src/errors.ts';
-import type { Storage } from '../../src/hdfs/storage.ts';
+import { type Storage, snapshotPath } from '../../src/hdfs/storage.ts';
 
 export interface ConformanceTarget {
   storage: Storage;
@@ -286,6 +286,36 @@ export function storageConformance(name: string, make: () => Promise<Conformance
         assert.ok(status.modificationTime > 0);
         assert.equal(await s.status(`${dir}/missing`), null);
         assert.equal(await s.status(`${dir}/missing/deeper`), null);
+      });
+    });
+
+    describe('snapshots', { concurrency: true }, () => {
+      test('a directory not made snapshottable refuses a snapshot', async () => {
+        const dir = fresh();
+        await s.mkdirs(dir);
+        await assertCode(s.createSnapshot(dir, 's1'), 'HDFS_NOT_SNAPSHOTTABLE');
+      });
+
+      test('a snapshot keeps what the directory held, is never listed, and is deleted once', async () => {
+        const dir = fresh();
+        await s.create(`${dir}/a/f`, bytes('old'));
+        await s.allowSnapshots(dir);
+        await s.allowSnapshots(dir);
+        await s.createSnapshot(dir, 's1');
+        await s.delete(`${dir}/a/f`);
+        await s.create(`${dir}/a/g`, bytes('new'));
+        assert.deepEqual(
+          (await s.list(`${snapshotPath(dir, 's1')}/a`)).map((f) => f.name),
+          ['f'],
+        );
+        assert.equal((await s.read(`${snapshotPath(dir, 's1')}/a/f`)).toString(), 'old');
+        assert.deepEqual(
+          (await s.list(dir)).map((f) => f.name),
+          ['a'],
+        );
+        assert.equal(await s.deleteSnapshot(dir, 's1'), true);
+        assert.equal(await s.deleteSnapshot(dir, 's1'), false);
+        assert.equal(await s.status(snapshotPath(dir, 's1')), null);
       });
     });
 

@@ -8,6 +8,7 @@ import { parseDurationMs, parseSizeBytes } from '../../config/units.ts';
 import type { Config } from '../../config.ts';
 import { TweetpipeError } from '../../errors.ts';
 import type { Storage } from '../../hdfs/storage.ts';
+import { configuredPartitionLocations } from '../../hive/partition-locations.ts';
 import type { Logger } from '../../log.ts';
 import { hdfsStorage } from '../../pipeline/hdfs-storage.ts';
 import { addConfigOption, addHdfsOptions, configFromFlags, loggerFor } from '../common.ts';
@@ -81,6 +82,7 @@ export function registerCompact(program: Command): void {
           olderThanMs,
           targetBytes,
           formats: opts.format ? [opts.format as string] : undefined,
+          catalog: configuredPartitionLocations(config),
           logger: log,
         });
         say(
@@ -115,7 +117,13 @@ export function registerCompact(program: Command): void {
         const ids = opts.fromX
           ? await idsFromX(opts, config, storage, log)
           : await idsFromFile(opts.ids as string);
-        const r = await applyDeletions({ storage, root: config.hdfs.dir, ids, logger: log });
+        const r = await applyDeletions({
+          storage,
+          root: config.hdfs.dir,
+          ids,
+          catalog: configuredPartitionLocations(config),
+          logger: log,
+        });
         say(
           `${config.hdfs.dir}: ${ids.size} ids, ${r.scannedFiles} files scanned, ${r.rewrittenFiles} rewritten, ${r.removedRecords} records removed${r.deferred.length ? `, ${r.deferred.length} files deferred (named by the sink's newest manifests: run again later)` : ''}`,
         );

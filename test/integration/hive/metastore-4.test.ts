@@ -16,7 +16,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { withMetastore } from '../../../src/hive/metastore-client.ts';
-import { addPartitions, ensureTable } from '../../../src/hive/partition-sync.ts';
+import { MetastorePartitionLocations } from '../../../src/hive/partition-locations.ts';
+import { addPartitions, ensureTable, locationPath } from '../../../src/hive/partition-sync.ts';
 import { ensureJars } from '../../../src/stack/maven.ts';
 import { portIsFree } from '../../../src/stack/process.ts';
 import { tableSpec } from '../../../src/table/table-schema.ts';
@@ -103,7 +104,7 @@ describe('the Thrift client against Hive Metastore 4.0.1', { timeout: 1_500_000 
   });
 
   for (const format of ['jsonl', 'parquet'] as const) {
-    test(`${format}: create db and table, add partitions if not exists, list partition names`, async () => {
+    test(`${format}: create db and table, add partitions if not exists, list partition names, move them there and back`, async () => {
       const spec = {
         ...tableSpec(config, format),
         database: `tp_hms4_${RUN}`,
@@ -122,6 +123,20 @@ describe('the Thrift client against Hive Metastore 4.0.1', { timeout: 1_500_000 
         return (await c.get_partition_names(spec.database, spec.table, -1)).sort();
       });
       assert.deepEqual(names, [...new Set([...first, ...second])].sort());
+      // The compaction's catalog swap (get_partitions_by_names, alter_partitions): there and back.
+      const partitions = new MetastorePartitionLocations(URI, 30_000, spec);
+      const folders = names.map((n) => `${locationPath(spec.location)}/${n}`);
+      const at = await partitions.locations(folders);
+      assert.deepEqual([...at.values()].sort(), names.map((n) => `${spec.location}/${n}`).sort());
+      const elsewhere = (l: string) => l.replace(HDFS_BASE, `${HDFS_BASE}/.snapshot/s`);
+      const moves = [...at].map(([folder, from]) => ({ folder, from, to: elsewhere(from) }));
+      assert.equal(await partitions.move(moves), names.length);
+      assert.deepEqual(
+        [...(await partitions.locations(folders)).values()].sort(),
+        moves.map((m) => m.to).sort(),
+      );
+      assert.equal(await partitions.move(moves.map((m) => ({ ...m, from: m.to, to: m.from }))), names.length);
+      assert.deepEqual(await partitions.locations(folders), at);
     });
   }
 });

@@ -175,6 +175,18 @@ export class CrashingStorage implements Storage {
     this.guard();
     return this.inner.status(path);
   }
+  async allowSnapshots(dir: string): Promise<void> {
+    this.step(`allowSnapshots ${dir}`);
+    return this.inner.allowSnapshots(dir);
+  }
+  async createSnapshot(dir: string, name: string): Promise<void> {
+    this.step(`createSnapshot ${dir} ${name}`);
+    return this.inner.createSnapshot(dir, name);
+  }
+  async deleteSnapshot(dir: string, name: string): Promise<boolean> {
+    this.step(`deleteSnapshot ${dir} ${name}`);
+    return this.inner.deleteSnapshot(dir, name);
+  }
 }
 
 /** Every file under `dir` (recursively) with its bytes, sorted by path. */

@@ -942,6 +942,402 @@ const ThriftHiveMetastore_get_partition_names_result = class {
   }
 
 };
+const ThriftHiveMetastore_get_partitions_by_names_args = class {
+  constructor(args) {
+    this.db_name = null;
+    this.tbl_name = null;
+    this.names = null;
+    if (args) {
+      if (args.db_name !== undefined && args.db_name !== null) {
+        this.db_name = args.db_name;
+      }
+      if (args.tbl_name !== undefined && args.tbl_name !== null) {
+        this.tbl_name = args.tbl_name;
+      }
+      if (args.names !== undefined && args.names !== null) {
+        this.names = Thrift.copyList(args.names, [null]);
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRING) {
+          this.db_name = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.STRING) {
+          this.tbl_name = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 3:
+        if (ftype == Thrift.Type.LIST) {
+          this.names = [];
+          const _rtmp381 = input.readListBegin();
+          const _size80 = _rtmp381.size || 0;
+          for (let _i82 = 0; _i82 < _size80; ++_i82) {
+            let elem83 = null;
+            elem83 = input.readString();
+            this.names.push(elem83);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('ThriftHiveMetastore_get_partitions_by_names_args');
+    if (this.db_name !== null && this.db_name !== undefined) {
+      output.writeFieldBegin('db_name', Thrift.Type.STRING, 1);
+      output.writeString(this.db_name);
+      output.writeFieldEnd();
+    }
+    if (this.tbl_name !== null && this.tbl_name !== undefined) {
+      output.writeFieldBegin('tbl_name', Thrift.Type.STRING, 2);
+      output.writeString(this.tbl_name);
+      output.writeFieldEnd();
+    }
+    if (this.names !== null && this.names !== undefined) {
+      output.writeFieldBegin('names', Thrift.Type.LIST, 3);
+      output.writeListBegin(Thrift.Type.STRING, this.names.length);
+      for (let iter84 in this.names) {
+        if (this.names.hasOwnProperty(iter84)) {
+          iter84 = this.names[iter84];
+          output.writeString(iter84);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const ThriftHiveMetastore_get_partitions_by_names_result = class {
+  constructor(args) {
+    this.success = null;
+    this.o1 = null;
+    this.o2 = null;
+    this.o3 = null;
+    if (args instanceof ttypes.MetaException) {
+        this.o1 = args;
+        return;
+    }
+    if (args instanceof ttypes.NoSuchObjectException) {
+        this.o2 = args;
+        return;
+    }
+    if (args instanceof ttypes.InvalidObjectException) {
+        this.o3 = args;
+        return;
+    }
+    if (args) {
+      if (args.success !== undefined && args.success !== null) {
+        this.success = Thrift.copyList(args.success, [ttypes.Partition]);
+      }
+      if (args.o1 !== undefined && args.o1 !== null) {
+        this.o1 = args.o1;
+      }
+      if (args.o2 !== undefined && args.o2 !== null) {
+        this.o2 = args.o2;
+      }
+      if (args.o3 !== undefined && args.o3 !== null) {
+        this.o3 = args.o3;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 0:
+        if (ftype == Thrift.Type.LIST) {
+          this.success = [];
+          const _rtmp386 = input.readListBegin();
+          const _size85 = _rtmp386.size || 0;
+          for (let _i87 = 0; _i87 < _size85; ++_i87) {
+            let elem88 = null;
+            elem88 = new ttypes.Partition();
+            elem88.read(input);
+            this.success.push(elem88);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 1:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.o1 = new ttypes.MetaException();
+          this.o1.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.o2 = new ttypes.NoSuchObjectException();
+          this.o2.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 3:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.o3 = new ttypes.InvalidObjectException();
+          this.o3.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('ThriftHiveMetastore_get_partitions_by_names_result');
+    if (this.success !== null && this.success !== undefined) {
+      output.writeFieldBegin('success', Thrift.Type.LIST, 0);
+      output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
+      for (let iter89 in this.success) {
+        if (this.success.hasOwnProperty(iter89)) {
+          iter89 = this.success[iter89];
+          iter89.write(output);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    if (this.o1 !== null && this.o1 !== undefined) {
+      output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+      this.o1.write(output);
+      output.writeFieldEnd();
+    }
+    if (this.o2 !== null && this.o2 !== undefined) {
+      output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+      this.o2.write(output);
+      output.writeFieldEnd();
+    }
+    if (this.o3 !== null && this.o3 !== undefined) {
+      output.writeFieldBegin('o3', Thrift.Type.STRUCT, 3);
+      this.o3.write(output);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const ThriftHiveMetastore_alter_partitions_args = class {
+  constructor(args) {
+    this.db_name = null;
+    this.tbl_name = null;
+    this.new_parts = null;
+    if (args) {
+      if (args.db_name !== undefined && args.db_name !== null) {
+        this.db_name = args.db_name;
+      }
+      if (args.tbl_name !== undefined && args.tbl_name !== null) {
+        this.tbl_name = args.tbl_name;
+      }
+      if (args.new_parts !== undefined && args.new_parts !== null) {
+        this.new_parts = Thrift.copyList(args.new_parts, [ttypes.Partition]);
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRING) {
+          this.db_name = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.STRING) {
+          this.tbl_name = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 3:
+        if (ftype == Thrift.Type.LIST) {
+          this.new_parts = [];
+          const _rtmp391 = input.readListBegin();
+          const _size90 = _rtmp391.size || 0;
+          for (let _i92 = 0; _i92 < _size90; ++_i92) {
+            let elem93 = null;
+            elem93 = new ttypes.Partition();
+            elem93.read(input);
+            this.new_parts.push(elem93);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('ThriftHiveMetastore_alter_partitions_args');
+    if (this.db_name !== null && this.db_name !== undefined) {
+      output.writeFieldBegin('db_name', Thrift.Type.STRING, 1);
+      output.writeString(this.db_name);
+      output.writeFieldEnd();
+    }
+    if (this.tbl_name !== null && this.tbl_name !== undefined) {
+      output.writeFieldBegin('tbl_name', Thrift.Type.STRING, 2);
+      output.writeString(this.tbl_name);
+      output.writeFieldEnd();
+    }
+    if (this.new_parts !== null && this.new_parts !== undefined) {
+      output.writeFieldBegin('new_parts', Thrift.Type.LIST, 3);
+      output.writeListBegin(Thrift.Type.STRUCT, this.new_parts.length);
+      for (let iter94 in this.new_parts) {
+        if (this.new_parts.hasOwnProperty(iter94)) {
+          iter94 = this.new_parts[iter94];
+          iter94.write(output);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const ThriftHiveMetastore_alter_partitions_result = class {
+  constructor(args) {
+    this.o1 = null;
+    this.o2 = null;
+    if (args instanceof ttypes.InvalidOperationException) {
+        this.o1 = args;
+        return;
+    }
+    if (args instanceof ttypes.MetaException) {
+        this.o2 = args;
+        return;
+    }
+    if (args) {
+      if (args.o1 !== undefined && args.o1 !== null) {
+        this.o1 = args.o1;
+      }
+      if (args.o2 !== undefined && args.o2 !== null) {
+        this.o2 = args.o2;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.o1 = new ttypes.InvalidOperationException();
+          this.o1.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.o2 = new ttypes.MetaException();
+          this.o2.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('ThriftHiveMetastore_alter_partitions_result');
+    if (this.o1 !== null && this.o1 !== undefined) {
+      output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+      this.o1.write(output);
+      output.writeFieldEnd();
+    }
+    if (this.o2 !== null && this.o2 !== undefined) {
+      output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+      this.o2.write(output);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
 const ThriftHiveMetastoreClient = exports.Client = class ThriftHiveMetastoreClient {
   constructor(output, pClass) {
     this.output = output;
@@ -1295,6 +1691,124 @@ const ThriftHiveMetastoreClient = exports.Client = class ThriftHiveMetastoreClie
     }
     return callback('get_partition_names failed: unknown result');
   }
+
+  get_partitions_by_names (db_name, tbl_name, names) {
+    this._seqid = this.new_seqid();
+    const self = this;
+    return new Promise((resolve, reject) => {
+      self._reqs[self.seqid()] = (error, result) => {
+        return error ? reject(error) : resolve(result);
+      };
+      self.send_get_partitions_by_names(db_name, tbl_name, names);
+    });
+  }
+
+  send_get_partitions_by_names (db_name, tbl_name, names) {
+    const output = new this.pClass(this.output);
+    const params = {
+      db_name: db_name,
+      tbl_name: tbl_name,
+      names: names
+    };
+    const args = new ThriftHiveMetastore_get_partitions_by_names_args(params);
+    try {
+      output.writeMessageBegin('get_partitions_by_names', Thrift.MessageType.CALL, this.seqid());
+      args.write(output);
+      output.writeMessageEnd();
+      return this.output.flush();
+    }
+    catch (e) {
+      delete this._reqs[this.seqid()];
+      if (typeof output.reset === 'function') {
+        output.reset();
+      }
+      throw e;
+    }
+  }
+
+  recv_get_partitions_by_names (input, mtype, rseqid) {
+    const callback = this._reqs[rseqid] || function() {};
+    delete this._reqs[rseqid];
+    if (mtype == Thrift.MessageType.EXCEPTION) {
+      const x = new Thrift.TApplicationException();
+      x.read(input);
+      input.readMessageEnd();
+      return callback(x);
+    }
+    const result = new ThriftHiveMetastore_get_partitions_by_names_result();
+    result.read(input);
+    input.readMessageEnd();
+
+    if (null !== result.o1) {
+      return callback(result.o1);
+    }
+    if (null !== result.o2) {
+      return callback(result.o2);
+    }
+    if (null !== result.o3) {
+      return callback(result.o3);
+    }
+    if (null !== result.success) {
+      return callback(null, result.success);
+    }
+    return callback('get_partitions_by_names failed: unknown result');
+  }
+
+  alter_partitions (db_name, tbl_name, new_parts) {
+    this._seqid = this.new_seqid();
+    const self = this;
+    return new Promise((resolve, reject) => {
+      self._reqs[self.seqid()] = (error, result) => {
+        return error ? reject(error) : resolve(result);
+      };
+      self.send_alter_partitions(db_name, tbl_name, new_parts);
+    });
+  }
+
+  send_alter_partitions (db_name, tbl_name, new_parts) {
+    const output = new this.pClass(this.output);
+    const params = {
+      db_name: db_name,
+      tbl_name: tbl_name,
+      new_parts: new_parts
+    };
+    const args = new ThriftHiveMetastore_alter_partitions_args(params);
+    try {
+      output.writeMessageBegin('alter_partitions', Thrift.MessageType.CALL, this.seqid());
+      args.write(output);
+      output.writeMessageEnd();
+      return this.output.flush();
+    }
+    catch (e) {
+      delete this._reqs[this.seqid()];
+      if (typeof output.reset === 'function') {
+        output.reset();
+      }
+      throw e;
+    }
+  }
+
+  recv_alter_partitions (input, mtype, rseqid) {
+    const callback = this._reqs[rseqid] || function() {};
+    delete this._reqs[rseqid];
+    if (mtype == Thrift.MessageType.EXCEPTION) {
+      const x = new Thrift.TApplicationException();
+      x.read(input);
+      input.readMessageEnd();
+      return callback(x);
+    }
+    const result = new ThriftHiveMetastore_alter_partitions_result();
+    result.read(input);
+    input.readMessageEnd();
+
+    if (null !== result.o1) {
+      return callback(result.o1);
+    }
+    if (null !== result.o2) {
+      return callback(result.o2);
+    }
+    callback(null);
+  }
 };
 const ThriftHiveMetastoreProcessor = exports.Processor = class ThriftHiveMetastoreProcessor {
   constructor(handler) {
@@ -1560,6 +2074,94 @@ const ThriftHiveMetastoreProcessor = exports.Processor = class ThriftHiveMetasto
         } else {
           result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
           output.writeMessageBegin("get_partition_names", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    }
+  }
+  process_get_partitions_by_names (seqid, input, output) {
+    const args = new ThriftHiveMetastore_get_partitions_by_names_args();
+    args.read(input);
+    input.readMessageEnd();
+    if (this._handler.get_partitions_by_names.length === 3) {
+      Promise.resolve(this._handler.get_partitions_by_names.bind(this._handler)(
+        args.db_name,
+        args.tbl_name,
+        args.names
+      )).then(result => {
+        const result_obj = new ThriftHiveMetastore_get_partitions_by_names_result({success: result});
+        output.writeMessageBegin("get_partitions_by_names", Thrift.MessageType.REPLY, seqid);
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      }).catch(err => {
+        let result;
+        if (err instanceof ttypes.MetaException || err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.InvalidObjectException) {
+          result = new ThriftHiveMetastore_get_partitions_by_names_result(err);
+          output.writeMessageBegin("get_partitions_by_names", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("get_partitions_by_names", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    } else {
+      this._handler.get_partitions_by_names(args.db_name, args.tbl_name, args.names, (err, result) => {
+        let result_obj;
+        if ((err === null || typeof err === 'undefined') || err instanceof ttypes.MetaException || err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.InvalidObjectException) {
+          result_obj = new ThriftHiveMetastore_get_partitions_by_names_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+          output.writeMessageBegin("get_partitions_by_names", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("get_partitions_by_names", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    }
+  }
+  process_alter_partitions (seqid, input, output) {
+    const args = new ThriftHiveMetastore_alter_partitions_args();
+    args.read(input);
+    input.readMessageEnd();
+    if (this._handler.alter_partitions.length === 3) {
+      Promise.resolve(this._handler.alter_partitions.bind(this._handler)(
+        args.db_name,
+        args.tbl_name,
+        args.new_parts
+      )).then(result => {
+        const result_obj = new ThriftHiveMetastore_alter_partitions_result({success: result});
+        output.writeMessageBegin("alter_partitions", Thrift.MessageType.REPLY, seqid);
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      }).catch(err => {
+        let result;
+        if (err instanceof ttypes.InvalidOperationException || err instanceof ttypes.MetaException) {
+          result = new ThriftHiveMetastore_alter_partitions_result(err);
+          output.writeMessageBegin("alter_partitions", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("alter_partitions", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    } else {
+      this._handler.alter_partitions(args.db_name, args.tbl_name, args.new_parts, (err, result) => {
+        let result_obj;
+        if ((err === null || typeof err === 'undefined') || err instanceof ttypes.InvalidOperationException || err instanceof ttypes.MetaException) {
+          result_obj = new ThriftHiveMetastore_alter_partitions_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+          output.writeMessageBegin("alter_partitions", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("alter_partitions", Thrift.MessageType.EXCEPTION, seqid);
         }
         result_obj.write(output);
         output.writeMessageEnd();

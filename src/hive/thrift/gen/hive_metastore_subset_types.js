@@ -1614,3 +1614,57 @@ const NoSuchObjectException = module.exports.NoSuchObjectException = class exten
   }
 
 };
+const InvalidOperationException = module.exports.InvalidOperationException = class extends Thrift.TException {
+  constructor(args) {
+    super(args);
+    this.name = "InvalidOperationException";
+    this.message = null;
+    if (args) {
+      if (args.message !== undefined && args.message !== null) {
+        this.message = args.message;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRING) {
+          this.message = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 0:
+          input.skip(ftype);
+          break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('InvalidOperationException');
+    if (this.message !== null && this.message !== undefined) {
+      output.writeFieldBegin('message', Thrift.Type.STRING, 1);
+      output.writeString(this.message);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
