@@ -1,19 +1,23 @@
 /**
  * How a compaction writes a merged JSON Lines file: the inputs' bytes concatenated in offset order (for jsonl.gz,
  * their gzip members, never compressed again), streamed to the temp file one input at a time (no piece larger
- * than one input, so memory never holds the group), with the record count of the lines; an input whose last line lacks
- * its '\n' still gives separate lines.
+ * than one input, so memory never holds the group), with the record count of the lines; an input whose last line
+ * lacks its '\n' still gives separate lines. Parquet merges hand out each row group as soon as it is full.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { parquetMetadata } from 'hyparquet';
 import { compact } from '../../../src/compact/compact.ts';
+import { ParquetRowWriter, rowCodec } from '../../../src/compact/file-rows.ts';
 import { mergeFiles } from '../../../src/compact/merge-files.ts';
 import { MemoryStorage } from '../../../src/hdfs/memory-storage.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { parseCommittedFileName } from '../../../src/sink/filenames.ts';
 import type { FormatName } from '../../../src/sink/formats/format.ts';
+import { parquetFormat } from '../../../src/sink/formats/parquet.ts';
+import { classify } from '../../../src/sink/sink-record.ts';
 import { filesUnder, tweetRecords } from '../sink/fixtures.ts';
 import { items, overriding, ROOT, TOPIC, writer } from '../sink/partition-writer-fixtures.ts';
 
@@ -96,4 +100,40 @@ describe('mergeFiles', () => {
       assert.deepEqual(merged, { records: 3, bytes: bytes.length });
     });
   }
+});
+
+describe('ParquetRowWriter', () => {
+  it('hands out each row group as soon as it is full, so a merge holds at most one', async () => {
+    const encoder = parquetFormat().open();
+    for (const r of tweetRecords(0, 1)) {
+      const c = classify(r);
+      assert.ok(c.ok);
+      encoder.write(c.record);
+    }
+    const [row] = (await rowCodec('parquet').read(Buffer.from(await encoder.finish()), 'sample')).pick(
+      () => true,
+    ) as Record<string, unknown>[];
+    const rows = Array.from({ length: 100_001 }, (_, i) => ({
+      ...row,
+      id: String(i),
+      kafka_offset: BigInt(i),
+    }));
+
+    const writer = new ParquetRowWriter();
+    const head = writer.add(rows.slice(0, 60_000));
+    assert.ok(head.length <= 4, 'no row group before 100,000 rows (the magic only)');
+    const full = writer.add(rows.slice(60_000));
+    assert.ok(full.length > 1000, 'the full row group is handed out by the add that filled it');
+    const bytes = Buffer.concat([head, full, writer.finish()]);
+
+    assert.deepEqual(
+      parquetMetadata(bytes).row_groups.map((g) => Number(g.num_rows)),
+      [100_000, 1],
+    );
+    const ids = (await rowCodec('parquet').read(bytes, 'merged')).ids;
+    assert.deepEqual(
+      ids,
+      rows.map((r) => r.id),
+    );
+  });
 });
