@@ -2,7 +2,7 @@
  * The merged file of a compaction group, streamed to its temp path one input at a time (one create whose body is
  * read from the inputs as the upload goes), so that memory holds about one input file, never the whole group (up
  * to --target-size). One streamed create, not a create and an append per input: appends cost a NameNode call
- * and a DataNode pipeline each, and made a merge of 60 inputs 2.5x slower (docs/benchmarks.md).
+ * and a DataNode pipeline each, and made merges of 60 inputs about 1.5x slower (docs/benchmarks.md).
  *
  * - jsonl: the inputs' bytes, concatenated. Every line the sink commits ends with '\n' (src/sink/formats/jsonl.ts),
  *   so the concatenation is the inputs' lines in order, byte for byte.
