@@ -1,12 +1,15 @@
 /**
- * `node bench/compact-day.ts [--rate 0.5] [--format jsonl.gz] [--keep]`: the "Done when" figure of issue 17.
+ * `node bench/compact-day.ts [--rate 0.5] [--hours 24] [--format jsonl.gz] [--keep]`: the "Done when" figure of
+ * issue 17, and the memory a merge takes (`--hours 1 --rate 20`: few, large groups).
  *
  * A day of synthetic traffic (created_at spread over 24 hours of yesterday, `--rate` tweets/s over 3 Kafka
  * partitions) is written to the shared HDFS by the sink's own PartitionWriter with the default settings (hourly
  * folders, rotation after 60 s / 500k records / 128 MB, 2 kept manifests), on a clock that follows the tweets'
  * time, so a day of 60 s windows commits in minutes. Then `compact` runs as it would the next day (every folder
  * older than --older-than), and the bench reports files before and after, NameNode objects (inodes and blocks),
- * the time taken, the longest double-visibility window, and checks every id exactly once.
+ * the time taken, the longest double-visibility window, the process's resident memory before and during the
+ * compaction (sampled every 20 ms), and checks every id exactly once. `--hours` writes only the first hours of the
+ * day, so that a high rate makes large merge groups in little time.
  */
 import { parseArgs } from 'node:util';
 import { compact } from '../src/compact/compact.ts';
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '0.5' },
     format: { type: 'string', default: 'jsonl.gz' },
     keep: { type: 'boolean', default: false },
+    hours: { type: 'string', default: '24' },
   },
 });
 const PARTITIONS = 3;
@@ -69,6 +73,12 @@ async function committedFileCount(): Promise<number> {
   return n;
 }
 
+async function committedBytes(): Promise<number> {
+  let n = 0;
+  for await (const folder of committedFolders(storage, root)) for (const f of folder.files) n += f.bytes;
+  return n;
+}
+
 async function writeDay(rate: number): Promise<Set<string>> {
   const now = { ms: 0 };
   const writers = Array.from({ length: PARTITIONS }, (_, partition) => {
@@ -89,11 +99,11 @@ async function writeDay(rate: number): Promise<Set<string>> {
   for (const w of writers) await w.recover();
   const tweets = new SyntheticTweets({ seed: 1 });
   const dayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS;
-  const count = Math.round((DAY_MS / 1000) * rate);
+  const count = Math.round((DAY_MS / 1000) * rate * (Number(args.hours) / 24));
   const offsets = new Array<bigint>(PARTITIONS).fill(0n);
   const ids = new Set<string>();
   for (let i = 0; i < count; i++) {
-    now.ms = dayStart + Math.floor((i * DAY_MS) / count);
+    now.ms = dayStart + Math.floor((i * DAY_MS * Number(args.hours)) / 24 / count);
     const [record] = generateBatch(tweets, 1, now.ms, 'synthetic').records;
     if (!record) continue;
     ids.add(record.id);
@@ -132,15 +142,21 @@ try {
   const written = await writeDay(Number(args.rate));
   const writeS = (performance.now() - t0) / 1000;
   const filesBefore = await committedFileCount();
+  const bytesBefore = await committedBytes();
   const objectsBefore = await namenodeObjects(storage, root);
   await new Promise((r) => setTimeout(r, 1500));
+  const rssBefore = process.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, 20);
   const report = await compact({
     storage,
     root,
     olderThanMs: 1000,
     targetBytes: 256 * 1024 * 1024,
     logger: log,
-  });
+  }).finally(() => clearInterval(sampler));
   const filesAfter = await committedFileCount();
   const objectsAfter = await namenodeObjects(storage, root);
   const ids = await readIds();
@@ -157,6 +173,9 @@ try {
     namenodeObjectsAfter: objectsAfter,
     compactSeconds: Number((report.tookMs / 1000).toFixed(1)),
     maxDoubleVisibleMs: Number(report.maxDoubleVisibleMs.toFixed(1)),
+    rssBeforeCompactMiB: Math.round(rssBefore / 2 ** 20),
+    rssPeakCompactMiB: Math.round(rssPeak / 2 ** 20),
+    committedMiBBefore: Number((bytesBefore / 2 ** 20).toFixed(1)),
     lost,
     doubled: ids.length - distinct.size,
   };

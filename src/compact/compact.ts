@@ -1,6 +1,7 @@
 /**
  * `tweetpipe compact`: merges the committed files of idle partition folders into files near the target size,
- * through the rewrite-job protocol (src/compact/rewrite-job.ts), one group at a time so memory holds one group.
+ * through the rewrite-job protocol (src/compact/rewrite-job.ts), one group at a time, each written one input at a
+ * time (src/compact/merge-files.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { TweetpipeError } from '../errors.ts';
@@ -8,7 +9,7 @@ import type { Storage } from '../hdfs/storage.ts';
 import type { PartitionLocations } from '../hive/partition-locations.ts';
 import type { Logger } from '../log.ts';
 import { CatalogSwap } from './catalog-swap.ts';
-import { rowCodec } from './file-rows.ts';
+import { mergeFiles } from './merge-files.ts';
 import {
   committedFolders,
   folderIsIdle,
@@ -98,12 +99,6 @@ export async function compact(o: CompactOptions): Promise<CompactReport> {
 }
 
 async function mergeGroup(jobs: RewriteJobs, o: CompactOptions, g: MergeGroup) {
-  const codec = rowCodec(g.inputs[0]!.extension);
-  const rows: unknown[] = [];
-  for (const f of g.inputs) {
-    const fileRows = await codec.read(await o.storage.read(f.path), f.path);
-    rows.push(...fileRows.pick(() => true));
-  }
   if (await o.storage.status(g.output))
     throw new TweetpipeError(
       'INTERNAL',
@@ -113,17 +108,18 @@ async function mergeGroup(jobs: RewriteJobs, o: CompactOptions, g: MergeGroup) {
       },
     );
   const id = newJobId();
-  const bytes = await codec.write(rows);
-  const tmp = `${rewriteTmpDir(o.root, id)}/0.${g.inputs[0]!.extension}`;
-  await o.storage.create(tmp, bytes, { overwrite: true });
+  const extension = g.inputs[0]!.extension;
+  const tmp = `${rewriteTmpDir(o.root, id)}/0.${extension}`;
+  const inputs = g.inputs.map((f) => f.path);
+  const { records, bytes } = await mergeFiles(o.storage, inputs, extension, tmp);
   const swapMs = await jobs.commit({
     version: REWRITE_MANIFEST_VERSION,
     kind: 'compact',
     id,
-    inputs: g.inputs.map((f) => f.path),
-    outputs: [{ tmp, final: g.output, records: rows.length, bytes: bytes.length }],
+    inputs,
+    outputs: [{ tmp, final: g.output, records, bytes }],
     createdAt: new Date().toISOString(),
   });
-  o.logger.debug({ output: g.output, inputs: g.inputs.length, records: rows.length }, 'files merged');
-  return { records: rows.length, swapMs };
+  o.logger.debug({ output: g.output, inputs: inputs.length, records }, 'files merged');
+  return { records, swapMs };
 }

@@ -100,29 +100,64 @@ const parquet: RowCodec = {
     return { ids, pick: (keep) => rows.filter((_, i) => keep(i)) };
   },
   async write(rows) {
-    const out = new ByteWriter();
-    const writer = new ParquetWriter({
-      writer: out,
-      schema: tweetSchema(),
-      codec: 'ZSTD',
-      compressors: { ZSTD: (input: Uint8Array) => zstdCompressSync(input) },
-      createdBy: CREATED_BY,
-    });
-    for (let from = 0; from < rows.length; from += ROW_GROUP_ROWS) {
-      const group = rows.slice(from, from + ROW_GROUP_ROWS) as Record<string, unknown>[];
-      writer.write({
-        columnData: TWEET_COLUMNS.map((c) => ({
-          name: c.name,
-          data: group.map((r) => r[c.name] ?? null),
-          ...(c.statistics === false ? { statistics: false } : {}),
-        })),
-        rowGroupSize: group.length,
-      });
-    }
-    writer.finish();
-    return out.getBytes().slice();
+    const writer = new ParquetRowWriter();
+    const head = writer.add(rows);
+    return Buffer.concat([head, writer.finish()]);
   },
 };
+
+/**
+ * Parquet rows encoded into row groups of the sink's size, with the sink's schema and codec, the bytes of each row
+ * group handed out as soon as it is full: a merge holds at most one row group of rows, whatever its file's size.
+ */
+export class ParquetRowWriter {
+  private readonly out = new ByteWriter();
+  private readonly writer = new ParquetWriter({
+    writer: this.out,
+    schema: tweetSchema(),
+    codec: 'ZSTD',
+    compressors: { ZSTD: (input: Uint8Array) => zstdCompressSync(input) },
+    createdBy: CREATED_BY,
+  });
+  private pending: Record<string, unknown>[] = [];
+
+  /** Adds rows (of files the parquet codec read); returns the bytes of the row groups they filled, maybe none. */
+  add(rows: unknown[]): Uint8Array {
+    for (const row of rows) {
+      this.pending.push(row as Record<string, unknown>);
+      if (this.pending.length === ROW_GROUP_ROWS) this.writeRowGroup();
+    }
+    return this.take();
+  }
+
+  /** Ends the file: the last row group and the footer. */
+  finish(): Uint8Array {
+    this.writeRowGroup();
+    this.writer.finish();
+    return this.take();
+  }
+
+  private writeRowGroup(): void {
+    const group = this.pending;
+    if (group.length === 0) return;
+    this.pending = [];
+    this.writer.write({
+      columnData: TWEET_COLUMNS.map((c) => ({
+        name: c.name,
+        data: group.map((r) => r[c.name] ?? null),
+        ...(c.statistics === false ? { statistics: false } : {}),
+      })),
+      rowGroupSize: group.length,
+    });
+  }
+
+  /** Copies out what the ByteWriter holds and rewinds it; its `offset` keeps counting for the footer. */
+  private take(): Uint8Array {
+    const bytes = this.out.getBytes().slice();
+    this.out.index = 0;
+    return bytes;
+  }
+}
 
 /** The codec of a committed file's extension (`jsonl`, `jsonl.gz`, `parquet`). */
 export function rowCodec(extension: string): RowCodec {
