@@ -21,6 +21,7 @@
  * in step a: nothing was moved; the snapshot named after the file, if any, and the manifest are deleted.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TweetpipeError } from '../errors.ts';
 import { type Storage, snapshotPath } from '../hdfs/storage.ts';
 import type { PartitionLocations } from '../hive/partition-locations.ts';
@@ -67,11 +68,20 @@ export class CatalogSwap {
   private readonly root: string;
   private readonly catalog: PartitionLocations | null;
   private readonly log: Logger;
+  private readonly readerGraceMs: number;
 
-  constructor(o: { storage: Storage; root: string; catalog: PartitionLocations | null; logger: Logger }) {
+  constructor(o: {
+    storage: Storage;
+    root: string;
+    catalog: PartitionLocations | null;
+    /** compact.readerGrace: the wait after each move of the catalog readers (0: none). */
+    readerGraceMs?: number | undefined;
+    logger: Logger;
+  }) {
     this.storage = o.storage;
     this.root = o.root.replace(/\/+$/, '');
     this.catalog = o.catalog;
+    this.readerGraceMs = o.readerGraceMs ?? 0;
     this.log = o.logger;
   }
 
@@ -125,6 +135,8 @@ export class CatalogSwap {
         'catalog readers moved to a snapshot of the partitions being rewritten',
       );
       frozenAt = performance.now();
+      // A query that resolved the folders before the move may still be reading the files the work replaces.
+      await sleep(this.readerGraceMs);
       result = await work();
     } catch (err) {
       await this.thaw(m, path, frozenAt).catch((thawErr: unknown) =>
@@ -213,6 +225,8 @@ export class CatalogSwap {
       },
       'catalog readers moved back to the partition folders',
     );
+    // A query that resolved the snapshot before the move back may still be reading it.
+    if (frozenAt !== null) await sleep(this.readerGraceMs);
     await this.storage.deleteSnapshot(this.root, m.snapshot);
     await this.storage.delete(path);
   }

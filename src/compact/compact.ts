@@ -30,6 +30,8 @@ export interface CompactOptions {
   formats?: string[] | undefined;
   /** The table's partitions in a Hive Metastore (sink.hive): its readers are kept on a snapshot meanwhile. */
   catalog?: PartitionLocations | null;
+  /** compact.readerGrace in ms, with a catalog. */
+  readerGraceMs?: number;
   logger: Logger;
 }
 

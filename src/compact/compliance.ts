@@ -94,6 +94,8 @@ export async function applyDeletions(o: {
   ids: Set<string>;
   /** The table's partitions in a Hive Metastore (sink.hive): its readers are kept on a snapshot meanwhile. */
   catalog?: PartitionLocations | null;
+  /** compact.readerGrace in ms, with a catalog. */
+  readerGraceMs?: number;
   logger: Logger;
 }): Promise<ComplianceReport> {
   const { storage, root, ids, logger } = o;

@@ -28,6 +28,7 @@ export function startCompactionSchedule(config: Config, storage: Storage, log: L
         olderThanMs: parseDurationMs('compact.olderThan', olderThan),
         targetBytes: parseSizeBytes('compact.targetSize', targetSize),
         catalog: configuredPartitionLocations(config),
+        readerGraceMs: parseDurationMs('compact.readerGrace', config.compact.readerGrace),
         logger: log,
       });
     } catch (err) {

@@ -22,5 +22,11 @@ export const compactSettings = z
     olderThan: z.string().refine(isDuration, durationMessage('compact.olderThan')).default('2h'),
     /** Size of the merged files, as `tweetpipe compact --target-size`. */
     targetSize: z.string().refine(isSize, sizeMessage('compact.targetSize')).default('256MB'),
+    /**
+     * With sink.hive: how long a rewrite run waits after moving catalog readers to the snapshot before it changes
+     * a file, and after moving them back before it deletes the snapshot, so that queries planned before a move
+     * finish reading what they listed. As `--reader-grace` of compact and compliance apply.
+     */
+    readerGrace: z.string().refine(isDuration, durationMessage('compact.readerGrace')).default('30s'),
   })
   .prefault({});

@@ -59,6 +59,15 @@ async function idsFromX(
   });
 }
 
+const READER_GRACE_HELP =
+  'with sink.hive: wait this long after each move of catalog readers, for queries planned before it (default: compact.readerGrace, 30s)';
+
+/** --reader-grace, else compact.readerGrace, in ms. */
+const readerGraceMs = (opts: { readerGrace?: string }, config: Config): number =>
+  opts.readerGrace === undefined
+    ? parseDurationMs('compact.readerGrace', config.compact.readerGrace)
+    : parseDurationMs('--reader-grace', opts.readerGrace);
+
 export function registerCompact(program: Command): void {
   addRootOption(addHdfsOptions(addConfigOption(program.command('compact'))))
     .description(
@@ -69,6 +78,7 @@ export function registerCompact(program: Command): void {
     .addOption(
       new Option('--format <format>', 'compact only files of this format (default: all)').choices(FORMATS),
     )
+    .option('--reader-grace <duration>', READER_GRACE_HELP)
     .action(async (opts) => {
       const olderThanMs = parseDurationMs('--older-than', opts.olderThan);
       const targetBytes = parseSizeBytes('--target-size', opts.targetSize);
@@ -83,6 +93,7 @@ export function registerCompact(program: Command): void {
           targetBytes,
           formats: opts.format ? [opts.format as string] : undefined,
           catalog: configuredPartitionLocations(config),
+          readerGraceMs: readerGraceMs(opts, config),
           logger: log,
         });
         say(
@@ -107,6 +118,7 @@ export function registerCompact(program: Command): void {
     )
     .option('--since <date>', 'with --from-x: first dt= folder to check (YYYY-MM-DD)')
     .option('--until <date>', 'with --from-x: last dt= folder to check (YYYY-MM-DD, default: --since)')
+    .option('--reader-grace <duration>', READER_GRACE_HELP)
     .action(async (opts) => {
       if (Boolean(opts.ids) === Boolean(opts.fromX))
         throw new TweetpipeError('USAGE', 'compliance apply needs exactly one of --ids FILE and --from-x');
@@ -122,6 +134,7 @@ export function registerCompact(program: Command): void {
           root: config.hdfs.dir,
           ids,
           catalog: configuredPartitionLocations(config),
+          readerGraceMs: readerGraceMs(opts, config),
           logger: log,
         });
         say(
