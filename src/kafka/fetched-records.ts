@@ -95,7 +95,9 @@ function takeBatch(
   from: bigint,
   into: KafkaRecord[],
 ): void {
-  const { firstOffset, firstTimestamp } = batch;
+  const { firstOffset } = batch;
+  // In numbers: a BigInt sum is a heap object per record (epoch ms are far below 2^53, so exact).
+  const firstTimestamp = Number(batch.firstTimestamp);
   for (const r of batch.records) {
     const offset = firstOffset + BigInt(r.offsetDelta);
     if (offset < from) continue;
@@ -103,7 +105,7 @@ function takeBatch(
       topic,
       partition,
       offset,
-      timestamp: Number(firstTimestamp + r.timestampDelta),
+      timestamp: firstTimestamp + Number(r.timestampDelta),
       key: r.key,
       value: r.value,
       headers: r.headers.length === 0 ? NO_HEADERS : headerMap(r.headers),
