@@ -152,12 +152,13 @@ export class BatchConsumer {
     const consumer = this.consumer;
     const fetch = consumer.fetch.bind(consumer) as (
       options: Parameters<typeof consumer.fetch>[0],
-      callback: CallbackWithPromise<FetchResponse>,
-    ) => void;
+      callback?: CallbackWithPromise<FetchResponse>,
+    ) => Promise<FetchResponse> | undefined;
     consumer.fetch = ((options, callback?: CallbackWithPromise<FetchResponse>) => {
-      if (!callback) return fetch.call(consumer, options, undefined as never);
+      // Only the stream fetches, always with a callback; a promise-style call is left as it was.
+      if (!callback) return fetch(options);
       const requested = requestedOffsets(options.topics);
-      fetch(options, (error, response) => {
+      return fetch(options, (error, response) => {
         if (!error && response) this.accept(takeFetchedRecords(response, requested, this.opts.topic));
         callback(error, response);
       });
