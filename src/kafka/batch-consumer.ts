@@ -10,19 +10,19 @@
  * and the real owner then resumes after it: the gap is lost (test/chaos/sink-rebalance.test.ts found this).
  */
 
-import type { MessagesStream } from '@platformatic/kafka';
-import {
-  Consumer,
-  type Message,
-  MessagesStreamFallbackModes,
-  MessagesStreamModes,
-  stringDeserializer,
-} from '@platformatic/kafka';
+import type { CallbackWithPromise, MessagesStream } from '@platformatic/kafka';
+import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes } from '@platformatic/kafka';
 import { CONSUMER_DEFAULTS } from '../config/kafka.ts';
 import { settlesWithin } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import type { KafkaRecord, TopicPartition } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
+import {
+  type FetchedPartition,
+  type FetchResponse,
+  requestedOffsets,
+  takeFetchedRecords,
+} from './fetched-records.ts';
 import { kafkaError, type NeededPermissions } from './kafka-errors.ts';
 
 export interface BatchConsumerOptions {
@@ -33,15 +33,13 @@ export interface BatchConsumerOptions {
   maxBuffered?: number;
   /**
    * Buffered value bytes above which fetching pauses (default 32 MiB): a count alone lets large records (or a
-   * burst of them) take memory without bound.
+   * burst of them) take memory without bound. The fetch that crosses it is kept whole (at most fetchMaxBytes).
    */
   maxBufferedBytes?: number;
   sessionTimeoutMs?: number;
   /** How long close() may wait for the group to let this member leave. */
   closeDeadlineMs?: number;
 }
-
-type Msg = Message<Buffer, Buffer, string, Buffer>;
 
 /** ListOffsets' timestamp for "the log start offset" (Kafka's protocol constant). */
 const EARLIEST = -2n;
@@ -55,8 +53,8 @@ export interface PartitionLag {
 }
 
 export class BatchConsumer {
-  private readonly consumer: Consumer<Buffer, Buffer, string, Buffer>;
-  private stream: MessagesStream<Buffer, Buffer, string, Buffer> | undefined;
+  private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   private readonly buffer: KafkaRecord[] = [];
   private readonly leaderEpochs = new Map<number, number>();
   private wake: (() => void) | undefined;
@@ -86,9 +84,8 @@ export class BatchConsumer {
       timeout: CONSUMER_DEFAULTS.requestTimeoutMs,
       retries: CONSUMER_DEFAULTS.retries,
       retryDelay: CONSUMER_DEFAULTS.retryDelayMs,
-      // Header names as strings, decoded once by the client: the records keep its headers map as it is.
-      deserializers: { headerKey: stringDeserializer },
     });
+    this.takeRecordsFromFetches();
     this.consumer.on('consumer:group:join', () => {
       const assigned = this.assignments();
       this.opts.log.info({ assignments: assigned }, 'consumer group joined');
@@ -133,24 +130,9 @@ export class BatchConsumer {
         );
       });
     this.stream = stream;
-    stream.on('data', (m: Msg) => {
-      // Fetched before the latest rebalance moved the partition away.
-      if (!this.owned.has(m.partition)) return;
-      this.leaderEpochs.set(m.partition, m.leaderEpoch);
-      this.bufferedBytes += m.value?.length ?? 0;
-      this.buffer.push({
-        topic: m.topic,
-        partition: m.partition,
-        offset: m.offset,
-        timestamp: Number(m.timestamp),
-        key: m.key ?? null,
-        value: m.value ?? null,
-        headers: m.headers,
-      });
-      if (this.buffer.length >= this.maxBuffered || this.bufferedBytes >= this.maxBufferedBytes)
-        stream.pause();
-      this.wake?.();
-    });
+    // The stream pushes no message (takeRecordsFromFetches empties the batches first), but it fetches only while
+    // it flows, which a 'data' listener starts.
+    stream.on('data', () => {});
     stream.on('error', (err: Error) => {
       this.failure = kafkaError(
         `consuming ${this.opts.topic} in group ${this.opts.groupId}`,
@@ -159,6 +141,44 @@ export class BatchConsumer {
       );
       this.wake?.();
     });
+  }
+
+  /**
+   * Wraps the client's fetch so that each response's records land in the buffer straight from the decoded batches,
+   * and the stream, which still reads the batch headers for its offsets, pushes no per-message object
+   * (fetched-records.ts says why). Fetching pauses once the buffer is full, as the stream would under backpressure.
+   */
+  private takeRecordsFromFetches(): void {
+    const consumer = this.consumer;
+    const fetch = consumer.fetch.bind(consumer) as (
+      options: Parameters<typeof consumer.fetch>[0],
+      callback?: CallbackWithPromise<FetchResponse>,
+    ) => Promise<FetchResponse> | undefined;
+    consumer.fetch = ((options, callback?: CallbackWithPromise<FetchResponse>) => {
+      // Only the stream fetches, always with a callback; a promise-style call is left as it was.
+      if (!callback) return fetch(options);
+      const requested = requestedOffsets(options.topics);
+      return fetch(options, (error, response) => {
+        if (!error && response) this.accept(takeFetchedRecords(response, requested, this.opts.topic));
+        callback(error, response);
+      });
+    }) as typeof consumer.fetch;
+  }
+
+  private accept(fetched: FetchedPartition[]): void {
+    if (fetched.length === 0) return;
+    for (const { partition, leaderEpoch, records } of fetched) {
+      // Fetched before the latest rebalance moved the partition away.
+      if (!this.owned.has(partition)) continue;
+      this.leaderEpochs.set(partition, leaderEpoch);
+      for (const r of records) {
+        this.bufferedBytes += r.value?.length ?? 0;
+        this.buffer.push(r);
+      }
+    }
+    if (this.buffer.length >= this.maxBuffered || this.bufferedBytes >= this.maxBufferedBytes)
+      this.stream?.pause();
+    this.wake?.();
   }
 
   assignments(): TopicPartition[] {

@@ -7,8 +7,8 @@
  * and its objects per record, then thrown away), which was the sink's largest CPU cost, GC included. No npm
  * package validates without building something per value: validators call JSON.parse, and streaming parsers
  * allocate a token per string or number. So this is a byte-level state machine over the UTF-8 bytes: no regex,
- * no substring, nothing allocated per call apart from the two member values it returns (and a bigger nesting
- * stack for a document deeper than 256 levels, which no tweet is).
+ * no substring, nothing allocated per call (the two member values are decoded only when read, and a bigger
+ * nesting stack is allocated for a document deeper than 256 levels, which no tweet is).
  *
  * The input must already be valid UTF-8 (the caller checks with isUtf8): bytes >= 0x80 inside strings are
  * accepted as they are. Verdicts match JSON.parse on the decoded text: the same grammar, unlimited nesting, and
@@ -17,23 +17,44 @@
 
 export type JsonKind = 'object' | 'other' | 'invalid';
 
-export interface JsonScan {
+/**
+ * What a scan found. The two members are kept as byte spans and decoded on first read: the sink only needs to know
+ * that the id is a non-empty string (`hasId`), and created_at only for a record without a usable timestamp, so
+ * decoding both for every record cost two strings each. Read them before the next scan with the same object.
+ */
+export class JsonScan {
   /** 'object' for one JSON object, 'other' for any other single JSON value, 'invalid' when not JSON. */
-  kind: JsonKind;
+  kind: JsonKind = 'invalid';
   /** For 'invalid': the byte offset where the grammar broke (the length when the input ended early). */
-  errorOffset: number;
+  errorOffset = 0;
+  /** The scanned bytes; their member spans below (start after the opening quote, end at the closing one). */
+  bytes: Buffer | undefined = undefined;
+  idStart = -1;
+  idEnd = -1;
+  idEscaped = false;
+  createdStart = -1;
+  createdEnd = -1;
+  createdEscaped = false;
+
+  /** Whether the last top-level "id" member is a non-empty string (any escape decodes to at least a character). */
+  get hasId(): boolean {
+    return this.idStart >= 0 && this.idEnd > this.idStart;
+  }
+
   /** The last top-level "id" member, decoded, when that member is a string; else undefined. */
-  id: string | undefined;
+  get id(): string | undefined {
+    return this.idStart < 0 ? undefined : decodeString(this.bytes!, this.idStart, this.idEnd, this.idEscaped);
+  }
+
   /** The last top-level "created_at" member, decoded, when that member is a string; else undefined. */
-  createdAt: string | undefined;
+  get createdAt(): string | undefined {
+    return this.createdStart < 0
+      ? undefined
+      : decodeString(this.bytes!, this.createdStart, this.createdEnd, this.createdEscaped);
+  }
 }
 
-export const newJsonScan = (): JsonScan => ({
-  kind: 'invalid',
-  errorOffset: 0,
-  id: undefined,
-  createdAt: undefined,
-});
+export const newJsonScan = (): JsonScan => new JsonScan();
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -223,8 +244,9 @@ function fail(out: JsonScan, negative: number): JsonScan {
 /** Scans `b` as one JSON text; the result is written into `out` (reuse one to allocate nothing) and returned. */
 export function scanJson(b: Buffer, out: JsonScan = newJsonScan()): JsonScan {
   const n = b.length;
-  out.id = undefined;
-  out.createdAt = undefined;
+  out.bytes = b;
+  out.idStart = -1;
+  out.createdStart = -1;
   out.errorOffset = 0;
   // Contents span (after the opening quote, at the closing quote) of the last string value per tracked member.
   let idStart = -1;
@@ -296,8 +318,12 @@ export function scanJson(b: Buffer, out: JsonScan = newJsonScan()): JsonScan {
         if (i !== n) return fail(out, -(i + 1));
         out.kind = topIsObject ? 'object' : 'other';
         if (topIsObject) {
-          if (idStart >= 0) out.id = decodeString(b, idStart, idEnd, idEscaped);
-          if (createdStart >= 0) out.createdAt = decodeString(b, createdStart, createdEnd, createdEscaped);
+          out.idStart = idStart;
+          out.idEnd = idEnd;
+          out.idEscaped = idEscaped;
+          out.createdStart = createdStart;
+          out.createdEnd = createdEnd;
+          out.createdEscaped = createdEscaped;
         }
         return out;
       }

@@ -113,13 +113,12 @@ export function classify(record: KafkaRecord): Classified {
   if (scan.kind === 'invalid')
     return { ok: false, reason: `value is not JSON: ${describeByte(value, scan.errorOffset)}` };
   if (scan.kind !== 'object') return { ok: false, reason: 'value is not a JSON object' };
-  if (scan.id === undefined || scan.id === '')
-    return { ok: false, reason: `no string id: ${idProblem(value)}` };
+  if (!scan.hasId) return { ok: false, reason: `no string id: ${idProblem(value)}` };
   let timestampMs = record.timestamp;
   if (!usable(timestampMs)) {
-    timestampMs = scan.createdAt === undefined ? Number.NaN : Date.parse(scan.createdAt);
-    if (!usable(timestampMs))
-      return { ok: false, reason: timestampProblem(record.timestamp, scan.createdAt) };
+    const createdAt = scan.createdAt;
+    timestampMs = createdAt === undefined ? Number.NaN : Date.parse(createdAt);
+    if (!usable(timestampMs)) return { ok: false, reason: timestampProblem(record.timestamp, createdAt) };
   }
   return { ok: true, record: new ValidRecord(record, value, timestampMs) };
 }

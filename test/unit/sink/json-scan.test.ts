@@ -218,6 +218,7 @@ describe('scanJson', () => {
       const expected: Verdict = { kind, id, createdAt };
       assert.deepEqual(parsed(bytes), expected, `the table is wrong about ${JSON.stringify(text)}`);
       assert.deepEqual(scanned(bytes), expected, JSON.stringify(text));
+      assert.equal(scanJson(bytes).hasId, id !== undefined && id !== '', `hasId of ${JSON.stringify(text)}`);
     }
   });
 

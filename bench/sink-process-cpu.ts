@@ -1,0 +1,115 @@
+/**
+ * The sink process's CPU per tweet against the running local stack, for comparing checkouts (before/after a change)
+ * on one topic: fills a fresh topic with N synthetic tweets once (tweetpipe produce), then runs `tweetpipe sink`
+ * of each checkout, alternating, for each format and round, each with a fresh group and HDFS folder. CPU is the
+ * process's (all threads, /proc/<pid>/stat) from its first `partitions opened` log line to its last `window
+ * committed`, as `npm run bench` takes it; start-up and the idle wait are left out. CPU, not wall time: the
+ * machine is shared. Deletes its topic and folders at the end.
+ *
+ *   node_modules/.bin/node bench/sink-process-cpu.ts [tweets=200000] [formats=jsonl,jsonl.gz,parquet] [rounds=2] \
+ *     [checkout dirs, default this one]
+ *
+ * With SINK_CPU_PROF=<dir> in the environment each sink process also writes a V8 CPU profile there.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { WebHdfsClient } from '../src/hdfs/webhdfs.ts';
+import { createAdmin } from '../src/kafka/admin.ts';
+import { kafkaConnection } from '../src/kafka/client-options.ts';
+import type { BenchContext } from './context.ts';
+import { produceSynthetic } from './produce.ts';
+import { acquireStack } from './stack.ts';
+import { createBenchTopic } from './topics.ts';
+
+const tweets = Number(process.argv[2] ?? 200_000);
+const formats = (process.argv[3] ?? 'jsonl,jsonl.gz,parquet').split(',');
+const rounds = Number(process.argv[4] ?? 2);
+const checkouts = process.argv.length > 5 ? process.argv.slice(5) : [process.cwd()];
+const NODE = process.execPath;
+const TICKS_PER_S = 100;
+const profileDir = process.env.SINK_CPU_PROF;
+
+const runId = `sinkcpu-${Date.now().toString(36)}`;
+const topic = `${runId}-sink`;
+const hdfsRoot = `/tweetpipe-bench/${runId}`;
+
+/** CPU seconds of a process so far, all threads (utime + stime). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+async function sinkCpu(checkout: string, format: string, n: number): Promise<number> {
+  const child = spawn(
+    NODE,
+    [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      `${checkout}/bin/tweetpipe.js`,
+      'sink',
+      '--topic',
+      topic,
+      '--group',
+      `${runId}-${n}`,
+      '--hdfs-dir',
+      `${hdfsRoot}/${n}`,
+      '--format',
+      format,
+      '--exit-when-idle',
+      '3',
+    ],
+    { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv },
+  );
+  let first: number | undefined;
+  let last: number | undefined;
+  const onLine = (line: string) => {
+    if (line.includes('"partitions opened"') && first === undefined) first = cpuSeconds(child.pid!);
+    if (line.includes('"window committed"')) last = cpuSeconds(child.pid!);
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0 || first === undefined || last === undefined)
+    throw new Error(`tweetpipe sink of ${checkout} (${format}) exited with ${code}`);
+  return ((last - first) * 1e6) / tweets;
+}
+
+const say = (line: string) => console.log(line);
+const stack = await acquireStack(say);
+const config = stack.config;
+const childEnv = Object.fromEntries(
+  Object.entries({ ...process.env, ...stack.env }).filter((e): e is [string, string] => e[1] !== undefined),
+);
+const ctx: BenchContext = {
+  config,
+  env: stack.env,
+  runId,
+  workDir: mkdtempSync(join(tmpdir(), 'tweetpipe-sinkcpu-')),
+  hdfsRoot,
+  say,
+};
+await createBenchTopic(ctx, topic);
+await produceSynthetic(ctx, 'fill', topic, tweets);
+console.log(`${topic}: ${tweets} tweets; load average ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+let n = 0;
+try {
+  for (let round = 1; round <= rounds; round++)
+    for (const format of formats)
+      for (const checkout of checkouts) {
+        const us = await sinkCpu(checkout, format, ++n);
+        console.log(
+          `round ${round} ${format.padEnd(8)} ${us.toFixed(1)} us CPU per tweet  ${checkout}  (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
+        );
+      }
+} finally {
+  const hdfs = new WebHdfsClient({ urls: config.hdfs.webhdfs, user: config.hdfs.user });
+  await hdfs.delete(hdfsRoot, { recursive: true }).catch(() => {});
+  await hdfs.close();
+  const admin = createAdmin(kafkaConnection(config, 'bench'));
+  await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+  await admin.close().catch(() => {});
+  await stack.release();
+}
