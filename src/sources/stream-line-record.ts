@@ -15,7 +15,6 @@
 import { isUtf8 } from 'node:buffer';
 import { RECORD_SCHEMA_VERSION, type TweetRecord } from '../types.ts';
 import { JsonSpans, type Member, type Name, NOT_PLAIN, name } from './json-spans.ts';
-import type { MappingContext } from './tweet-record.ts';
 import { POST_RENAMES, USER_RENAMES } from './x-field-names.ts';
 
 const TWEET_ID = /^[0-9]{1,19}$/;
@@ -48,8 +47,17 @@ const POST_METRICS = renamesOf(POST_RENAMES.publicMetrics);
 const USER_FIELDS = renamesOf(USER_RENAMES.fields);
 const USER_METRICS = renamesOf(USER_RENAMES.publicMetrics);
 
+/** What the mapping needs to know beside the line (tweet-record.ts's MappingContext, which calls this). */
+export interface LineContext {
+  source: string;
+  ingestedAtMs: number;
+  matchingRules?: readonly { id: string; tag?: string }[];
+  /** Set: the line is left to the general mapping, which drops and counts tweets of foreign rules. */
+  ownRuleIds?: ReadonlySet<string>;
+}
+
 /** The record of `line` when it is a one-tweet stream line of the usual shape, else undefined. */
-export function streamLineRecord(line: Buffer, ctx: MappingContext): TweetRecord | undefined {
+export function streamLineRecord(line: Buffer, ctx: LineContext): TweetRecord | undefined {
   if (ctx.ownRuleIds || !isUtf8(line)) return undefined;
   try {
     return new LineRecord(line, ctx).record();
@@ -117,7 +125,7 @@ class Out {
 class LineRecord {
   readonly #line: Buffer;
   readonly #json: JsonSpans;
-  readonly #ctx: MappingContext;
+  readonly #ctx: LineContext;
   readonly #out = new Out();
   /** includes entries by id / media_key (later entries win, as in the general mapping's Maps). */
   readonly #users = new Map<string, Member[]>();
@@ -125,7 +133,7 @@ class LineRecord {
   readonly #places = new Map<string, [number, number]>();
   readonly #posts = new Map<string, Member[]>();
 
-  constructor(line: Buffer, ctx: MappingContext) {
+  constructor(line: Buffer, ctx: LineContext) {
     this.#line = line;
     this.#json = new JsonSpans(line);
     this.#ctx = ctx;
