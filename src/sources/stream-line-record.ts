@@ -58,7 +58,8 @@ export interface LineContext {
 
 /** The record of `line` when it is a one-tweet stream line of the usual shape, else undefined. */
 export function streamLineRecord(line: Buffer, ctx: LineContext): TweetRecord | undefined {
-  if (ctx.ownRuleIds || !isUtf8(line)) return undefined;
+  if (ctx.ownRuleIds || line.length > MAX_LINE_BYTES || startsAsSearchPage(line) || !isUtf8(line))
+    return undefined;
   try {
     return new LineRecord(line, ctx).record();
   } catch (err) {
@@ -67,6 +68,18 @@ export function streamLineRecord(line: Buffer, ctx: LineContext): TweetRecord | 
     throw err;
   }
 }
+
+/**
+ * Longer lines go the general way: the scanner's table of value ends grows to the longest line it has seen (four
+ * bytes per byte), and a tweet with its includes is a few KB.
+ */
+const MAX_LINE_BYTES = 1024 * 1024;
+const SEARCH_PAGE_START = Buffer.from('{"data":[');
+
+/** A search page as X writes it (`{"data":[`): no use checking its whole text first to learn that. */
+const startsAsSearchPage = (line: Buffer): boolean =>
+  line.length >= SEARCH_PAGE_START.length &&
+  line.subarray(0, SEARCH_PAGE_START.length).equals(SEARCH_PAGE_START);
 
 // Typed so that TypeScript knows nothing runs after a call.
 const fallBack: () => never = () => {

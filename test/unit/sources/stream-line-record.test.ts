@@ -82,6 +82,8 @@ describe('streamLineRecord: the record of a stream line from its bytes', () => {
     };
     const left: [string, string | Buffer][] = [
       ['a search page', JSON.stringify({ data: [ok.data], meta: { result_count: 1 } })],
+      ['a search page with meta first', JSON.stringify({ meta: { result_count: 1 }, data: [ok.data] })],
+      ['a line over 1 MiB', JSON.stringify({ ...ok, data: { ...ok.data, text: 'x'.repeat(1024 * 1024) } })],
       ['X errors beside the data', JSON.stringify({ ...ok, errors: [{ title: 'x' }] })],
       ['a tweet without created_at', JSON.stringify({ data: { id: '1' } })],
       ['an id that is not decimal', JSON.stringify({ data: { ...ok.data, id: 'x1' } })],
