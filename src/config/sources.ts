@@ -4,8 +4,6 @@
 export const REPLAY_DEFAULTS = {
   /** read() hands out at most this many tweets. */
   batchMaxTweets: 1000,
-  /** Recent ids remembered to drop what the files hold twice (a stream line and a search page of one tweet). */
-  dedupWindow: 100_000,
   /** Bytes read from a file (and out of gunzip) at a time. */
   chunkBytes: 1024 * 1024,
 } as const;

@@ -51,8 +51,6 @@ export const xSettings = z
 
 /** The filtered stream source (src/sources/x-stream.ts); the commands set stallTimeoutMs from x.stallTimeoutS. */
 export const X_STREAM_DEFAULTS = {
-  /** Recent ids remembered to drop the overlap of a reconnect and its gap search. */
-  dedupWindow: 100_000,
   /** No byte for this long means the connection is dead (X sends a heartbeat every 20 s). */
   stallTimeoutMs: 30_000,
   /** read() hands out at most this many tweets, after waiting at most the linger for more. */
@@ -71,8 +69,6 @@ export const X_API_DEFAULTS = {
   rateLimitResetMarginMs: 1_000,
   /** Posts per recent-search page (10..100): the most, for the fewest requests per tweet. */
   searchMaxResults: 100,
-  /** Recent ids remembered to drop what overlapping search polls return again. */
-  searchDedupWindow: 100_000,
   /** Time between poll starts while the rate limit allows. */
   searchPollIntervalMs: 15_000,
   /** With no saved cursor, the first poll starts this far back. */

@@ -1,6 +1,7 @@
 /**
- * A bounded window of recently seen tweet ids, so stream reconnects, gap-filling searches and overlapping search
- * pages publish each tweet once. A Set answers "seen?" in O(1); a ring buffer of the same ids evicts the oldest
+ * A bounded window of recently seen tweet ids, so stream reconnects, gap-filling searches, overlapping search
+ * pages and replayed files publish each tweet once. The produce loop keeps the only one (src/pipeline/produce.ts),
+ * seeded from the end of the topic; sources hand out what they read, repeats included. A Set answers "seen?" in O(1); a ring buffer of the same ids evicts the oldest
  * when the window is full, so memory stays bounded (measured: about 70 bytes per id, 70 MB for a million).
  */
 
@@ -36,12 +37,5 @@ export class DedupWindow {
     this.#next = (this.#next + 1) % this.capacity;
     this.#seen.add(id);
     return true;
-  }
-
-  /** The items whose id was not seen before (now remembered), in order. */
-  keepNew<T extends { id: string }>(items: readonly T[]): T[] {
-    const kept: T[] = [];
-    for (const item of items) if (this.add(item.id)) kept.push(item);
-    return kept;
   }
 }

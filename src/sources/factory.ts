@@ -3,7 +3,6 @@ import type { Config } from '../config.ts';
 import { TweetpipeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { CursorStore } from './cursor-store.ts';
-import { DedupWindow } from './dedup.ts';
 import { OwnedRulesStore } from './owned-rules.ts';
 import { ReplaySource } from './replay.ts';
 import type { Source } from './source.ts';
@@ -51,8 +50,6 @@ export async function createSource(args: SourceArgs, config: Config, log: Logger
         mediaFields: config.x.mediaFields,
         placeFields: config.x.placeFields,
       };
-      // The produce loop dedups every source with one window seeded from the topic; none needed here.
-      const dedup = new DedupWindow(0);
       if (args.kind === 'x-stream')
         return new XStreamSource({
           client,
@@ -63,7 +60,6 @@ export async function createSource(args: SourceArgs, config: Config, log: Logger
               ? { mode: 'exact' }
               : { mode: config.x.rulesMode, store: await OwnedRulesStore.open(config.producer.stateDir) },
           cursorStore,
-          dedup,
           logger: log,
           stallTimeoutMs: config.x.stallTimeoutS * 1000,
           backfillMinutes: config.x.backfillMinutes,
@@ -73,7 +69,6 @@ export async function createSource(args: SourceArgs, config: Config, log: Logger
         fields,
         query: config.x.query,
         cursorStore,
-        dedup,
         logger: log,
         pollIntervalMs: config.x.pollIntervalS * 1000,
       });
@@ -87,7 +82,6 @@ export async function createSource(args: SourceArgs, config: Config, log: Logger
       return new ReplaySource({
         files: args.files,
         pace: args.pace ?? 'max',
-        dedup: new DedupWindow(0),
         logger: log,
       });
   }

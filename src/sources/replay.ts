@@ -17,7 +17,6 @@ import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { type Sleep, sleep } from '../retry/backoff.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
-import { DedupWindow } from './dedup.ts';
 import {
   EndOfInput,
   newSourceCounters,
@@ -38,8 +37,6 @@ export interface ReplaySourceOptions {
   pace: ReplayPace;
   /** Default REPLAY_DEFAULTS.batchMaxTweets. */
   batchMaxTweets?: number;
-  /** Default: a window of REPLAY_DEFAULTS.dedupWindow ids. */
-  dedup?: DedupWindow;
   logger?: Logger;
   counters?: SourceCounters;
   sleep?: Sleep;
@@ -50,7 +47,6 @@ export class ReplaySource implements Source {
   readonly name: string;
   readonly counters: SourceCounters;
   readonly #opts: ReplaySourceOptions;
-  readonly #dedup: DedupWindow;
   readonly #logger: Logger;
   readonly #sleep: Sleep;
   readonly #now: () => number;
@@ -70,7 +66,6 @@ export class ReplaySource implements Source {
     this.#opts = opts;
     this.name = opts.name ?? 'replay';
     this.counters = opts.counters ?? newSourceCounters();
-    this.#dedup = opts.dedup ?? new DedupWindow(REPLAY_DEFAULTS.dedupWindow);
     this.#logger = (opts.logger ?? silentLogger).child({ source: this.name });
     this.#sleep = opts.sleep ?? sleep;
     this.#now = opts.now ?? Date.now;
@@ -133,11 +128,9 @@ export class ReplaySource implements Source {
       this.#logger.warn({ problem: p }, `X error object in the replay: ${problemText(p)}`);
     this.counters.xProblems += mapped.errors.length;
     this.counters.deadLetters += mapped.deadLetters.length;
-    const fresh = this.#dedup.keepNew(mapped.records);
-    this.counters.duplicates += mapped.records.length - fresh.length;
     // Search pages list the newest tweet first; original pace wants them in time order.
-    if (this.#opts.pace === 'original') fresh.sort((a, b) => a.createdAtMs - b.createdAtMs);
-    for (const t of fresh) this.#pending.push(t);
+    if (this.#opts.pace === 'original') mapped.records.sort((a, b) => a.createdAtMs - b.createdAtMs);
+    for (const t of mapped.records) this.#pending.push(t);
     for (const d of mapped.deadLetters) this.#pendingDead.push(d);
   }
 

@@ -48,8 +48,6 @@ export interface Source {
 export interface SourceCounters {
   /** Records handed out by read(). */
   tweets: number;
-  /** Tweets dropped because their id was seen recently. */
-  duplicates: number;
   deadLetters: number;
   /** Error objects X reported inside payloads (stream error lines, partial errors on pages). */
   xProblems: number;
@@ -65,7 +63,6 @@ export interface SourceCounters {
 export function newSourceCounters(): SourceCounters {
   return {
     tweets: 0,
-    duplicates: 0,
     deadLetters: 0,
     xProblems: 0,
     heartbeats: 0,

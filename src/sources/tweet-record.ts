@@ -9,6 +9,7 @@
  */
 import { type DeadLetter, RECORD_SCHEMA_VERSION, type TweetRecord } from '../types.ts';
 import { matchesOwnRule } from './rules-sync.ts';
+import { streamLineRecord } from './stream-line-record.ts';
 import { addCurrentNames, POST_RENAMES, USER_RENAMES } from './x-field-names.ts';
 import { isOperationalProblem, problemText, type XApiProblem } from './x-http.ts';
 
@@ -44,8 +45,13 @@ const TWEET_ID = /^[0-9]{1,19}$/;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Parses one NDJSON / stream line and maps it; unparsable JSON becomes a dead letter. */
+/**
+ * Maps one NDJSON / stream line: a one-tweet line of the usual shape from its bytes (stream-line-record.ts), any
+ * other parsed and mapped; unparsable JSON becomes a dead letter.
+ */
 export function fromJsonLine(line: Buffer, ctx: MappingContext): MappingResult {
+  const record = streamLineRecord(line, ctx);
+  if (record) return { records: [record], deadLetters: [], errors: [], foreignRuleTweets: 0 };
   let payload: unknown;
   try {
     payload = JSON.parse(line.toString('utf8'));

@@ -14,7 +14,6 @@ import { type Logger, silentLogger } from '../log.ts';
 import { ReconnectBackoff, type Sleep, sleep } from '../retry/backoff.ts';
 import { X_RECONNECT, type XReconnectSchedules } from '../retry/schedules.ts';
 import { type CursorStore, CursorTracker } from './cursor-store.ts';
-import { DedupWindow } from './dedup.ts';
 import {
   newSourceCounters,
   type Source,
@@ -151,8 +150,6 @@ export interface XSearchSourceOptions {
   /** With no saved cursor, the first poll starts this far back; default 5 min. */
   firstPollLookbackMs?: number;
   maxResults?: number;
-  /** Default: a window of 100 000 ids. */
-  dedup?: DedupWindow;
   logger?: Logger;
   counters?: SourceCounters;
   backoffPolicy?: XReconnectSchedules;
@@ -174,7 +171,6 @@ export class XSearchSource implements Source {
   readonly #opts: XSearchSourceOptions;
   readonly #search: RecentSearch;
   readonly #tracker: CursorTracker;
-  readonly #dedup: DedupWindow;
   readonly #logger: Logger;
   readonly #sleep: Sleep;
   readonly #now: () => number;
@@ -190,7 +186,6 @@ export class XSearchSource implements Source {
     this.#logger = (opts.logger ?? silentLogger).child({ source: this.name });
     this.#sleep = opts.sleep ?? sleep;
     this.#now = opts.now ?? Date.now;
-    this.#dedup = opts.dedup ?? new DedupWindow(X_API_DEFAULTS.searchDedupWindow);
     this.#tracker = new CursorTracker(opts.cursorStore, this.name);
     this.#search = new RecentSearch({
       client: opts.client,
@@ -246,8 +241,7 @@ export class XSearchSource implements Source {
         this.#logger.warn({ problem: p }, `X reported an error on a search page: ${problemText(p)}`);
       this.counters.xProblems += mapped.errors.length;
       this.counters.deadLetters += mapped.deadLetters.length;
-      const tweets = this.#dedup.keepNew(mapped.records);
-      this.counters.duplicates += mapped.records.length - tweets.length;
+      const tweets = mapped.records;
       this.counters.tweets += tweets.length;
       const cursorId = lastPage ? poll.newestId : undefined;
       if (tweets.length === 0 && mapped.deadLetters.length === 0) {

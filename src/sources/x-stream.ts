@@ -10,8 +10,8 @@
  * Gaps: after every outage (and at start, from the saved cursor) the tweets published while disconnected are
  * collected with recent search, one query per stream rule, `since_id` = the newest id seen before the outage.
  * Recent search only returns tweets older than ~30 s unless told otherwise, so the search runs `backfillDelayMs`
- * (default 35 s) after the stream is back: its window then overlaps the new connection and the dedup window
- * drops the overlap. When `backfillMinutes` is configured (X plans that allow it) and the outage is shorter, the
+ * (default 35 s) after the stream is back: its window then overlaps the new connection and the produce loop's
+ * dedup window (src/pipeline/produce.ts) drops the overlap. When `backfillMinutes` is configured (X plans that allow it) and the outage is shorter, the
  * stream is reconnected with `backfill_minutes` instead; if X refuses that parameter, search takes over for good.
  * While a gap is open, the saved cursor is held at the gap's start, so a crash before it is filled retries it.
  */
@@ -23,7 +23,6 @@ import { ReconnectBackoff, type Sleep, sleep } from '../retry/backoff.ts';
 import { X_RECONNECT, type XFailureKind, type XReconnectSchedules } from '../retry/schedules.ts';
 import { compareIds, type DeadLetter, type TweetRecord } from '../types.ts';
 import { type CursorStore, CursorTracker } from './cursor-store.ts';
-import { DedupWindow } from './dedup.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { listRules, type RulesOwnership, type ServerRule, type StreamRule, syncRules } from './rules-sync.ts';
 import {
@@ -59,8 +58,6 @@ export interface XStreamSourceOptions {
   /** Which server rules the sync may delete; default `exact`. Other modes publish only posts of our rules. */
   rulesOwnership?: RulesOwnership;
   cursorStore: CursorStore;
-  /** Default: a window of 100 000 ids. */
-  dedup?: DedupWindow;
   logger?: Logger;
   counters?: SourceCounters;
   /** No byte for this long means the connection is dead; default 30 s (X sends heartbeats every 20 s). */
@@ -88,7 +85,6 @@ export class XStreamSource implements Source {
   readonly #logger: Logger;
   readonly #sleep: Sleep;
   readonly #now: () => number;
-  readonly #dedup: DedupWindow;
   readonly #tracker: CursorTracker;
   readonly #search: RecentSearch;
   readonly #stallTimeoutMs: number;
@@ -128,7 +124,6 @@ export class XStreamSource implements Source {
     this.#logger = (opts.logger ?? silentLogger).child({ source: this.name });
     this.#sleep = opts.sleep ?? sleep;
     this.#now = opts.now ?? Date.now;
-    this.#dedup = opts.dedup ?? new DedupWindow(X_STREAM_DEFAULTS.dedupWindow);
     this.#tracker = new CursorTracker(opts.cursorStore, this.name);
     this.#stallTimeoutMs = opts.stallTimeoutMs ?? X_STREAM_DEFAULTS.stallTimeoutMs;
     this.#batchMax = opts.batchMaxTweets ?? X_STREAM_DEFAULTS.batchMaxTweets;
@@ -356,17 +351,15 @@ export class XStreamSource implements Source {
   }
 
   #enqueue(records: TweetRecord[], deadLetters: DeadLetter[]): void {
-    const fresh = this.#dedup.keepNew(records);
-    this.counters.duplicates += records.length - fresh.length;
     this.counters.deadLetters += deadLetters.length;
-    if (fresh.length === 0 && deadLetters.length === 0) return;
+    if (records.length === 0 && deadLetters.length === 0) return;
     if (this.#queue.length + this.#dead.length === 0) this.#oldestQueuedAt = Date.now();
-    for (const r of fresh) {
+    for (const r of records) {
       this.#queue.push(r);
       if (this.#newestSeen === undefined || compareIds(r.id, this.#newestSeen) > 0) this.#newestSeen = r.id;
     }
     for (const d of deadLetters) this.#dead.push(d);
-    this.#enqueued += fresh.length;
+    this.#enqueued += records.length;
     this.#dataReady.wake();
   }
 

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { TweetpipeError } from '../../../src/errors.ts';
 import type { TweetProducer } from '../../../src/kafka/tweet-producer.ts';
@@ -6,6 +9,8 @@ import { silentLogger } from '../../../src/log.ts';
 import { Metrics } from '../../../src/observe/metrics.ts';
 import { runProduceLoop } from '../../../src/pipeline/produce.ts';
 import { TopicTailCheck } from '../../../src/pipeline/topic-tail-check.ts';
+import { DedupWindow } from '../../../src/sources/dedup.ts';
+import { ReplaySource } from '../../../src/sources/replay.ts';
 import { EndOfInput, type Source, type SourceBatch } from '../../../src/sources/source.ts';
 import type { TweetRecord } from '../../../src/types.ts';
 
@@ -110,4 +115,37 @@ test('a batch sent again after a failure leaves out what already reached the top
     signal: new AbortController().signal,
   });
   assert.deepEqual([...topic].sort(), ['1', '2', '3', '4', '5', '6', '7', '8', '9']);
+});
+
+test('a tweet a source hands out twice is produced once and counted once as a duplicate', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tweetpipe-produce-dedup-'));
+  try {
+    const file = join(dir, 'repeats.ndjson');
+    const line = (id: string) =>
+      JSON.stringify({ data: { id, text: `t${id}`, created_at: '2026-11-25T06:00:00.000Z' } });
+    // 1 repeats within a batch of 3, 2 across batches: the produce loop's one window sees both.
+    await writeFile(file, ['1', '2', '1', '3', '2'].map(line).join('\n'));
+    const sent: string[] = [];
+    const metrics = new Metrics();
+    const summary = await runProduceLoop({
+      source: new ReplaySource({ files: [file], pace: 'max', batchMaxTweets: 3 }),
+      producer: {
+        topic: 't',
+        send: async (records: TweetRecord[]) => void sent.push(...records.map((r) => r.id)),
+        sendDeadLetters: async () => {},
+      } as unknown as TweetProducer,
+      dedup: new DedupWindow(100),
+      metrics,
+      log: silentLogger,
+      maxInFlight: 1000,
+      tailCheck: new TopicTailCheck(async () => []),
+      signal: new AbortController().signal,
+    });
+    assert.deepEqual(sent, ['1', '2', '3']);
+    assert.equal(summary.duplicates, 2);
+    const counted = (await metrics.duplicates.get()).values.find((v) => v.labels.source === 'replay');
+    assert.equal(counted?.value, 2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

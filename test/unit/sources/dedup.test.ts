@@ -32,19 +32,6 @@ describe('DedupWindow', () => {
     assert.deepEqual([w.has('1'), w.has('2'), w.has('3')], [false, true, true]);
   });
 
-  test('keepNew drops repeats within one batch and across batches, keeping order', () => {
-    const w = new DedupWindow(100);
-    const batch = (ids: string[]) => ids.map((id) => ({ id }));
-    assert.deepEqual(
-      w.keepNew(batch(['5', '3', '5', '9'])).map((t) => t.id),
-      ['5', '3', '9'],
-    );
-    assert.deepEqual(
-      w.keepNew(batch(['9', '10', '3'])).map((t) => t.id),
-      ['10'],
-    );
-  });
-
   test('capacity 0 disables deduplication', () => {
     const w = new DedupWindow(0);
     assert.equal(w.add('1'), true);
