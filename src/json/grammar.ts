@@ -176,8 +176,8 @@ export function scanValue(b: Buffer, i: number, ends: Int32Array | undefined, ma
     const start = i;
     const c = b[i]!;
     if (c === LBRACE || c === LBRACKET) {
+      if (depth >= maxDepth) return -(i + 1);
       if (depth === starts.length) {
-        if (depth >= maxDepth) return -(i + 1);
         const size = Math.min(depth * 2, maxDepth);
         const grownStarts = new Int32Array(size);
         const grownIsObject = new Uint8Array(size);
