@@ -32,8 +32,8 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const COLON = 0x3a;
 
-/** No limit on nesting, as with JSON.parse. */
-export const UNLIMITED_DEPTH = Number.POSITIVE_INFINITY;
+/** No limit on nesting, as with JSON.parse (a small integer rather than Infinity keeps the depth check an integer compare). */
+export const UNLIMITED_DEPTH = 0x7fffffff;
 
 const DEFAULT_STACK = 256;
 /**
