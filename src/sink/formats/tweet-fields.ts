@@ -11,7 +11,7 @@
  * not validate (on other input it still ends at the last byte, with meaningless results). Results match JSON.parse followed by property reads: escaped keys match their decoded names, and
  * for a key repeated in an object the last occurrence wins, the whole subtree of an earlier one forgotten.
  */
-import { decodeString, keyIs } from '../json-scan.ts';
+import { decodeString, keyIs } from '../../json/strings.ts';
 
 /** What a recorded member's value is; ABSENT when the member was not in its object. */
 export const ABSENT = 0;
