@@ -46,6 +46,9 @@ export async function sinkScene(t: TestContext, label: string): Promise<SinkScen
   return scene;
 }
 
+/** Where a producer writes, and under which directory it keeps its cursors. */
+export type ProduceTarget = Pick<SinkScene, 'topic' | 'stateDir'>;
+
 /** Where a sink writes: its topic, HDFS directory and consumer group. */
 export type SinkTarget = Pick<SinkScene, 'topic' | 'root' | 'group'>;
 
@@ -65,7 +68,7 @@ export function sinkArgs(target: SinkTarget, extra: string[] = []): string[] {
 }
 
 /** `tweetpipe produce` of synthetic tweets into the scene's topic (3 partitions); each seed keeps its own cursor. */
-export function produceArgs(scene: SinkScene, seed: number, extra: string[]): string[] {
+export function produceArgs(scene: ProduceTarget, seed: number, extra: string[]): string[] {
   const stateDir = join(scene.stateDir, `producer-${seed}`);
   const source = ['--source', 'synthetic', '--seed', String(seed)];
   return [
@@ -83,7 +86,7 @@ export function produceArgs(scene: SinkScene, seed: number, extra: string[]): st
 }
 
 /** Fills the scene's topic (3 partitions) with `tweets` synthetic tweets, as fast as the producer goes. */
-export async function prefill(scene: SinkScene, tweets: number, seed: number): Promise<void> {
+export async function prefill(scene: ProduceTarget, tweets: number, seed: number): Promise<void> {
   const done = await runCli(produceArgs(scene, seed, ['--max-tweets', String(tweets)]), {}, 180_000);
   assert.equal(done.code, 0, done.stderr);
 }

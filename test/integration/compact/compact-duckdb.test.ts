@@ -15,6 +15,7 @@ import type { WebHdfsClient } from '../../../src/hdfs/webhdfs.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { duckDbPython, duckDbRead, readWithDuckDb, webhdfsHost } from '../../helpers/duckdb-webhdfs.ts';
 import { listCommitted, readJsonLines, testHdfsClient } from '../../helpers/hdfs-readback.ts';
+import { prefill, sinkArgs } from '../../helpers/sink-chaos.ts';
 import { deleteTopics, uniqueTopic } from '../../helpers/topics.ts';
 
 const LOG = ['--log-format', 'json', '--log-level', 'warn'];
@@ -58,33 +59,17 @@ describe('compact and compliance apply, read back by DuckDB over webhdfs://', { 
     work = await mkdtemp(join(tmpdir(), 'tweetpipe-compact-it-'));
     python = duckDbPython();
     topic = uniqueTopic('compact');
-    const produced = await runCli(
-      [
-        'produce',
-        '--source',
-        'synthetic',
-        '--max-tweets',
-        String(N),
-        '--seed',
-        '17',
-        '--topic',
-        topic,
-      ].concat(['--partitions', '3', '--state-dir', join(work, 'state'), ...LOG]),
-      {},
-      180_000,
-    );
-    assert.equal(produced.code, 0, produced.stderr);
+    await prefill({ topic, stateDir: work }, N, 17);
     for (const format of FORMATS) {
       const sink = await runCli(
-        [
-          'sink',
-          '--topic',
-          topic,
-          '--hdfs-dir',
-          root(format),
-          '--group',
-          `tp-test-compact-${format}-${RUN}`,
-        ].concat(['--format', format, '--max-records', '50', '--exit-when-idle', '2', ...LOG]),
+        sinkArgs({ topic, root: root(format), group: `tp-test-compact-${format}-${RUN}` }, [
+          '--format',
+          format,
+          '--max-records',
+          '50',
+          '--exit-when-idle',
+          '2',
+        ]),
         {},
         180_000,
       );

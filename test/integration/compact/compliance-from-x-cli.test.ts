@@ -21,6 +21,7 @@ import {
   readJsonLines,
   testHdfsClient,
 } from '../../helpers/hdfs-readback.ts';
+import { prefill, sinkArgs } from '../../helpers/sink-chaos.ts';
 import { deleteTopics, uniqueTopic } from '../../helpers/topics.ts';
 
 const LOG = ['--log-format', 'json', '--log-level', 'warn'];
@@ -59,34 +60,18 @@ describe('tweetpipe compliance apply --from-x against the X emulator and HDFS', 
     client = testHdfsClient();
     work = await mkdtemp(join(tmpdir(), 'tweetpipe-compliance-x-it-'));
     topic = uniqueTopic('compliance-x');
-    const produced = await runCli(
-      [
-        'produce',
-        '--source',
-        'synthetic',
-        '--max-tweets',
-        String(N),
-        '--seed',
-        '23',
-        '--topic',
-        topic,
-      ].concat(['--partitions', '3', '--state-dir', join(work, 'state'), ...LOG]),
-      {},
-      180_000,
-    );
-    assert.equal(produced.code, 0, produced.stderr);
+    await prefill({ topic, stateDir: work }, N, 23);
     // 200 tweets per partition in windows of 50: the sink's two kept manifests name only the last two windows.
     for (const era of ERAS) {
       const sink = await runCli(
-        [
-          'sink',
-          '--topic',
-          topic,
-          '--hdfs-dir',
-          root(era),
-          '--group',
-          `tp-test-compliance-x-${era}-${RUN}`,
-        ].concat(['--format', 'jsonl.gz', '--max-records', '50', '--exit-when-idle', '2', ...LOG]),
+        sinkArgs({ topic, root: root(era), group: `tp-test-compliance-x-${era}-${RUN}` }, [
+          '--format',
+          'jsonl.gz',
+          '--max-records',
+          '50',
+          '--exit-when-idle',
+          '2',
+        ]),
         {},
         180_000,
       );

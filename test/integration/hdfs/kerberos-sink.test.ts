@@ -37,6 +37,28 @@ async function configFile(name: string, hdfs: Record<string, unknown>): Promise<
   return file;
 }
 
+/** A config file for the Kerberized broker (SASL/GSSAPI as `principal`), and the Kerberized HDFS as the client. */
+async function gssapiConfigFile(name: string, principal: string): Promise<string> {
+  const file = join(work, `${name}.json`);
+  const kerberos = { principal, keytab: settings.keytab, krb5Conf: settings.krb5Conf };
+  await writeFile(
+    file,
+    JSON.stringify({
+      kafka: {
+        brokers: settings.brokers,
+        securityProtocol: 'SASL_PLAINTEXT',
+        sasl: { mechanism: 'GSSAPI', kerberos: { ...kerberos, serviceName: settings.kafkaServiceName } },
+      },
+      hdfs: {
+        tls: { ca: settings.tlsCa },
+        auth: 'kerberos',
+        kerberos: { ...kerberos, principal: settings.principal },
+      },
+    }),
+  );
+  return file;
+}
+
 async function sink(label: string, config: string): Promise<void> {
   const run = await runCli(
     [
@@ -142,19 +164,7 @@ describe('tweetpipe sink into a Kerberized HDFS', { timeout: 400_000 }, () => {
   });
 
   test('Kafka SASL/GSSAPI: produce to and sink from the Kerberized broker, every record exactly once', async () => {
-    const kerberos = { principal: settings.principal, keytab: settings.keytab, krb5Conf: settings.krb5Conf };
-    const file = join(work, 'gssapi.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        kafka: {
-          brokers: settings.brokers,
-          securityProtocol: 'SASL_PLAINTEXT',
-          sasl: { mechanism: 'GSSAPI', kerberos: { ...kerberos, serviceName: settings.kafkaServiceName } },
-        },
-        hdfs: { tls: { ca: settings.tlsCa }, auth: 'kerberos', kerberos },
-      }),
-    );
+    const file = await gssapiConfigFile('gssapi', settings.principal);
     const gssTopic = uniqueTopic('krb-gssapi');
     // The Kerberized broker's own topic: dropped with its stack, not through the plain stack's admin.
     const env = { TWEETPIPE_BROKERS: undefined, TWEETPIPE_WEBHDFS: settings.webhdfs.join(',') };
@@ -212,26 +222,8 @@ describe('tweetpipe sink into a Kerberized HDFS', { timeout: 400_000 }, () => {
   });
 
   test('Kafka SASL/GSSAPI with an unknown principal: produce fails with an error naming the principal', async () => {
-    const file = join(work, 'gssapi-nobody.json');
-    const nobody = 'nobody@TWEETPIPE.LOCAL';
-    await writeFile(
-      file,
-      JSON.stringify({
-        kafka: {
-          brokers: settings.brokers,
-          securityProtocol: 'SASL_PLAINTEXT',
-          sasl: {
-            mechanism: 'GSSAPI',
-            kerberos: {
-              principal: nobody,
-              keytab: settings.keytab,
-              krb5Conf: settings.krb5Conf,
-              serviceName: settings.kafkaServiceName,
-            },
-          },
-        },
-      }),
-    );
+    // The HDFS side keeps the good principal: only Kafka's login can fail.
+    const file = await gssapiConfigFile('gssapi-nobody', 'nobody@TWEETPIPE.LOCAL');
     const produced = await runCli(
       [
         'produce',

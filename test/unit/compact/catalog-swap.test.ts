@@ -137,16 +137,22 @@ function assertThawed(storage: MemoryStorage, catalog: MemoryCatalog, label: str
   assert.deepEqual(paths(catalogWalDir(ROOT)), [], `${label}: no catalog manifest left`);
 }
 
+/** A registered tree whose catalog reader counts the records after every mutating call and every move. */
+async function watchedTree() {
+  const storage = await treeIn(new WatchedStorage());
+  const catalog = registered(storage);
+  const seen = new Set<number>();
+  storage.afterMutation = async () => {
+    seen.add(await catalogCount(storage, catalog));
+  };
+  catalog.onMove = storage.afterMutation;
+  return { storage, catalog, seen };
+}
+
 describe('catalog swap', () => {
   it('keeps catalog readers on the old set until the new one is complete: never a count but the total', async () => {
     for (const withCatalogSwap of [true, false]) {
-      const storage = await treeIn(new WatchedStorage());
-      const catalog = registered(storage);
-      const seen = new Set<number>();
-      storage.afterMutation = async () => {
-        seen.add(await catalogCount(storage, catalog));
-      };
-      catalog.onMove = storage.afterMutation;
+      const { storage, catalog, seen } = await watchedTree();
       // Without the swap, the same reader of the same catalog sees the in-place swap: the test can tell.
       const report = await run(storage, withCatalogSwap ? catalog : null);
       assert.ok(report.filesBefore > report.filesAfter, JSON.stringify(report));
@@ -168,13 +174,7 @@ describe('catalog swap', () => {
         .map((r) => (JSON.parse(String(r.value)) as { id: string }).id),
     );
     for (const withCatalogSwap of [true, false]) {
-      const storage = await treeIn(new WatchedStorage());
-      const catalog = registered(storage);
-      const seen = new Set<number>();
-      storage.afterMutation = async () => {
-        seen.add(await catalogCount(storage, catalog));
-      };
-      catalog.onMove = storage.afterMutation;
+      const { storage, catalog, seen } = await watchedTree();
       const report = await applyDeletions({
         storage,
         root: ROOT,
