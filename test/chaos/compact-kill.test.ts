@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli, startCli, stopCli } from '../helpers/cli.ts';
 import { listCommitted, listFiles, verifySinkOutput } from '../helpers/hdfs-readback.ts';
-import { LOG, prefill, type SinkScene, sinkScene } from '../helpers/sink-chaos.ts';
+import { LOG, prefill, type SinkScene, sinkArgs, sinkScene } from '../helpers/sink-chaos.ts';
 import { consoleKeys, deleteTopics, uniqueTopic } from '../helpers/topics.ts';
 
 const PREFILL = 3000;
@@ -36,21 +36,7 @@ test('compact killed at random steps beside a writing sink: every record exactly
 }, async (t) => {
   const scene = await sinkScene(t, 'compact-kill');
   await prefill(scene, PREFILL, 23);
-  const first = await runCli(
-    [
-      'sink',
-      '--topic',
-      scene.topic,
-      '--hdfs-dir',
-      scene.root,
-      '--group',
-      scene.group,
-      '--max-records',
-      '20',
-    ].concat(['--exit-when-idle', '2', ...LOG]),
-    {},
-    180_000,
-  );
+  const first = await runCli(sinkArgs(scene, ['--max-records', '20', '--exit-when-idle', '2']), {}, 180_000);
   assert.equal(first.code, 0, first.stderr.slice(-3000));
   const filesBefore = (await listCommitted(scene.client, scene.root, scene.topic)).length;
 
@@ -74,17 +60,12 @@ test('compact killed at random steps beside a writing sink: every record exactly
   );
   t.after(() => stopCli(producer, 'SIGKILL'));
   const sink = startCli(
-    [
-      'sink',
-      '--topic',
-      live,
-      '--hdfs-dir',
-      scene.root,
-      '--group',
-      `${scene.group}-live`,
+    sinkArgs({ topic: live, root: scene.root, group: `${scene.group}-live` }, [
       '--max-age',
       '1',
-    ].concat(['--exit-when-idle', '5', ...LOG]),
+      '--exit-when-idle',
+      '5',
+    ]),
   );
   t.after(() => stopCli(sink, 'SIGKILL'));
 

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { TweetpipeError } from '../../src/errors.ts';
 import { WebHdfsClient } from '../../src/hdfs/webhdfs.ts';
 import { runCli } from '../helpers/cli.ts';
-import { LOG, prefill, sinkScene } from '../helpers/sink-chaos.ts';
+import { prefill, sinkArgs, sinkScene } from '../helpers/sink-chaos.ts';
 import { testConfig } from '../helpers/topics.ts';
 
 const INTRUDER = 'intruder';
@@ -29,22 +29,7 @@ test('HDFS permission denied on the output directory: a start-up error naming pa
     'HDFS let another user write the directory: the stack runs without permission checks; restart it (tweetpipe stack down; tweetpipe stack up) to apply its new hdfs-site.xml',
   );
 
-  const sink = await runCli(
-    [
-      'sink',
-      '--topic',
-      scene.topic,
-      '--hdfs-dir',
-      scene.root,
-      '--group',
-      scene.group,
-      '--hdfs-user',
-      INTRUDER,
-      ...LOG,
-    ],
-    {},
-    60_000,
-  );
+  const sink = await runCli(sinkArgs(scene, ['--hdfs-user', INTRUDER]), {}, 60_000);
   const said = sink.stderr.trim().split('\n').at(-1) ?? '';
   t.diagnostic(said);
   assert.notEqual(sink.code, 0);

@@ -12,77 +12,42 @@
  * it runs (see test/helpers/stack-control.ts).
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type LogLine, runCli, startCli, stopCli } from '../helpers/cli.ts';
-import { testHdfsClient, verifySinkOutput } from '../helpers/hdfs-readback.ts';
+import { type LogLine, startCli, stopCli } from '../helpers/cli.ts';
+import { verifySinkOutput } from '../helpers/hdfs-readback.ts';
+import { prefill, produceArgs, sinkArgs, sinkScene } from '../helpers/sink-chaos.ts';
 import { restartProblem, startStackServer, stopStackServer } from '../helpers/stack-control.ts';
-import { consoleKeys, deleteTopics, uniqueTopic } from '../helpers/topics.ts';
+import { consoleKeys } from '../helpers/topics.ts';
 
 const OUTAGE_MS = 60_000;
 /** The contract of issue 10: the sink commits again within 10 s of the NameNode's return. */
 const RESUME_WITHIN_MS = 10_000;
 const MAX_RSS_GROWTH = 24 * 2 ** 20;
-const LOG = ['--log-format', 'json', '--log-level', 'info'];
 
 test('sink rides out a 60 s NameNode outage in bounded memory, resumes within 10 s of its return, every tweet exactly once', async (t) => {
   const problem = await restartProblem('namenode');
   assert.equal(problem, null, `refusing to stop a NameNode this test could not restart: ${problem}`);
 
-  const run = `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
-  const topic = uniqueTopic('chaos-sink-namenode');
-  const root = `/tmp/tweetpipe-chaos-sink-namenode-${run}`;
-  const stateDir = await mkdtemp(join(tmpdir(), 'tweetpipe-chaos-sink-namenode-'));
-  const client = testHdfsClient();
-  t.after(async () => {
-    await deleteTopics([topic, `${topic}.dlq`]);
-    await client.delete(root, { recursive: true }).catch(() => {});
-    await client.close();
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  const produceArgs = (seed: number, extra: string[]) => [
-    'produce',
-    '--source',
-    'synthetic',
-    '--seed',
-    String(seed),
-    '--topic',
-    topic,
-    '--partitions',
-    '3',
-    '--state-dir',
-    join(stateDir, `producer-${seed}`),
-    ...extra,
-    ...LOG,
-  ];
-  const prefill = await runCli(produceArgs(41, ['--max-tweets', '30000']), {}, 120_000);
-  assert.equal(prefill.code, 0, prefill.stderr);
-  const live = startCli(produceArgs(42, ['--rate', '1000']));
+  const scene = await sinkScene(t, 'chaos-sink-namenode');
+  const { topic, root, client } = scene;
+  await prefill(scene, 30_000, 41);
+  const live = startCli(produceArgs(scene, 42, ['--rate', '1000']));
   t.after(() => stopCli(live, 'SIGKILL'));
 
-  const sink = startCli([
-    'sink',
-    '--topic',
-    topic,
-    '--hdfs-dir',
-    root,
-    '--group',
-    `tp-test-chaos-sink-namenode-${run}`,
-    '--format',
-    'jsonl.gz',
-    '--max-records',
-    '5000',
-    '--max-age',
-    '1',
-    '--exit-when-idle',
-    '5',
-    ...LOG,
-  ]);
+  const sink = startCli(
+    sinkArgs(scene, [
+      '--format',
+      'jsonl.gz',
+      '--max-records',
+      '5000',
+      '--max-age',
+      '1',
+      '--exit-when-idle',
+      '5',
+    ]),
+  );
   t.after(() => stopCli(sink, 'SIGKILL'));
   await sink.waitForLog((l) => l.msg === 'window committed', 90_000);
 

@@ -7,17 +7,13 @@
  * read back through WebHDFS, must hold exactly the ids Kafka's ConsoleConsumer reads from the topic, once each.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CliExit, type CliProcess, type LogLine, runCli, startCli, stopCli } from '../helpers/cli.ts';
-import { testHdfsClient, verifySinkOutput } from '../helpers/hdfs-readback.ts';
-import { consoleKeys, deleteTopics, uniqueTopic } from '../helpers/topics.ts';
+import { verifySinkOutput } from '../helpers/hdfs-readback.ts';
+import { produceArgs, sinkArgs, sinkScene } from '../helpers/sink-chaos.ts';
+import { consoleKeys } from '../helpers/topics.ts';
 
-const LOG = ['--log-format', 'json', '--log-level', 'info'];
 const between = (minMs: number, maxMs: number) => Math.round(minMs + Math.random() * (maxMs - minMs));
 
 /** Partitions a sink owns: those of the latest group join of each of its worker threads. */
@@ -46,59 +42,28 @@ async function settledShares(sinks: CliProcess[], timeoutMs: number): Promise<nu
 }
 
 test('sinks joining and leaving one group mid-run: every tweet exactly once in HDFS', async (t) => {
-  const run = `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
-  const topic = uniqueTopic('chaos-sink-rebalance');
-  const root = `/tmp/tweetpipe-chaos-sink-rebalance-${run}`;
-  const stateDir = await mkdtemp(join(tmpdir(), 'tweetpipe-chaos-sink-rebalance-'));
-  const client = testHdfsClient();
-  t.after(async () => {
-    await deleteTopics([topic, `${topic}.dlq`]);
-    await client.delete(root, { recursive: true }).catch(() => {});
-    await client.close();
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  const produceArgs = (seed: number, extra: string[]) => [
-    'produce',
-    '--source',
-    'synthetic',
-    '--seed',
-    String(seed),
-    '--topic',
-    topic,
-    '--partitions',
-    '6',
-    '--state-dir',
-    join(stateDir, `producer-${seed}`),
-    ...extra,
-    ...LOG,
-  ];
-  const prefill = await runCli(produceArgs(51, ['--max-tweets', '60000']), {}, 120_000);
-  assert.equal(prefill.code, 0, prefill.stderr);
-  const live = startCli(produceArgs(52, ['--rate', '1000']));
+  const scene = await sinkScene(t, 'chaos-sink-rebalance');
+  const { topic, root, client } = scene;
+  const prefilled = await runCli(produceArgs(scene, 51, ['--max-tweets', '60000'], 6), {}, 120_000);
+  assert.equal(prefilled.code, 0, prefilled.stderr);
+  const live = startCli(produceArgs(scene, 52, ['--rate', '1000'], 6));
   t.after(() => stopCli(live, 'SIGKILL'));
 
   const startSink = (workers: number) => {
-    const sink = startCli([
-      'sink',
-      '--topic',
-      topic,
-      '--hdfs-dir',
-      root,
-      '--group',
-      `tp-test-chaos-sink-rebalance-${run}`,
-      '--format',
-      'jsonl.gz',
-      '--max-records',
-      '5000',
-      '--max-age',
-      '1',
-      '--exit-when-idle',
-      '5',
-      '--workers',
-      String(workers),
-      ...LOG,
-    ]);
+    const sink = startCli(
+      sinkArgs(scene, [
+        '--format',
+        'jsonl.gz',
+        '--max-records',
+        '5000',
+        '--max-age',
+        '1',
+        '--exit-when-idle',
+        '5',
+        '--workers',
+        String(workers),
+      ]),
+    );
     t.after(() => stopCli(sink, 'SIGKILL'));
     return sink;
   };

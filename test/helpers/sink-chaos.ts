@@ -67,8 +67,8 @@ export function sinkArgs(target: SinkTarget, extra: string[] = []): string[] {
   ];
 }
 
-/** `tweetpipe produce` of synthetic tweets into the scene's topic (3 partitions); each seed keeps its own cursor. */
-export function produceArgs(scene: ProduceTarget, seed: number, extra: string[]): string[] {
+/** `tweetpipe produce` of synthetic tweets into the scene's topic; each seed keeps its own cursor. */
+export function produceArgs(scene: ProduceTarget, seed: number, extra: string[], partitions = 3): string[] {
   const stateDir = join(scene.stateDir, `producer-${seed}`);
   const source = ['--source', 'synthetic', '--seed', String(seed)];
   return [
@@ -77,7 +77,7 @@ export function produceArgs(scene: ProduceTarget, seed: number, extra: string[])
     '--topic',
     scene.topic,
     '--partitions',
-    '3',
+    String(partitions),
     '--state-dir',
     stateDir,
     ...extra,
