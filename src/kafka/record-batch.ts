@@ -58,7 +58,10 @@ export function readRecordBatches(bytes: Buffer): RawRecordBatch[] {
   const batches: RawRecordBatch[] = [];
   let at = 0;
   while (bytes.length - at >= LOG_OVERHEAD) {
-    const end = at + LOG_OVERHEAD + bytes.readInt32BE(at + 8);
+    const length = bytes.readInt32BE(at + 8);
+    if (length < RECORDS_AT - LOG_OVERHEAD)
+      throw corruptBatch(`its length ${length} is shorter than a batch header`, bytes.readBigInt64BE(at));
+    const end = at + LOG_OVERHEAD + length;
     if (end > bytes.length) break;
     batches.push(readBatch(bytes.subarray(at, end)));
     at = end;
@@ -68,8 +71,6 @@ export function readRecordBatches(bytes: Buffer): RawRecordBatch[] {
 
 function readBatch(b: Buffer): RawRecordBatch {
   const firstOffset = b.readBigInt64BE(0);
-  if (b.length < RECORDS_AT)
-    throw corruptBatch(`${b.length} bytes, shorter than a batch header`, firstOffset);
   const magic = b.readInt8(16);
   if (magic !== MAGIC_V2)
     throw corruptBatch(

@@ -169,6 +169,15 @@ describe('RecordBatch v2 decoding (record-batch.ts, record-batch-records.ts)', (
     assert.equal(readRecordsBatches(Reader.from(bytes)).length, 1);
   });
 
+  test('a batch length shorter than a batch header is refused, not read past', () => {
+    const bytes = encoded(1, 5n);
+    bytes.writeInt32BE(-1, 8);
+    assert.throws(
+      () => readRecordBatches(bytes),
+      /corrupt record batch at offset 5: its length -1 is shorter than a batch header/,
+    );
+  });
+
   test('an offset beyond 2^53 is refused rather than rounded', () => {
     const [batch] = readRecordBatches(encoded(2, 2n ** 53n));
     assert.throws(() => decodeAll([batch!]), /offset 9007199254740992 is beyond 2\^53/);
