@@ -8,9 +8,9 @@
  * decoding the batch (the profile of the sink process, docs/benchmarks.md). The client has no option to skip it,
  * so BatchConsumer wraps its `fetch`: the response (parsed by record-batch-fetch.ts, so its batches hold their
  * records still encoded, and already filtered of aborted transactions in read_committed) passes through here, and
- * the records of each data batch are decoded (record-batch-records.ts). The client's batches hold no records (but
- * those of control batches), so the stream walks the batches, and so still tracks the next offset to fetch and the
- * leader epochs from the batch headers, exactly as before; it only finds no message to push.
+ * the records of each data batch are decoded (record-batch-records.ts). The batches hold no decoded records (but
+ * control batches, which the stream skips), so the stream still walks them, tracking the next offset to fetch and
+ * the leader epochs from the batch headers exactly as before; it only finds no message to push.
  *
  * What the stream did per record and this does the same way: control batches (transaction markers) are skipped;
  * partitions the request did not ask for (left over in an incremental fetch session) are skipped; records before
