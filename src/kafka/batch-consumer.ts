@@ -24,6 +24,7 @@ import {
   takeFetchedRecords,
 } from './fetched-records.ts';
 import { kafkaError, type NeededPermissions } from './kafka-errors.ts';
+import { useRawRecordBatches } from './record-batch-fetch.ts';
 
 export interface BatchConsumerOptions {
   groupId: string;
@@ -85,6 +86,7 @@ export class BatchConsumer {
       retries: CONSUMER_DEFAULTS.retries,
       retryDelay: CONSUMER_DEFAULTS.retryDelayMs,
     });
+    useRawRecordBatches(this.consumer);
     this.takeRecordsFromFetches();
     this.consumer.on('consumer:group:join', () => {
       const assigned = this.assignments();
@@ -144,9 +146,9 @@ export class BatchConsumer {
   }
 
   /**
-   * Wraps the client's fetch so that each response's records land in the buffer straight from the decoded batches,
-   * and the stream, which still reads the batch headers for its offsets, pushes no per-message object
-   * (fetched-records.ts says why). Fetching pauses once the buffer is full, as the stream would under backpressure.
+   * Wraps the client's fetch so that each response's records land in the buffer straight from the fetched batches
+   * (decoded by record-batch-records.ts), and the stream, which still reads the batch headers for its offsets,
+   * pushes no per-message object (fetched-records.ts says why). Fetching pauses once the buffer is full, as the stream would under backpressure.
    */
   private takeRecordsFromFetches(): void {
     const consumer = this.consumer;
