@@ -90,6 +90,8 @@ function encodeHeaders(headers: RecordHeaders): Buffer {
 /** Per-record sizes of the batch being encoded, kept between the sizing pass and the writing pass. */
 let keyLengths = new Int32Array(1024);
 let bodyLengths = new Int32Array(1024);
+/** Uncompressed records of the batch being encoded, before compression. */
+let scratch = Buffer.allocUnsafe(1024 * 1024);
 
 /**
  * One RecordBatch holding `records` in order (offset deltas 0..n-1): key = the tweet id in UTF-8, value = the
@@ -128,7 +130,13 @@ export function encodeRecordBatch(
     size += varintSize(body * 2) + body;
   }
 
-  const raw = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + size);
+  const codec = compressionsAlgorithms[compression];
+  const compressed = codec.bitmask !== 0;
+  // Records to compress go to a scratch buffer kept for the next batch (compressSync is done with it on return);
+  // uncompressed ones are written where they stay, after the header.
+  if (compressed && scratch.length < RECORD_BATCH_HEADER_SIZE + size)
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, RECORD_BATCH_HEADER_SIZE + size));
+  const raw = compressed ? scratch : Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + size);
   let at = RECORD_BATCH_HEADER_SIZE;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
@@ -145,12 +153,11 @@ export function encodeRecordBatch(
     at += headerBytes.length;
   }
 
-  const codec = compressionsAlgorithms[compression];
   let batch = raw;
-  if (codec.bitmask !== 0) {
-    const compressed = codec.compressSync(raw.subarray(RECORD_BATCH_HEADER_SIZE));
-    batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + compressed.length);
-    batch.set(compressed, RECORD_BATCH_HEADER_SIZE);
+  if (compressed) {
+    const body = codec.compressSync(raw.subarray(RECORD_BATCH_HEADER_SIZE, at));
+    batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + body.length);
+    batch.set(body, RECORD_BATCH_HEADER_SIZE);
   }
   batch.writeBigInt64BE(0n, 0);
   batch.writeInt32BE(batch.length - LEADER_EPOCH, BATCH_LENGTH);
