@@ -18,7 +18,7 @@ import { createAdmin, ensureTopic } from '../src/kafka/admin.ts';
 import { keyPartition } from '../src/kafka/key-partitioner.ts';
 import { TweetProducer } from '../src/kafka/tweet-producer.ts';
 import { installZstdCodec } from '../src/kafka/zstd-codec.ts';
-import type { TweetRecord } from '../src/types.ts';
+import { RECORD_SCHEMA_VERSION, type TweetRecord } from '../src/types.ts';
 import { readSynthetic } from './synthetic-sample.ts';
 
 const tweets = Number(process.argv[2] ?? 100_000);
@@ -44,7 +44,7 @@ async function clientSender(topic: string): Promise<{ send: Send; close: () => P
   });
   const headers = new Map([
     [Buffer.from('source'), Buffer.from('synthetic')],
-    [Buffer.from('schema_version'), Buffer.from('1')],
+    [Buffer.from('schema_version'), Buffer.from(String(RECORD_SCHEMA_VERSION))],
   ]);
   return {
     send: async (records) => {
