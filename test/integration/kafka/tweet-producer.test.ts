@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { type Callback, type Connection, kGetConnection, NetworkError } from '@platformatic/kafka';
 import { createAdmin, ensureTopic } from '../../../src/kafka/admin.ts';
 import { kafkaConnection } from '../../../src/kafka/client-options.ts';
 import { murmur2 } from '../../../src/kafka/key-partitioner.ts';
@@ -24,10 +25,11 @@ import {
 const PARTITIONS = 3;
 const topic = uniqueTopic('encoded');
 const retryTopic = uniqueTopic('encoded-retry');
+const lostTopic = uniqueTopic('encoded-lost');
 const conn = kafkaConnection(testConfig(), 'test');
 
 after(async () => {
-  await deleteTopics([topic, dlqTopic(topic), retryTopic]);
+  await deleteTopics([topic, dlqTopic(topic), retryTopic, lostTopic]);
 });
 
 async function createTopics(...names: string[]): Promise<void> {
@@ -114,4 +116,54 @@ test('a batch sent again with its stamp, as a retry after a broker error sends i
     70,
     'the resent batch was deduplicated, the next one appended',
   );
+});
+
+/**
+ * The broker appends the first Produce request, but its response is lost on the way back (reported as a
+ * retryable network error): the client's own retry sends the request again.
+ */
+class LosesFirstProduceResponse extends PreEncodedProducer {
+  lost = 0;
+
+  override [kGetConnection](
+    broker: Parameters<PreEncodedProducer[typeof kGetConnection]>[0],
+    callback: Callback<Connection>,
+  ): void {
+    super[kGetConnection](broker, (error, connection) => {
+      if (error || !connection) return callback(error, connection);
+      const send = connection.send.bind(connection);
+      connection.send = ((apiKey, version, payload, parser, requestTags, responseTags, done) =>
+        send(apiKey, version, payload, parser, requestTags, responseTags, (err, response) => {
+          if (apiKey === 0 && this.lost === 0) {
+            this.lost++;
+            done(new NetworkError('the Produce response was lost (test)'));
+          } else done(err, response);
+        })) as Connection['send'];
+      callback(null, connection);
+    });
+  }
+}
+
+test("after a lost Produce response the client's retry resends the batch as it was, and the broker keeps it once", async () => {
+  await createTopics(lostTopic);
+  const producer = new LosesFirstProduceResponse({
+    ...conn,
+    idempotent: true,
+    acks: -1,
+    compression: 'zstd',
+    retries: 3,
+    retryDelay: 50,
+  });
+  try {
+    await producer.sendBatches(lostTopic, [
+      { partition: 0, batch: encodeRecordBatch(tweets(25, 0), [], 'zstd') },
+    ]);
+    await producer.sendBatches(lostTopic, [
+      { partition: 0, batch: encodeRecordBatch(tweets(5, 25), [], 'zstd') },
+    ]);
+  } finally {
+    await producer.close();
+  }
+  assert.equal(producer.lost, 1, 'one response was lost and the send still succeeded');
+  assert.equal(await topicRecordCount(lostTopic), 30, 'the retried batch was stored once');
 });
