@@ -5,13 +5,15 @@
  */
 
 import { zstdCompressSync } from 'node:zlib';
-import { ProduceAcks, Producer } from '@platformatic/kafka';
+import { ProduceAcks } from '@platformatic/kafka';
 import { PRODUCER_DEFAULTS } from '../config/kafka.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
 import { RECORD_SCHEMA_VERSION } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
 import { kafkaError } from './kafka-errors.ts';
-import { keyPartition } from './key-partitioner.ts';
+import { keyPartition, murmur2 } from './key-partitioner.ts';
+import { encodeRecordBatch } from './record-batch-encode.ts';
+import { type PartitionBatch, PreEncodedProducer } from './record-batch-encode-produce.ts';
 
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
 
@@ -31,22 +33,23 @@ export interface TweetProducerOptions {
 
 export class TweetProducer {
   readonly topic: string;
-  private readonly producer: Producer;
+  private readonly producer: PreEncodedProducer;
+  private readonly compression: Compression;
   private readonly sourceHeaders: [Buffer, Buffer][];
-  private readonly headers: Map<Buffer, Buffer>;
 
   constructor(conn: KafkaConnection, source: string, opts: TweetProducerOptions) {
     this.topic = opts.topic;
-    this.producer = new Producer({
+    this.compression = effectiveCompression(opts.compression);
+    this.producer = new PreEncodedProducer({
       ...conn,
       idempotent: true,
       acks: ProduceAcks.ALL,
-      compression: effectiveCompression(opts.compression),
+      compression: this.compression,
       timeout: opts.timeoutMs ?? PRODUCER_DEFAULTS.requestTimeoutMs,
       retries: PRODUCER_DEFAULTS.retries,
       retryDelay: PRODUCER_DEFAULTS.retryDelayMs,
       autocreateTopics: false,
-      // The default partitioner's choice without its BigInt arithmetic (see key-partitioner.ts).
+      // The default partitioner's choice without its BigInt arithmetic (see key-partitioner.ts); for dead letters.
       partitioner: keyPartition,
     });
     // Header keys go on the wire as bytes; the default serializers take Buffers only.
@@ -54,22 +57,19 @@ export class TweetProducer {
       [Buffer.from('source'), Buffer.from(source)],
       [Buffer.from('schema_version'), Buffer.from(String(RECORD_SCHEMA_VERSION))],
     ];
-    this.headers = new Map(this.sourceHeaders);
   }
 
-  /** Resolves once every record is acked by all in-sync replicas. */
+  /**
+   * Resolves once every record is acked by all in-sync replicas. The records of each partition (the key's, as the
+   * client's default partitioner picks it) go as one record batch encoded here (record-batch-encode.ts).
+   */
   async send(records: TweetRecord[]): Promise<void> {
     if (records.length === 0) return;
     try {
-      await this.producer.send({
-        messages: records.map((r) => ({
-          topic: this.topic,
-          key: Buffer.from(r.id),
-          value: r.value,
-          timestamp: BigInt(r.createdAtMs),
-          headers: this.headers,
-        })),
-      });
+      const metadata = await this.producer.metadata({ topics: [this.topic] });
+      const partitions = metadata.topics.get(this.topic)?.partitionsCount;
+      if (!partitions) throw new Error(`no partitions in the metadata of ${this.topic}`);
+      await this.producer.sendBatches(this.topic, this.batchesOf(records, partitions));
     } catch (err) {
       throw kafkaError(`producing ${records.length} records to ${this.topic}`, err, {
         TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${this.topic}` },
@@ -130,7 +130,30 @@ export class TweetProducer {
     }
   }
 
+  private batchesOf(records: TweetRecord[], partitions: number): PartitionBatch[] {
+    const byPartition = new Map<number, TweetRecord[]>();
+    for (const r of records) {
+      const partition = (murmur2(keyBytes(r.id)) >>> 0) % partitions;
+      const list = byPartition.get(partition);
+      if (list) list.push(r);
+      else byPartition.set(partition, [r]);
+    }
+    return Array.from(byPartition, ([partition, list]) => ({
+      partition,
+      batch: encodeRecordBatch(list, this.sourceHeaders, this.compression),
+    }));
+  }
+
   async close(): Promise<void> {
     await this.producer.close();
   }
+}
+
+/** The UTF-8 bytes of a key, in a buffer reused for every record (the hash reads them once, at once). */
+let keyScratch = Buffer.allocUnsafe(64);
+function keyBytes(id: string): Buffer {
+  const length = Buffer.byteLength(id, 'utf8');
+  if (length > keyScratch.length) keyScratch = Buffer.allocUnsafe(length * 2);
+  keyScratch.write(id, 0, 'utf8');
+  return keyScratch.subarray(0, length);
 }

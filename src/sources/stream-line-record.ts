@@ -19,7 +19,10 @@ import { POST_RENAMES, USER_RENAMES } from './x-field-names.ts';
 
 const TWEET_ID = /^[0-9]{1,19}$/;
 const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
 
 const ID = name('id');
 const CREATED_AT = name('created_at');
@@ -111,6 +114,12 @@ class Out {
     this.#n = n;
   }
 
+  /** One ASCII byte of JSON syntax (a comma, a bracket). */
+  byte(c: number): void {
+    this.#fit(1);
+    Out.#scratch[this.#n++] = c;
+  }
+
   bytes(from: Buffer, start: number, end: number): void {
     this.#fit(end - start);
     if (end - start > SHORT_COPY) {
@@ -170,7 +179,7 @@ class LineRecord {
     this.#index(json.find(top, TOP_LEVEL[1]!));
 
     const out = this.#out;
-    out.text('{');
+    out.byte(OPEN_OBJECT);
     this.#member(idMember!, true);
     this.#member(createdAtMember!);
     const rest = tweet.filter((m) => m !== idMember && m !== createdAtMember);
@@ -183,8 +192,9 @@ class LineRecord {
     if (rules && this.#line[rules.start] === OPEN_ARRAY) out.bytes(this.#line, rules.start, rules.end);
     else out.text(JSON.stringify(this.#ctx.matchingRules ?? []));
     out.text(',"_ingest":');
-    out.text(ingestText(this.#ctx.source, this.#ctx.ingestedAtMs));
-    out.text('}');
+    const ingest = ingestBytes(this.#ctx.source, this.#ctx.ingestedAtMs);
+    out.bytes(ingest, 0, ingest.length);
+    out.byte(CLOSE_OBJECT);
     return { id, createdAtMs, value: out.done() };
   }
 
@@ -224,7 +234,7 @@ class LineRecord {
 
   /** `"name":value` as the payload spells it, with a comma unless first. */
   #member(m: Member, first = false): void {
-    if (!first) this.#out.text(',');
+    if (!first) this.#out.byte(COMMA);
     this.#out.bytes(this.#line, m.keyStart, m.end);
   }
 
@@ -237,7 +247,7 @@ class LineRecord {
     const json = this.#json;
     const out = this.#out;
     for (const m of members) {
-      if (!first) out.text(',');
+      if (!first) out.byte(COMMA);
       first = false;
       if (json.is(m, PUBLIC_METRICS)) {
         out.text('"public_metrics":');
@@ -264,19 +274,22 @@ class LineRecord {
       return;
     }
     const members = json.members(m.start);
-    const added = renames.filter(({ was, now }) => json.find(members, was) && !json.find(members, now));
-    if (added.length === 0) {
+    let adds = false;
+    for (const { was, now } of renames) if (json.find(members, was) && !json.find(members, now)) adds = true;
+    if (!adds) {
       this.#out.bytes(this.#line, m.start, m.end);
       return;
     }
-    this.#out.text('{');
-    for (const [i, x] of members.entries()) this.#member(x, i === 0);
-    for (const { was, nowText } of added) {
+    // The members as they are (the payload's own spelling, without the closing brace), then the added names.
+    const last = members[members.length - 1]!;
+    this.#out.bytes(this.#line, m.start, last.end);
+    for (const { was, now, nowText } of renames) {
+      const old = json.find(members, was);
+      if (!old || json.find(members, now)) continue;
       this.#out.text(`,${nowText}:`);
-      const old = json.find(members, was)!;
       this.#out.bytes(this.#line, old.start, old.end);
     }
-    this.#out.text('}');
+    this.#out.byte(CLOSE_OBJECT);
   }
 
   /** `,"author":{...}` when the object's author_id names a user of includes (the user with its 2.167 names). */
@@ -290,7 +303,7 @@ class LineRecord {
     if (!user) return;
     this.#out.text(',"author":{');
     this.#renamed(user, USER_FIELDS, USER_METRICS, true);
-    this.#out.text('}');
+    this.#out.byte(CLOSE_OBJECT);
   }
 
   #mediaOf(attachments: Member | undefined): void {
@@ -306,11 +319,12 @@ class LineRecord {
     }
     if (found.length === 0) return;
     this.#out.text(',"media":[');
-    for (const [i, [start, end]] of found.entries()) {
-      if (i > 0) this.#out.text(',');
+    for (let i = 0; i < found.length; i++) {
+      const [start, end] = found[i]!;
+      if (i > 0) this.#out.byte(COMMA);
       this.#out.bytes(this.#line, start, end);
     }
-    this.#out.text(']');
+    this.#out.byte(CLOSE_ARRAY);
   }
 
   #placeOf(geo: Member | undefined): void {
@@ -332,22 +346,22 @@ class LineRecord {
       out.bytes(this.#line, m.start, m.end);
       return;
     }
-    out.text('[');
+    out.byte(OPEN_ARRAY);
     for (const [i, [start, end]] of this.#json.elements(m.start).entries()) {
-      if (i > 0) out.text(',');
+      if (i > 0) out.byte(COMMA);
       const post = this.#line[start] === OPEN_OBJECT ? this.#referenced(start) : undefined;
       if (!post) {
         out.bytes(this.#line, start, end);
         continue;
       }
-      out.text('{');
+      out.byte(OPEN_OBJECT);
       for (const [k, x] of post.ref.entries()) this.#member(x, k === 0);
       out.text(`${post.ref.length > 0 ? ',' : ''}"post":{`);
       this.#renamed(post.members, POST_FIELDS, POST_METRICS, true);
       this.#author(post.members);
       out.text('}}');
     }
-    out.text(']');
+    out.byte(CLOSE_ARRAY);
   }
 
   #referenced(start: number): { ref: Member[]; members: Member[] } | undefined {
@@ -364,18 +378,20 @@ class LineRecord {
   }
 }
 
-/** `_ingest` of the general mapping, serialised once per source and time (a batch shares one). */
-let lastIngest: { source: string; ms: number; text: string } | undefined;
-function ingestText(source: string, ms: number): string {
+/** `_ingest` of the general mapping, serialised and UTF-8 encoded once per source and time (a batch shares one). */
+let lastIngest: { source: string; ms: number; bytes: Buffer } | undefined;
+function ingestBytes(source: string, ms: number): Buffer {
   if (lastIngest?.source !== source || lastIngest.ms !== ms)
     lastIngest = {
       source,
       ms,
-      text: JSON.stringify({
-        source,
-        ingested_at: new Date(ms).toISOString(),
-        schema_version: RECORD_SCHEMA_VERSION,
-      }),
+      bytes: Buffer.from(
+        JSON.stringify({
+          source,
+          ingested_at: new Date(ms).toISOString(),
+          schema_version: RECORD_SCHEMA_VERSION,
+        }),
+      ),
     };
-  return lastIngest.text;
+  return lastIngest.bytes;
 }
