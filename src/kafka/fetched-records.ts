@@ -20,7 +20,8 @@
 import type { Consumer } from '@platformatic/kafka';
 import { TweetpipeError } from '../errors.ts';
 import type { KafkaRecord } from '../types.ts';
-import { IS_CONTROL, isRawRecordBatch } from './record-batch.ts';
+import { isRawRecordBatch } from './record-batch.ts';
+import { IS_CONTROL } from './record-batch-layout.ts';
 import { decodeRecords, safeOffset } from './record-batch-records.ts';
 
 /** A decoded Fetch response (the client exports the type of its fetch, not of its response). */

@@ -7,10 +7,7 @@
  * header Maps its `send` builds first, that cost more CPU per tweet than the compression (docs/benchmarks.md,
  * "Produce path, fourth round"). The bytes are the same as the client's for the same records (tested).
  *
- * Layout (https://kafka.apache.org/documentation/#recordbatch), big-endian:
- *   baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 | magic int8 = 2 | crc uint32 (CRC-32C of
- *   everything after it) | attributes int16 (compression in bits 0-2) | lastOffsetDelta int32 | baseTimestamp int64 |
- *   maxTimestamp int64 | producerId int64 | producerEpoch int16 | baseSequence int32 | recordCount int32 | records
+ * The batch layout: record-batch-layout.ts.
  * Each record (zigzag varints): length | attributes int8 | timestampDelta varlong | offsetDelta varint | key length
  *   varint | key | value length varint | value | header count varint | (key length, key, value length, value)*.
  *
@@ -20,30 +17,30 @@
 
 import { compressionsAlgorithms, crc32c } from '@platformatic/kafka';
 import type { TweetRecord } from '../types.ts';
+import {
+  ATTRIBUTES_AT,
+  BASE_SEQUENCE_AT,
+  BASE_TIMESTAMP_AT,
+  BATCH_LENGTH_AT,
+  CRC_AT,
+  LAST_OFFSET_DELTA_AT,
+  LEADER_EPOCH_AT,
+  MAGIC_AT,
+  MAGIC_V2,
+  MAX_TIMESTAMP_AT,
+  PRODUCER_EPOCH_AT,
+  PRODUCER_ID_AT,
+  RECORD_COUNT_AT,
+  RECORDS_AT,
+} from './record-batch-layout.ts';
 
 /** The codecs of the client's table (zstd-codec.ts tunes its zstd entry); 'none' writes the records as they are. */
 export type BatchCompression = keyof typeof compressionsAlgorithms;
 
-export const RECORD_BATCH_HEADER_SIZE = 61;
-const MAGIC = 2;
 /** Kafka's NO_PRODUCER_ID, NO_PRODUCER_EPOCH and NO_SEQUENCE. */
 const NO_PRODUCER = -1;
 /** Sequence numbers are int32 and wrap to 0 after 2^31 - 1 (Kafka's DefaultRecordBatch.incrementSequence). */
 const SEQUENCE_WRAP = 0x80000000;
-
-// Offsets of the header fields.
-const BATCH_LENGTH = 8;
-const LEADER_EPOCH = 12;
-const MAGIC_AT = 16;
-const CRC = 17;
-const ATTRIBUTES = 21;
-const LAST_OFFSET_DELTA = 23;
-const BASE_TIMESTAMP = 27;
-const MAX_TIMESTAMP = 35;
-const PRODUCER_ID = 43;
-const PRODUCER_EPOCH = 51;
-const BASE_SEQUENCE = 53;
-const RECORD_COUNT = 57;
 
 /** Record headers shared by every record of a batch, as [key, value] byte pairs, in wire order. */
 export type RecordHeaders = readonly (readonly [Uint8Array, Uint8Array])[];
@@ -134,10 +131,10 @@ export function encodeRecordBatch(
   const compressed = codec.bitmask !== 0;
   // Records to compress go to a scratch buffer kept for the next batch (compressSync is done with it on return);
   // uncompressed ones are written where they stay, after the header.
-  if (compressed && scratch.length < RECORD_BATCH_HEADER_SIZE + size)
-    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, RECORD_BATCH_HEADER_SIZE + size));
-  const raw = compressed ? scratch : Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + size);
-  let at = RECORD_BATCH_HEADER_SIZE;
+  if (compressed && scratch.length < RECORDS_AT + size)
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, RECORDS_AT + size));
+  const raw = compressed ? scratch : Buffer.allocUnsafe(RECORDS_AT + size);
+  let at = RECORDS_AT;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
     at = writeVarint(raw, at, bodyLengths[i]! * 2);
@@ -155,20 +152,20 @@ export function encodeRecordBatch(
 
   let batch = raw;
   if (compressed) {
-    const body = codec.compressSync(raw.subarray(RECORD_BATCH_HEADER_SIZE, at));
-    batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_SIZE + body.length);
-    batch.set(body, RECORD_BATCH_HEADER_SIZE);
+    const body = codec.compressSync(raw.subarray(RECORDS_AT, at));
+    batch = Buffer.allocUnsafe(RECORDS_AT + body.length);
+    batch.set(body, RECORDS_AT);
   }
   batch.writeBigInt64BE(0n, 0);
-  batch.writeInt32BE(batch.length - LEADER_EPOCH, BATCH_LENGTH);
+  batch.writeInt32BE(batch.length - LEADER_EPOCH_AT, BATCH_LENGTH_AT);
   // The client writes 0; the broker sets the leader's epoch on append either way.
-  batch.writeInt32BE(0, LEADER_EPOCH);
-  batch[MAGIC_AT] = MAGIC;
-  batch.writeInt16BE(codec.bitmask, ATTRIBUTES);
-  batch.writeInt32BE(n - 1, LAST_OFFSET_DELTA);
-  batch.writeBigInt64BE(BigInt(baseTimestamp), BASE_TIMESTAMP);
-  batch.writeBigInt64BE(BigInt(maxTimestamp), MAX_TIMESTAMP);
-  batch.writeInt32BE(n, RECORD_COUNT);
+  batch.writeInt32BE(0, LEADER_EPOCH_AT);
+  batch[MAGIC_AT] = MAGIC_V2;
+  batch.writeInt16BE(codec.bitmask, ATTRIBUTES_AT);
+  batch.writeInt32BE(n - 1, LAST_OFFSET_DELTA_AT);
+  batch.writeBigInt64BE(BigInt(baseTimestamp), BASE_TIMESTAMP_AT);
+  batch.writeBigInt64BE(BigInt(maxTimestamp), MAX_TIMESTAMP_AT);
+  batch.writeInt32BE(n, RECORD_COUNT_AT);
   writeProducer(batch, BigInt(NO_PRODUCER), NO_PRODUCER, NO_PRODUCER);
   return batch;
 }
@@ -181,12 +178,12 @@ export interface BatchProducer {
 }
 
 export const batchProducer = (batch: Buffer): BatchProducer => ({
-  producerId: batch.readBigInt64BE(PRODUCER_ID),
-  producerEpoch: batch.readInt16BE(PRODUCER_EPOCH),
-  baseSequence: batch.readInt32BE(BASE_SEQUENCE),
+  producerId: batch.readBigInt64BE(PRODUCER_ID_AT),
+  producerEpoch: batch.readInt16BE(PRODUCER_EPOCH_AT),
+  baseSequence: batch.readInt32BE(BASE_SEQUENCE_AT),
 });
 
-export const batchRecordCount = (batch: Buffer): number => batch.readInt32BE(RECORD_COUNT);
+export const batchRecordCount = (batch: Buffer): number => batch.readInt32BE(RECORD_COUNT_AT);
 
 /** The sequence after a batch of `count` records starting at `baseSequence`. */
 export const nextSequence = (baseSequence: number, count: number): number =>
@@ -198,8 +195,8 @@ export function stampProducer(batch: Buffer, producer: BatchProducer): void {
 }
 
 function writeProducer(batch: Buffer, producerId: bigint, epoch: number, baseSequence: number): void {
-  batch.writeBigInt64BE(producerId, PRODUCER_ID);
-  batch.writeInt16BE(epoch, PRODUCER_EPOCH);
-  batch.writeInt32BE(baseSequence, BASE_SEQUENCE);
-  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)) >>> 0, CRC);
+  batch.writeBigInt64BE(producerId, PRODUCER_ID_AT);
+  batch.writeInt16BE(epoch, PRODUCER_EPOCH_AT);
+  batch.writeInt32BE(baseSequence, BASE_SEQUENCE_AT);
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_AT)) >>> 0, CRC_AT);
 }

@@ -9,11 +9,7 @@
  * batches: the client reads the marker's key there to close aborted ranges, so their few records are decoded with
  * its own `readRecord`.
  *
- * Layout (https://kafka.apache.org/documentation/#recordbatch), offsets from the batch start:
- *   0 baseOffset int64 | 8 batchLength int32 | 12 partitionLeaderEpoch int32 | 16 magic int8 | 17 crc uint32
- *   21 attributes int16 | 23 lastOffsetDelta int32 | 27 baseTimestamp int64 | 35 maxTimestamp int64
- *   43 producerId int64 | 51 producerEpoch int16 | 53 baseSequence int32 | 57 recordCount int32 | 61 records
- * batchLength counts from partitionLeaderEpoch to the end; the CRC-32C covers attributes to the end.
+ * The layout: record-batch-layout.ts.
  */
 
 import {
@@ -24,15 +20,25 @@ import {
   readRecord,
 } from '@platformatic/kafka';
 import { TweetpipeError } from '../errors.ts';
-
-/** baseOffset and batchLength: what must be there to know a batch's size. */
-const LOG_OVERHEAD = 12;
-const RECORDS_AT = 61;
-const CRC_FROM = 21;
-const MAGIC_V2 = 2;
-const CODEC_BITS = 0x07;
-/** Kafka's RecordBatch attribute bit of control batches (transaction markers). */
-export const IS_CONTROL = 0x20;
+import {
+  ATTRIBUTES_AT,
+  BASE_SEQUENCE_AT,
+  BASE_TIMESTAMP_AT,
+  BATCH_LENGTH_AT,
+  CODEC_BITS,
+  CRC_AT,
+  IS_CONTROL,
+  LAST_OFFSET_DELTA_AT,
+  LEADER_EPOCH_AT,
+  LOG_OVERHEAD,
+  MAGIC_AT,
+  MAGIC_V2,
+  MAX_TIMESTAMP_AT,
+  PRODUCER_EPOCH_AT,
+  PRODUCER_ID_AT,
+  RECORD_COUNT_AT,
+  RECORDS_AT,
+} from './record-batch-layout.ts';
 
 /** A batch as the client's consumer reads it, with its records section not yet decoded. */
 export interface RawRecordBatch extends RecordsBatch {
@@ -58,7 +64,7 @@ export function readRecordBatches(bytes: Buffer): RawRecordBatch[] {
   const batches: RawRecordBatch[] = [];
   let at = 0;
   while (bytes.length - at >= LOG_OVERHEAD) {
-    const length = bytes.readInt32BE(at + 8);
+    const length = bytes.readInt32BE(at + BATCH_LENGTH_AT);
     if (length < RECORDS_AT - LOG_OVERHEAD)
       throw corruptBatch(`its length ${length} is shorter than a batch header`, bytes.readBigInt64BE(at));
     const end = at + LOG_OVERHEAD + length;
@@ -71,36 +77,36 @@ export function readRecordBatches(bytes: Buffer): RawRecordBatch[] {
 
 function readBatch(b: Buffer): RawRecordBatch {
   const firstOffset = b.readBigInt64BE(0);
-  const magic = b.readInt8(16);
+  const magic = b.readInt8(MAGIC_AT);
   if (magic !== MAGIC_V2)
     throw corruptBatch(
       `message format v${magic}; tweetpipe reads RecordBatch v2 (magic 2) only`,
       firstOffset,
     );
-  const crc = b.readUInt32BE(17);
+  const crc = b.readUInt32BE(CRC_AT);
   // The client's crc32c copies a Buffer before hashing, but not the bytes of its own DynamicBuffer.
-  const computed = crc32c(Reader.from(b.subarray(CRC_FROM)).buffer);
+  const computed = crc32c(Reader.from(b.subarray(ATTRIBUTES_AT)).buffer);
   if (crc !== computed)
     throw corruptBatch(
       `CRC-32C is ${hex(computed)}, the batch says ${hex(crc)} (damaged in transit or on the broker's disk)`,
       firstOffset,
     );
-  const attributes = b.readInt16BE(21);
+  const attributes = b.readInt16BE(ATTRIBUTES_AT);
   const batch: RawRecordBatch = {
     firstOffset,
     length: b.length - LOG_OVERHEAD,
-    partitionLeaderEpoch: b.readInt32BE(12),
+    partitionLeaderEpoch: b.readInt32BE(LEADER_EPOCH_AT),
     magic,
     crc,
     attributes,
-    lastOffsetDelta: b.readInt32BE(23),
-    firstTimestamp: b.readBigInt64BE(27),
-    maxTimestamp: b.readBigInt64BE(35),
-    producerId: b.readBigInt64BE(43),
-    producerEpoch: b.readInt16BE(51),
-    firstSequence: b.readInt32BE(53),
+    lastOffsetDelta: b.readInt32BE(LAST_OFFSET_DELTA_AT),
+    firstTimestamp: b.readBigInt64BE(BASE_TIMESTAMP_AT),
+    maxTimestamp: b.readBigInt64BE(MAX_TIMESTAMP_AT),
+    producerId: b.readBigInt64BE(PRODUCER_ID_AT),
+    producerEpoch: b.readInt16BE(PRODUCER_EPOCH_AT),
+    firstSequence: b.readInt32BE(BASE_SEQUENCE_AT),
     records: [],
-    recordCount: b.readInt32BE(57),
+    recordCount: b.readInt32BE(RECORD_COUNT_AT),
     body: b.subarray(RECORDS_AT),
   };
   if ((attributes & IS_CONTROL) !== 0) {

@@ -7,11 +7,11 @@ import {
   takeFetchedRecords,
 } from '../../../src/kafka/fetched-records.ts';
 import { readRecordBatches } from '../../../src/kafka/record-batch.ts';
+import { ATTRIBUTES_AT, CRC_AT, IS_CONTROL } from '../../../src/kafka/record-batch-layout.ts';
 
 const TOPIC = 'tweets';
 const TOPIC_ID = 'topic-uuid';
 /** Kafka's RecordBatch attribute bit of control batches. */
-const IS_CONTROL = 0x20;
 
 /**
  * Record batches as a broker returns them: encoded by the client's producer-side encoder (zstd, like tweetpipe's
@@ -33,10 +33,10 @@ function fetchedBatches(
       { compression: 'zstd', partitionLeaderEpoch: 7 },
     ).buffer;
     encoded.writeBigInt64BE(firstOffset, 0);
-    // Attributes sit after base offset (8), length (4), leader epoch (4), magic (1), crc (4); the CRC covers them.
+    // The CRC covers the attributes.
     if (control) {
-      encoded.writeInt16BE(encoded.readInt16BE(21) | IS_CONTROL, 21);
-      encoded.writeUInt32BE(crc32c(encoded.subarray(21)), 17);
+      encoded.writeInt16BE(encoded.readInt16BE(ATTRIBUTES_AT) | IS_CONTROL, ATTRIBUTES_AT);
+      encoded.writeUInt32BE(crc32c(encoded.subarray(ATTRIBUTES_AT)), CRC_AT);
     }
     return encoded;
   });

@@ -8,7 +8,8 @@ import {
   readRecordsBatches,
 } from '@platformatic/kafka';
 import { TweetpipeError } from '../../../src/errors.ts';
-import { IS_CONTROL, type RawRecordBatch, readRecordBatches } from '../../../src/kafka/record-batch.ts';
+import { type RawRecordBatch, readRecordBatches } from '../../../src/kafka/record-batch.ts';
+import { ATTRIBUTES_AT, CRC_AT, IS_CONTROL } from '../../../src/kafka/record-batch-layout.ts';
 import { decodeRecords } from '../../../src/kafka/record-batch-records.ts';
 import type { KafkaRecord } from '../../../src/types.ts';
 
@@ -114,8 +115,8 @@ describe('RecordBatch v2 decoding (record-batch.ts, record-batch-records.ts)', (
 
   test('control batches: their records decoded as the client decodes them (it reads the marker key), none taken', () => {
     const bytes = encoded(1, 9n);
-    bytes.writeInt16BE(bytes.readInt16BE(21) | IS_CONTROL, 21);
-    bytes.writeUInt32BE(crc32c(bytes.subarray(21)), 17);
+    bytes.writeInt16BE(bytes.readInt16BE(ATTRIBUTES_AT) | IS_CONTROL, ATTRIBUTES_AT);
+    bytes.writeUInt32BE(crc32c(bytes.subarray(ATTRIBUTES_AT)), CRC_AT);
     const [batch] = readRecordBatches(bytes);
     const [client] = readRecordsBatches(Reader.from(bytes));
     assert.deepEqual(batch!.records, client!.records);
@@ -188,7 +189,7 @@ describe('RecordBatch v2 decoding (record-batch.ts, record-batch-records.ts)', (
     // The record's length varint, over its attributes byte: 8191 bytes, more than the batch holds.
     bytes[61] = 0xfe;
     bytes[62] = 0x7f;
-    bytes.writeUInt32BE(crc32c(bytes.subarray(21)), 17);
+    bytes.writeUInt32BE(crc32c(bytes.subarray(ATTRIBUTES_AT)), CRC_AT);
     assert.throws(() => decodeAll(readRecordBatches(bytes)), /record 0 of 1: runs past the end of the batch/);
   });
 });
