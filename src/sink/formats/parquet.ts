@@ -60,26 +60,41 @@ class ParquetEncoder implements RecordEncoder {
   }
 
   async flush(): Promise<Uint8Array> {
-    this.writeRowGroup();
+    this.writeRowGroup(false);
     return this.take();
   }
 
-  flushAll(): Promise<Uint8Array> {
-    return this.flush();
+  async flushAll(): Promise<Uint8Array> {
+    this.writeRowGroup(true);
+    return this.take();
   }
 
   async finish(): Promise<Uint8Array> {
-    this.writeRowGroup();
+    this.writeRowGroup(true);
     this.writer.finish();
     return this.take();
   }
 
-  private writeRowGroup(): void {
+  /** Encodes the rows held as one row group; `release` gives back the column buffers too. */
+  private writeRowGroup(release: boolean): void {
     const rows = this.columns.rows;
     if (rows === 0) return;
     this.writer.write({ columnData: this.columns.columnData(), rowGroupSize: rows });
-    this.columns.clear();
+    this.keepStatistics();
+    this.columns.clear(release);
     this.size = 0;
+  }
+
+  /**
+   * The min and max of a string column are views of the builder's buffers, which the next row group overwrites,
+   * while the footer that holds them is written at finish: copy them now.
+   */
+  private keepStatistics(): void {
+    for (const { meta_data } of this.writer.row_groups.at(-1)?.columns ?? []) {
+      const stats = meta_data?.statistics;
+      if (stats?.min_value instanceof Uint8Array) stats.min_value = stats.min_value.slice();
+      if (stats?.max_value instanceof Uint8Array) stats.max_value = stats.max_value.slice();
+    }
   }
 
   /** Copies out what the ByteWriter holds and rewinds it; `offset` keeps counting for the footer. */

@@ -6,12 +6,14 @@
 import type { DecodedArray, SchemaElement } from 'hyparquet';
 import type { ColumnSource } from 'hyparquet-writer';
 import type { SinkRecord } from '../sink-record.ts';
+import { ByteColumn, ByteListColumn } from './byte-column.ts';
 import {
   ABSENT,
   FALSE,
   type FieldNode,
   FieldTreeBuilder,
   OBJECT,
+  STRING,
   TRUE,
   TweetFieldReader,
 } from './tweet-fields.ts';
@@ -155,8 +157,26 @@ const NUMERIC_COLUMNS: ReadonlySet<ColumnName> = new Set<NumericColumn>([
   'kafka_partition',
   'kafka_offset',
 ]);
-/** The other columns, held in plain arrays because they take nulls, strings or lists. */
-type ValueColumn = Exclude<ColumnName, NumericColumn>;
+/** Strings, held as UTF-8 bytes (byte-column.ts). */
+const STRING_COLUMNS = [
+  'id',
+  'text',
+  'lang',
+  'author_id',
+  'author_username',
+  'author_name',
+  'conversation_id',
+  'in_reply_to_user_id',
+  'referenced_type',
+  'referenced_id',
+  'source',
+] as const satisfies readonly ColumnName[];
+type StringColumn = (typeof STRING_COLUMNS)[number];
+/** Lists of strings, held as UTF-8 bytes. */
+const LIST_COLUMNS = ['hashtags', 'mentions', 'urls', 'rule_tags'] as const satisfies readonly ColumnName[];
+type ListColumn = (typeof LIST_COLUMNS)[number];
+/** The other columns, held in plain arrays because they take nulls: booleans, counts, a timestamp. */
+type ValueColumn = Exclude<ColumnName, NumericColumn | StringColumn | ListColumn>;
 
 /** The complete Parquet schema: the root element followed by every column's elements. */
 export function tweetSchema(): SchemaElement[] {
@@ -167,8 +187,9 @@ const INITIAL_CAPACITY = 1024;
 
 /**
  * The rows of one row group, held column by column: each record's document is read once, straight into the
- * column arrays (typed arrays for the required numbers), with no row object in between. The typed arrays are kept
- * across row groups and grow by doubling, so a file that sees few records holds little.
+ * columns (typed arrays for the required numbers, UTF-8 bytes for the strings), with no row object in between
+ * and no string decoded. Buffers are kept across row groups and grow by doubling, so a file that sees few records
+ * holds little; clear(true) gives them back.
  */
 export class TweetColumnBuilder {
   readonly #fields = new TweetFieldReader(ROOT, tree);
@@ -176,8 +197,18 @@ export class TweetColumnBuilder {
   #createdAt = new Float64Array(INITIAL_CAPACITY);
   #partition = new Int32Array(INITIAL_CAPACITY);
   #offset = new BigInt64Array(INITIAL_CAPACITY);
+  readonly #strings = Object.fromEntries(STRING_COLUMNS.map((name) => [name, new ByteColumn()])) as Record<
+    StringColumn,
+    ByteColumn
+  >;
+  readonly #lists = Object.fromEntries(LIST_COLUMNS.map((name) => [name, new ByteListColumn()])) as Record<
+    ListColumn,
+    ByteListColumn
+  >;
   readonly #values = Object.fromEntries(
-    COLUMNS.filter((c) => !NUMERIC_COLUMNS.has(c.name)).map((c) => [c.name, [] as unknown[]]),
+    COLUMNS.filter(
+      (c) => !NUMERIC_COLUMNS.has(c.name) && !(c.name in this.#strings) && !(c.name in this.#lists),
+    ).map((c) => [c.name, [] as unknown[]]),
   ) as Record<ValueColumn, unknown[]>;
 
   get rows(): number {
@@ -187,6 +218,8 @@ export class TweetColumnBuilder {
   add(r: SinkRecord): void {
     const f = this.#fields;
     f.read(r.value);
+    const s = this.#strings;
+    const lists = this.#lists;
     const v = this.#values;
     const row = this.#rows;
     if (row === this.#offset.length) this.#grow();
@@ -200,21 +233,23 @@ export class TweetColumnBuilder {
       .first!.members;
     const author = F.author.members;
     const ingest = F._ingest.members;
+    /** The first of the nodes that holds a string (the last one when none does, which adds null). */
+    const firstString = (a: FieldNode, b: FieldNode): FieldNode => (f.kind(a) === STRING ? a : b);
 
-    v.id.push(f.string(F.id));
+    f.stringInto(F.id, s.id);
     this.#createdAt[row] = epochMs(f, F.created_at) ?? r.timestampMs;
-    v.text.push((noteIsObject ? f.string(note.members.text!) : null) ?? f.string(F.text));
-    v.lang.push(f.string(F.lang));
-    v.author_id.push(f.string(F.author_id) ?? f.string(author.id!));
-    v.author_username.push(f.string(author.username!));
-    v.author_name.push(f.string(author.name!));
+    f.stringInto(noteIsObject ? firstString(note.members.text!, F.text) : F.text, s.text);
+    f.stringInto(F.lang, s.lang);
+    f.stringInto(firstString(F.author_id, author.id!), s.author_id);
+    f.stringInto(author.username!, s.author_username);
+    f.stringInto(author.name!, s.author_name);
     const verified = f.kind(author.verified!);
     v.author_verified.push(verified === TRUE ? true : verified === FALSE ? false : null);
     v.author_followers_count.push(int64(f, author.public_metrics!.members.followers_count!));
-    v.conversation_id.push(f.string(F.conversation_id));
-    v.in_reply_to_user_id.push(f.string(F.in_reply_to_user_id));
-    v.referenced_type.push(f.string(reference.type!));
-    v.referenced_id.push(f.string(reference.id!));
+    f.stringInto(F.conversation_id, s.conversation_id);
+    f.stringInto(F.in_reply_to_user_id, s.in_reply_to_user_id);
+    f.stringInto(reference.type!, s.referenced_type);
+    f.stringInto(reference.id!, s.referenced_id);
     v.retweet_count.push(
       int64(f, f.kind(metrics.repost_count!) !== ABSENT ? metrics.repost_count! : metrics.retweet_count!),
     );
@@ -222,13 +257,14 @@ export class TweetColumnBuilder {
     v.like_count.push(int64(f, metrics.like_count!));
     v.quote_count.push(int64(f, metrics.quote_count!));
     v.impression_count.push(int64(f, metrics.impression_count!));
-    v.hashtags.push(f.list(entities.members.hashtags!));
-    v.mentions.push(f.list(entities.members.mentions!));
-    v.urls.push(f.list(entities.members.urls!));
-    v.rule_tags.push(f.list(F.matching_rules));
+    f.listInto(entities.members.hashtags!, lists.hashtags);
+    f.listInto(entities.members.mentions!, lists.mentions);
+    f.listInto(entities.members.urls!, lists.urls);
+    f.listInto(F.matching_rules, lists.rule_tags);
     // The ingest source (x-stream, x-search, replay, ...), else the producer's `source` header.
     const header = r.headers.get('source');
-    v.source.push(f.string(ingest.source!) ?? (header ? header.toString('utf8') : null));
+    if (f.kind(ingest.source!) === STRING || !header) f.stringInto(ingest.source!, s.source);
+    else s.source.pushString(header.toString('utf8'));
     v.ingested_at.push(epochMs(f, ingest.ingested_at!));
     this.#partition[row] = r.partition;
     this.#offset[row] = r.offset;
@@ -243,19 +279,32 @@ export class TweetColumnBuilder {
       kafka_partition: this.#partition.subarray(0, rows),
       kafka_offset: this.#offset.subarray(0, rows),
     };
+    const data = (name: ColumnName): DecodedArray =>
+      NUMERIC_COLUMNS.has(name)
+        ? numeric[name as NumericColumn]
+        : name in this.#strings
+          ? this.#strings[name as StringColumn].values()
+          : name in this.#lists
+            ? this.#lists[name as ListColumn].values()
+            : this.#values[name as ValueColumn];
     return COLUMNS.map((c) => ({
       name: c.name,
-      data: NUMERIC_COLUMNS.has(c.name)
-        ? numeric[c.name as NumericColumn]
-        : this.#values[c.name as ValueColumn],
+      data: data(c.name),
       ...('statistics' in c ? { statistics: c.statistics } : {}),
     }));
   }
 
-  /** Forgets the rows (the writer has encoded them); the typed arrays are kept for the next row group. */
-  clear(): void {
+  /** Forgets the rows (the writer has encoded them); `release` also gives back the buffers grown for them. */
+  clear(release: boolean): void {
+    for (const column of Object.values(this.#strings)) column.clear(release);
+    for (const column of Object.values(this.#lists)) column.clear(release);
     for (const list of Object.values(this.#values)) list.length = 0;
     this.#rows = 0;
+    if (release && this.#offset.length > INITIAL_CAPACITY) {
+      this.#createdAt = new Float64Array(INITIAL_CAPACITY);
+      this.#partition = new Int32Array(INITIAL_CAPACITY);
+      this.#offset = new BigInt64Array(INITIAL_CAPACITY);
+    }
   }
 
   #grow(): void {

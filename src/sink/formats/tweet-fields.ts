@@ -12,6 +12,7 @@
  * for a key repeated in an object the last occurrence wins, the whole subtree of an earlier one forgotten.
  */
 import { decodeString, keyIs } from '../../json/strings.ts';
+import type { ByteColumn, ByteListColumn } from './byte-column.ts';
 
 /** What a recorded member's value is; ABSENT when the member was not in its object. */
 export const ABSENT = 0;
@@ -102,8 +103,32 @@ const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 const RBRACKET = 0x5d;
 
-/** Shared by every empty list: nothing ever appends to a list handed out. */
-const NO_STRINGS: readonly string[] = Object.freeze([]);
+/** The byte spans of the strings a `pick` node collected, in typed arrays reused for every record. */
+class SpanList {
+  starts = new Int32Array(8);
+  ends = new Int32Array(8);
+  escaped = new Uint8Array(8);
+  length = 0;
+
+  push(start: number, end: number, escaped: boolean): void {
+    const k = this.length;
+    if (k === this.starts.length) {
+      const starts = new Int32Array(k * 2);
+      starts.set(this.starts);
+      this.starts = starts;
+      const ends = new Int32Array(k * 2);
+      ends.set(this.ends);
+      this.ends = ends;
+      const escaped = new Uint8Array(k * 2);
+      escaped.set(this.escaped);
+      this.escaped = escaped;
+    }
+    this.starts[k] = start;
+    this.ends[k] = end;
+    this.escaped[k] = escaped ? 1 : 0;
+    this.length = k + 1;
+  }
+}
 
 function skipWhitespace(b: Buffer, i: number): number {
   for (;;) {
@@ -169,7 +194,7 @@ export class TweetFieldReader {
   readonly #start: Int32Array;
   readonly #end: Int32Array;
   readonly #escaped: Uint8Array;
-  readonly #lists: (readonly string[])[];
+  readonly #lists: SpanList[];
   #value: Buffer = Buffer.alloc(0);
 
   constructor(root: FieldNode, tree: FieldTreeBuilder) {
@@ -178,7 +203,7 @@ export class TweetFieldReader {
     this.#start = new Int32Array(tree.slots);
     this.#end = new Int32Array(tree.slots);
     this.#escaped = new Uint8Array(tree.slots);
-    this.#lists = new Array<readonly string[]>(tree.lists).fill(NO_STRINGS);
+    this.#lists = Array.from({ length: tree.lists }, () => new SpanList());
   }
 
   /** Records the wanted members of `value`, a JSON object. */
@@ -220,15 +245,27 @@ export class TweetFieldReader {
     return Number(b.toString('latin1', start, end));
   }
 
-  /** The strings a `pick` node collected (empty when the member is absent or not an array). */
-  list(node: FieldNode): readonly string[] {
-    return this.#lists[node.pick?.list ?? -1] ?? NO_STRINGS;
+  /** Adds the member's string to `column`, or null when it is absent or not a string. */
+  stringInto(node: FieldNode, column: ByteColumn): void {
+    const s = node.slot;
+    if (this.#kind[s] === STRING)
+      column.pushJson(this.#value, this.#start[s]!, this.#end[s]!, this.#escaped[s] === 1);
+    else column.pushNull();
+  }
+
+  /** Adds the strings a `pick` node collected to `column` as one row (empty when absent or not an array). */
+  listInto(node: FieldNode, column: ByteListColumn): void {
+    const spans = this.#lists[node.pick!.list]!;
+    const b = this.#value;
+    for (let k = 0; k < spans.length; k++)
+      column.elements.pushJson(b, spans.starts[k]!, spans.ends[k]!, spans.escaped[k] === 1);
+    column.endRow();
   }
 
   /** Forgets what an earlier occurrence of the member recorded in its subtree (a leaf is simply overwritten). */
   #forget(node: FieldNode): void {
     if (node.from < node.slot) this.#kind.fill(ABSENT, node.from, node.slot);
-    if (node.listFrom < node.listTo) this.#lists.fill(NO_STRINGS, node.listFrom, node.listTo);
+    for (let l = node.listFrom; l < node.listTo; l++) this.#lists[l]!.length = 0;
   }
 
   /** Records the value at `i` for `node`; returns the index after it. */
@@ -305,7 +342,7 @@ export class TweetFieldReader {
 
   /** The array at `i`: from each object element, the first of `keys` (at most 2) whose last value is a string. */
   #readPick(b: Buffer, i: number, keys: readonly string[], list: number): number {
-    let out: string[] | undefined;
+    const out = this.#lists[list]!;
     i = skipWhitespace(b, i + 1);
     if (b[i] === RBRACKET) return i + 1;
     for (;;) {
@@ -349,22 +386,13 @@ export class TweetFieldReader {
             }
             i = skipWhitespace(b, i + 1);
           }
-        const picked =
-          start0 >= 0
-            ? decodeString(b, start0, end0, escaped0)
-            : start1 >= 0
-              ? decodeString(b, start1, end1, escaped1)
-              : undefined;
-        if (picked !== undefined) {
-          out ??= [];
-          out.push(picked);
-        }
+        if (start0 >= 0) out.push(start0, end0, escaped0);
+        else if (start1 >= 0) out.push(start1, end1, escaped1);
       }
       i = skipWhitespace(b, i);
       if (b[i] !== COMMA) break;
       i = skipWhitespace(b, i + 1);
     }
-    if (out) this.#lists[list] = out;
     return i + 1;
   }
 }
