@@ -33,7 +33,10 @@ export class ByteColumn {
 
   /** Adds the JSON string whose contents lie in b[start, end) (`escaped`: it holds a backslash escape). */
   pushJson(b: Buffer, start: number, end: number, escaped: boolean): void {
-    if (escaped) return this.pushString(decodeString(b, start, end, true));
+    if (escaped) {
+      this.pushString(decodeString(b, start, end, true));
+      return;
+    }
     const length = end - start;
     const at = this.#reserve(length);
     const out = this.#bytes;
@@ -54,11 +57,12 @@ export class ByteColumn {
   /** The values from index `from` to `to`, as views of the column's buffer: valid until the next push or clear. */
   values(from = 0, to = this.#count): (Uint8Array | null)[] {
     const out = new Array<Uint8Array | null>(to - from);
-    const bytes = this.#bytes;
+    // Plain Uint8Array views: a Buffer's subarray costs several times more to make.
+    const { buffer, byteOffset } = this.#bytes;
     let start = from === 0 ? 0 : this.#ends[from - 1]!;
     for (let k = from; k < to; k++) {
       const end = this.#ends[k]!;
-      out[k - from] = this.#isNull[k] === 1 ? null : bytes.subarray(start, end);
+      out[k - from] = this.#isNull[k] === 1 ? null : new Uint8Array(buffer, byteOffset + start, end - start);
       start = end;
     }
     return out;

@@ -11,6 +11,7 @@
  * not validate (on other input it still ends at the last byte, with meaningless results). Results match JSON.parse followed by property reads: escaped keys match their decoded names, and
  * for a key repeated in an object the last occurrence wins, the whole subtree of an earlier one forgotten.
  */
+import { skipWhitespace } from '../../json/grammar.ts';
 import { decodeString, keyIs } from '../../json/strings.ts';
 import type { ByteColumn, ByteListColumn } from './byte-column.ts';
 
@@ -37,6 +38,8 @@ export interface FieldNode {
   /** The same members as parallel arrays, for the key lookup of the walk. */
   readonly names: readonly string[];
   readonly children: readonly FieldNode[];
+  /** The indexes in `names` of the names of each length: an unescaped key is compared with those only. */
+  readonly byLength: readonly (readonly number[])[];
   /** An array whose first element is read (`referenced_posts[0]`). */
   readonly first: FieldNode | undefined;
   /** An array of objects from each of which the first of `keys` holding a string is collected into a list. */
@@ -85,14 +88,13 @@ export class FieldTreeBuilder {
     const slot = this.slots++;
     const names = Object.keys(members);
     const children = Object.values(members);
-    return { slot, from, listFrom, listTo: this.lists, members, names, children, first, pick };
+    const byLength = Array.from({ length: Math.max(0, ...names.map((n) => n.length)) + 1 }, (_, length) =>
+      names.flatMap((n, k) => (n.length === length ? [k] : [])),
+    );
+    return { slot, from, listFrom, listTo: this.lists, members, names, children, byLength, first, pick };
   }
 }
 
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const ZERO = 0x30;
@@ -127,14 +129,6 @@ class SpanList {
     this.ends[k] = end;
     this.escaped[k] = escaped ? 1 : 0;
     this.length = k + 1;
-  }
-}
-
-function skipWhitespace(b: Buffer, i: number): number {
-  for (;;) {
-    const c = b[i];
-    if (c !== SPACE && c !== LF && c !== CR && c !== TAB) return i;
-    i++;
   }
 }
 
@@ -306,22 +300,30 @@ export class TweetFieldReader {
 
   /** The object at `i` (its '{'); members of `node` are recorded, the rest skipped. */
   #readObject(b: Buffer, i: number, node: FieldNode): number {
-    const { names, children } = node;
+    const { names, children, byLength } = node;
     i = skipWhitespace(b, i + 1);
     if (b[i] === RBRACE) return i + 1;
     for (;;) {
       const keyStart = i + 1;
       const keyEnd = stringEnd(b, i);
       const escaped = sawEscape;
-      const length = keyEnd - keyStart;
       let child: FieldNode | undefined;
-      for (let k = 0; k < names.length; k++) {
-        const name = names[k]!;
-        // An unescaped key of another length cannot match: most keys are rejected here.
-        if ((escaped || name.length === length) && keyIs(b, keyStart, keyEnd, escaped, name)) {
-          child = children[k];
-          break;
+      // An escaped key may decode to any length: it is compared with every name.
+      const candidates = escaped ? undefined : byLength[keyEnd - keyStart];
+      if (candidates !== undefined) {
+        for (let c = 0; c < candidates.length; c++) {
+          const k = candidates[c]!;
+          if (keyIs(b, keyStart, keyEnd, false, names[k]!)) {
+            child = children[k];
+            break;
+          }
         }
+      } else if (escaped) {
+        for (let k = 0; k < names.length; k++)
+          if (keyIs(b, keyStart, keyEnd, true, names[k]!)) {
+            child = children[k];
+            break;
+          }
       }
       i = skipWhitespace(b, skipWhitespace(b, keyEnd + 1) + 1);
       i = child ? this.#readValue(b, i, child) : skipValue(b, i);
