@@ -24,6 +24,11 @@ export interface TweetColumn {
   schema: SchemaElement[];
   /** False for free text, where min/max statistics cost a quarter of the encoding time and prune nothing. */
   statistics?: false;
+  /**
+   * True where values repeat across rows (languages, tags, sources): the writer's dictionary pays there, so equal
+   * values are handed to it as one object (byte-column.ts).
+   */
+  repeats?: true;
 }
 
 /** The largest distance from the epoch a Date can hold (ECMA-262 "time values"), about 275,760 years. */
@@ -116,7 +121,7 @@ const COLUMNS = [
   { name: 'id', schema: [string('id', 'REQUIRED')] },
   { name: 'created_at', schema: [timestampMillis('created_at', 'REQUIRED')] },
   { name: 'text', schema: [string('text')], statistics: false },
-  { name: 'lang', schema: [string('lang')] },
+  { name: 'lang', schema: [string('lang')], repeats: true },
   { name: 'author_id', schema: [string('author_id')] },
   { name: 'author_username', schema: [string('author_username')], statistics: false },
   { name: 'author_name', schema: [string('author_name')], statistics: false },
@@ -127,18 +132,18 @@ const COLUMNS = [
   { name: 'author_followers_count', schema: [long('author_followers_count')] },
   { name: 'conversation_id', schema: [string('conversation_id')], statistics: false },
   { name: 'in_reply_to_user_id', schema: [string('in_reply_to_user_id')], statistics: false },
-  { name: 'referenced_type', schema: [string('referenced_type')] },
+  { name: 'referenced_type', schema: [string('referenced_type')], repeats: true },
   { name: 'referenced_id', schema: [string('referenced_id')], statistics: false },
   { name: 'retweet_count', schema: [long('retweet_count')] },
   { name: 'reply_count', schema: [long('reply_count')] },
   { name: 'like_count', schema: [long('like_count')] },
   { name: 'quote_count', schema: [long('quote_count')] },
   { name: 'impression_count', schema: [long('impression_count')] },
-  { name: 'hashtags', schema: stringList('hashtags'), statistics: false },
+  { name: 'hashtags', schema: stringList('hashtags'), statistics: false, repeats: true },
   { name: 'mentions', schema: stringList('mentions'), statistics: false },
   { name: 'urls', schema: stringList('urls'), statistics: false },
-  { name: 'rule_tags', schema: stringList('rule_tags') },
-  { name: 'source', schema: [string('source')] },
+  { name: 'rule_tags', schema: stringList('rule_tags'), repeats: true },
+  { name: 'source', schema: [string('source')], repeats: true },
   { name: 'ingested_at', schema: [timestampMillis('ingested_at', 'OPTIONAL')] },
   {
     name: 'kafka_partition',
@@ -279,17 +284,16 @@ export class TweetColumnBuilder {
       kafka_partition: this.#partition.subarray(0, rows),
       kafka_offset: this.#offset.subarray(0, rows),
     };
-    const data = (name: ColumnName): DecodedArray =>
-      NUMERIC_COLUMNS.has(name)
-        ? numeric[name as NumericColumn]
-        : name in this.#strings
-          ? this.#strings[name as StringColumn].values()
-          : name in this.#lists
-            ? this.#lists[name as ListColumn].values()
-            : this.#values[name as ValueColumn];
+    const data = (c: (typeof COLUMNS)[number]): DecodedArray => {
+      const repeats = 'repeats' in c;
+      if (NUMERIC_COLUMNS.has(c.name)) return numeric[c.name as NumericColumn];
+      if (c.name in this.#strings) return this.#strings[c.name as StringColumn].values(0, rows, repeats);
+      if (c.name in this.#lists) return this.#lists[c.name as ListColumn].values(repeats);
+      return this.#values[c.name as ValueColumn];
+    };
     return COLUMNS.map((c) => ({
       name: c.name,
-      data: data(c.name),
+      data: data(c),
       ...('statistics' in c ? { statistics: c.statistics } : {}),
     }));
   }
