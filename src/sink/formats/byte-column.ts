@@ -65,7 +65,6 @@ export class ByteColumn {
    */
   values(from = 0, to = this.#count, interned = false): (Uint8Array | null)[] {
     const out = new Array<Uint8Array | null>(to - from);
-    const bytes = this.#bytes;
     const seen = interned ? new Map<number, Uint8Array>() : undefined;
     let start = from === 0 ? 0 : this.#ends[from - 1]!;
     for (let k = from; k < to; k++) {

@@ -39,8 +39,7 @@ const MAX_DATE_MS = 8.64e15;
  * 1e300 would otherwise reach the INT64 column and fail the whole file on every retry.
  */
 function epochMs(f: TweetFieldReader, node: FieldNode): number | null {
-  const text = f.string(node);
-  const ms = text !== null ? Date.parse(text) : f.number(node);
+  const ms = f.kind(node) === STRING ? f.stringMillis(node) : f.number(node);
   return Math.abs(ms) <= MAX_DATE_MS ? Math.trunc(ms) : null;
 }
 

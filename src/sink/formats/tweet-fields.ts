@@ -14,6 +14,7 @@
 import { skipWhitespace } from '../../json/grammar.ts';
 import { decodeString, keyIs } from '../../json/strings.ts';
 import type { ByteColumn, ByteListColumn } from './byte-column.ts';
+import { isoUtcMillis } from './iso-time.ts';
 
 /** What a recorded member's value is; ABSENT when the member was not in its object. */
 export const ABSENT = 0;
@@ -216,6 +217,15 @@ export class TweetFieldReader {
     return this.#kind[s] === STRING
       ? decodeString(this.#value, this.#start[s]!, this.#end[s]!, this.#escaped[s] === 1)
       : null;
+  }
+
+  /** The member's string read as a time (Date.parse), in epoch ms; NaN when it is absent or not a string. */
+  stringMillis(node: FieldNode): number {
+    const s = node.slot;
+    if (this.#kind[s] !== STRING) return Number.NaN;
+    const ms =
+      this.#escaped[s] === 1 ? Number.NaN : isoUtcMillis(this.#value, this.#start[s]!, this.#end[s]!);
+    return Number.isNaN(ms) ? Date.parse(this.string(node)!) : ms;
   }
 
   /** The member's number as JSON.parse reads it; NaN when it is absent or not a number. */

@@ -51,6 +51,11 @@ function assertLeaf(node: FieldNode, v: unknown, path: string): void {
   assert.equal(reader.kind(node), kindOf(v), `kind of ${path}`);
   assert.equal(reader.string(node), typeof v === 'string' ? v : null, `string of ${path}`);
   assert.deepEqual(reader.number(node), typeof v === 'number' ? v : Number.NaN, `number of ${path}`);
+  assert.deepEqual(
+    reader.stringMillis(node),
+    typeof v === 'string' ? Date.parse(v) : Number.NaN,
+    `time of ${path}`,
+  );
 }
 
 /** The strings the reader collected for a `pick` node, through the column the Parquet builder uses. */
@@ -113,6 +118,7 @@ const RAW = [
   '{"first":[{"type":"x"}],"first":"replaced","tags":[{"tag":"gone"}],"tags":null}',
   '{"n":-0,"t":1E+2,"a":0.1e-2,"o":{"x":1e400}}',
   '{"a":12345678901234567890,"n":9007199254740993,"t":123456789012345}',
+  '{"a":"2026-11-25T06:00:00.000Z","t":"2026-11-25T06:00:00Z","o":{"x":"2026-02-30T24:00:00Z"},"n":"\\u0032026-11-25T06:00:00Z"}',
 ];
 
 describe('TweetFieldReader', () => {
