@@ -98,16 +98,19 @@ export class ByteColumn {
     return view;
   }
 
-  /** Forgets the values; `release` also gives back buffers grown past their first size. */
-  clear(release: boolean): void {
+  /**
+   * Forgets the values and gives back buffers grown past their first size: a file's next row group may be far
+   * smaller, and memory its encoder keeps between row groups would be outside every byte count of the sink.
+   */
+  clear(): void {
     this.#isNull.fill(0, 0, this.#count);
     this.#count = 0;
     this.#used = 0;
-    if (release && this.#ends.length > INITIAL_VALUES) {
+    if (this.#ends.length > INITIAL_VALUES) {
       this.#ends = new Int32Array(INITIAL_VALUES);
       this.#isNull = new Uint8Array(INITIAL_VALUES);
     }
-    if (release && this.#bytes.length > INITIAL_BYTES) this.#bytes = Buffer.allocUnsafe(INITIAL_BYTES);
+    if (this.#bytes.length > INITIAL_BYTES) this.#bytes = Buffer.allocUnsafe(INITIAL_BYTES);
   }
 
   /** Makes room for one more value of `length` bytes; returns where its bytes go. */
@@ -174,9 +177,9 @@ export class ByteListColumn {
     return out;
   }
 
-  clear(release: boolean): void {
-    this.elements.clear(release);
+  clear(): void {
+    this.elements.clear();
     this.#rows = 0;
-    if (release && this.#rowEnds.length > INITIAL_VALUES) this.#rowEnds = new Int32Array(INITIAL_VALUES);
+    if (this.#rowEnds.length > INITIAL_VALUES) this.#rowEnds = new Int32Array(INITIAL_VALUES);
   }
 }

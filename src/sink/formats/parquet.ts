@@ -60,28 +60,27 @@ class ParquetEncoder implements RecordEncoder {
   }
 
   async flush(): Promise<Uint8Array> {
-    this.writeRowGroup(false);
+    this.writeRowGroup();
     return this.take();
   }
 
-  async flushAll(): Promise<Uint8Array> {
-    this.writeRowGroup(true);
-    return this.take();
+  flushAll(): Promise<Uint8Array> {
+    return this.flush();
   }
 
   async finish(): Promise<Uint8Array> {
-    this.writeRowGroup(true);
+    this.writeRowGroup();
     this.writer.finish();
     return this.take();
   }
 
-  /** Encodes the rows held as one row group; `release` gives back the column buffers too. */
-  private writeRowGroup(release: boolean): void {
+  /** Encodes the rows held as one row group. */
+  private writeRowGroup(): void {
     const rows = this.columns.rows;
     if (rows === 0) return;
     this.writer.write({ columnData: this.columns.columnData(), rowGroupSize: rows });
     this.keepStatistics();
-    this.columns.clear(release);
+    this.columns.clear();
     this.size = 0;
   }
 

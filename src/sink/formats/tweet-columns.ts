@@ -192,8 +192,8 @@ const INITIAL_CAPACITY = 1024;
 /**
  * The rows of one row group, held column by column: each record's document is read once, straight into the
  * columns (typed arrays for the required numbers, UTF-8 bytes for the strings), with no row object in between
- * and no string decoded. Buffers are kept across row groups and grow by doubling, so a file that sees few records
- * holds little; clear(true) gives them back.
+ * and no string decoded. Buffers grow by doubling from a small size and are given back after each row group, so
+ * a file that sees few records holds little and none holds memory between row groups.
  */
 export class TweetColumnBuilder {
   readonly #fields = new TweetFieldReader(ROOT, tree);
@@ -297,13 +297,13 @@ export class TweetColumnBuilder {
     }));
   }
 
-  /** Forgets the rows (the writer has encoded them); `release` also gives back the buffers grown for them. */
-  clear(release: boolean): void {
-    for (const column of Object.values(this.#strings)) column.clear(release);
-    for (const column of Object.values(this.#lists)) column.clear(release);
+  /** Forgets the rows (the writer has encoded them) and gives back the buffers grown for them. */
+  clear(): void {
+    for (const column of Object.values(this.#strings)) column.clear();
+    for (const column of Object.values(this.#lists)) column.clear();
     for (const list of Object.values(this.#values)) list.length = 0;
     this.#rows = 0;
-    if (release && this.#offset.length > INITIAL_CAPACITY) {
+    if (this.#offset.length > INITIAL_CAPACITY) {
       this.#createdAt = new Float64Array(INITIAL_CAPACITY);
       this.#partition = new Int32Array(INITIAL_CAPACITY);
       this.#offset = new BigInt64Array(INITIAL_CAPACITY);
