@@ -4,12 +4,17 @@
  * Why: JSON.parse of every value (a 2 KB string plus dozens of objects per tweet, thrown away after one row) was
  * the largest cost of the Parquet sink, with the garbage collection it caused. The columns need about 40 of the
  * document's members; this walks the value once, records where each wanted member's value lies (kind and byte
- * span, in typed arrays reused for every record) and skips everything else without allocating. Only the values
- * that reach a column are decoded.
+ * span, in typed arrays reused for every record) and skips everything else without allocating. Strings reach
+ * their columns as bytes (stringInto, listInto); only numbers, and timestamps in an unusual form, are decoded.
  *
  * The value must already be valid JSON and valid UTF-8 (classify() in sink-record.ts checked both): the walk does
- * not validate (on other input it still ends at the last byte, with meaningless results). Results match JSON.parse followed by property reads: escaped keys match their decoded names, and
- * for a key repeated in an object the last occurrence wins, the whole subtree of an earlier one forgotten.
+ * not validate (on other input it still ends at the last byte, with meaningless results). Results match JSON.parse
+ * followed by property reads: escaped keys match their decoded names, and for a key repeated in an object the last
+ * occurrence wins, the whole subtree of an earlier one forgotten.
+ *
+ * Why its own skipping loops and not json/grammar.ts's scanString and scanValue: those validate as they go, which
+ * made this walk 25% slower (docs/benchmarks.md, "Parquet and gzip, fourth round"), for bytes classify() has
+ * already validated. The rest (whitespace, key comparison, string decoding) is the shared core's.
  */
 import { skipWhitespace } from '../../json/grammar.ts';
 import { decodeString, keyIs } from '../../json/strings.ts';
