@@ -43,6 +43,10 @@ function epochMs(f: TweetFieldReader, node: FieldNode): number | null {
   return Math.abs(ms) <= MAX_DATE_MS ? Math.trunc(ms) : null;
 }
 
+/** `a` when it holds a string, else `b` (whose string, or null, is then what the column gets). */
+const firstString = (f: TweetFieldReader, a: FieldNode, b: FieldNode): FieldNode =>
+  f.kind(a) === STRING ? a : b;
+
 /** A JSON number that is a safe integer, as INT64; else null. */
 function int64(f: TweetFieldReader, node: FieldNode): bigint | null {
   const n = f.number(node);
@@ -237,14 +241,12 @@ export class TweetColumnBuilder {
       .first!.members;
     const author = F.author.members;
     const ingest = F._ingest.members;
-    /** The first of the nodes that holds a string (the last one when none does, which adds null). */
-    const firstString = (a: FieldNode, b: FieldNode): FieldNode => (f.kind(a) === STRING ? a : b);
 
     f.stringInto(F.id, s.id);
     this.#createdAt[row] = epochMs(f, F.created_at) ?? r.timestampMs;
-    f.stringInto(noteIsObject ? firstString(note.members.text!, F.text) : F.text, s.text);
+    f.stringInto(noteIsObject ? firstString(f, note.members.text!, F.text) : F.text, s.text);
     f.stringInto(F.lang, s.lang);
-    f.stringInto(firstString(F.author_id, author.id!), s.author_id);
+    f.stringInto(firstString(f, F.author_id, author.id!), s.author_id);
     f.stringInto(author.username!, s.author_username);
     f.stringInto(author.name!, s.author_name);
     const verified = f.kind(author.verified!);
