@@ -1,12 +1,11 @@
 /**
  * JSON Lines: each value exactly as it was consumed plus '\n' (no re-serialisation, so the bytes in HDFS are the
- * bytes the producer wrote; a pretty-printed value loses only its whitespace between tokens). `jsonl.gz` compresses each flushed chunk as one gzip member on libuv's thread pool,
- * off the event loop; concatenated members are one valid gzip file (RFC 1952 §2.2) that gunzip, zlib, Hadoop's
+ * bytes the producer wrote; a pretty-printed value loses only its whitespace between tokens). `jsonl.gz` compresses
+ * each flushed chunk as one gzip member on libuv's thread pool, off the event loop; concatenated members are one valid gzip file (RFC 1952 §2.2) that gunzip, zlib, Hadoop's
  * GzipCodec (hence Spark and Hive) and DuckDB read whole.
  */
 
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { SINK_DEFAULTS } from '../../config/sink.ts';
 import { compactJson } from '../json-compact.ts';
 import type { SinkRecord } from '../sink-record.ts';
@@ -14,7 +13,6 @@ import type { Format, RecordEncoder } from './format.ts';
 
 const NEWLINE = 0x0a;
 const EMPTY = new Uint8Array(0);
-const gzipAsync = promisify(gzip);
 
 /**
  * The bytes of one line. A raw CR or LF in valid JSON can only be whitespace between tokens (pretty-printed JSON):
@@ -48,9 +46,12 @@ class JsonlEncoder implements RecordEncoder {
   private readonly flushBytes: number;
   private readonly blockBytes: number;
   private nextBlockBytes: number;
-  private readonly compress: ((raw: Buffer) => Promise<Uint8Array>) | null;
+  private readonly compress: ((blocks: Buffer[], bytes: number) => Promise<Uint8Array>) | null;
 
-  constructor(flushBytes: number, compress: ((raw: Buffer) => Promise<Uint8Array>) | null) {
+  constructor(
+    flushBytes: number,
+    compress: ((blocks: Buffer[], bytes: number) => Promise<Uint8Array>) | null,
+  ) {
     this.flushBytes = flushBytes;
     this.blockBytes = Math.min(flushBytes, BLOCK_BYTES);
     this.nextBlockBytes = Math.min(FIRST_BLOCK_BYTES, this.blockBytes);
@@ -110,12 +111,14 @@ class JsonlEncoder implements RecordEncoder {
   private async takeAll(): Promise<Uint8Array> {
     if (this.size === 0) return EMPTY;
     this.seal();
-    const raw = this.blocks.length === 1 ? this.blocks[0]! : Buffer.concat(this.blocks, this.size);
+    const blocks = this.blocks;
+    const bytes = this.size;
     this.blocks = [];
     this.size = 0;
     this.sealedBytes = 0;
     this.used = 0;
-    return this.compress ? this.compress(raw) : raw;
+    if (this.compress) return this.compress(blocks, bytes);
+    return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks, bytes);
   }
 
   /** Trims the block being filled to what it holds; it is sealed from then on. */
@@ -131,7 +134,35 @@ export function jsonlFormat(flushBytes: number): Format {
   return { name: 'jsonl', extension: 'jsonl', open: () => new JsonlEncoder(flushBytes, null) };
 }
 
+/**
+ * The output buffer zlib fills per step. Node's default (16 KiB) makes a 4 MiB chunk of tweets at level 1 a few
+ * hundred steps, each a round trip between the thread pool and the event loop: 256 KiB cut the CPU per tweet from
+ * 10.8 to 8.8 us (docs/benchmarks.md, "Parquet and gzip, fourth round"), the bytes unchanged.
+ */
+const GZIP_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The blocks as one gzip member, fed to zlib block by block: concatenating them first cost a copy of every byte
+ * and the garbage collection a 4 MiB buffer per flush brings, 2-3 us a tweet (docs/benchmarks.md). zlib's output
+ * does not depend on how its input is split, so the bytes are the same (tested).
+ */
+function gzipBlocks(blocks: Buffer[], level: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const gzip = createGzip({ level, chunkSize: GZIP_CHUNK_BYTES });
+    const out: Buffer[] = [];
+    let length = 0;
+    gzip.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      length += chunk.length;
+    });
+    gzip.on('error', reject);
+    gzip.on('end', () => resolve(out.length === 1 ? out[0]! : Buffer.concat(out, length)));
+    for (const block of blocks) gzip.write(block);
+    gzip.end();
+  });
+}
+
 export function jsonlGzipFormat(flushBytes: number, level: number = SINK_DEFAULTS.gzipLevel): Format {
-  const compress = (raw: Buffer): Promise<Uint8Array> => gzipAsync(raw, { level });
+  const compress = (blocks: Buffer[]): Promise<Uint8Array> => gzipBlocks(blocks, level);
   return { name: 'jsonl.gz', extension: 'jsonl.gz', open: () => new JsonlEncoder(flushBytes, compress) };
 }

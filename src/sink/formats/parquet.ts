@@ -74,12 +74,26 @@ class ParquetEncoder implements RecordEncoder {
     return this.take();
   }
 
+  /** Encodes the rows held as one row group. */
   private writeRowGroup(): void {
     const rows = this.columns.rows;
     if (rows === 0) return;
     this.writer.write({ columnData: this.columns.columnData(), rowGroupSize: rows });
+    this.keepStatistics();
     this.columns.clear();
     this.size = 0;
+  }
+
+  /**
+   * The min and max of a string column are views of the builder's buffers, which the next row group overwrites,
+   * while the footer that holds them is written at finish: copy them now.
+   */
+  private keepStatistics(): void {
+    for (const { meta_data } of this.writer.row_groups.at(-1)?.columns ?? []) {
+      const stats = meta_data?.statistics;
+      if (stats?.min_value instanceof Uint8Array) stats.min_value = stats.min_value.slice();
+      if (stats?.max_value instanceof Uint8Array) stats.max_value = stats.max_value.slice();
+    }
   }
 
   /** Copies out what the ByteWriter holds and rewinds it; `offset` keeps counting for the footer. */

@@ -6,12 +6,14 @@
 import type { DecodedArray, SchemaElement } from 'hyparquet';
 import type { ColumnSource } from 'hyparquet-writer';
 import type { SinkRecord } from '../sink-record.ts';
+import { ByteColumn, ByteListColumn } from './byte-column.ts';
 import {
   ABSENT,
   FALSE,
   type FieldNode,
   FieldTreeBuilder,
   OBJECT,
+  STRING,
   TRUE,
   TweetFieldReader,
 } from './tweet-fields.ts';
@@ -22,6 +24,11 @@ export interface TweetColumn {
   schema: SchemaElement[];
   /** False for free text, where min/max statistics cost a quarter of the encoding time and prune nothing. */
   statistics?: false;
+  /**
+   * True where values repeat across rows (languages, tags, sources): the writer's dictionary pays there, so equal
+   * values are handed to it as one object (byte-column.ts).
+   */
+  repeats?: true;
 }
 
 /** The largest distance from the epoch a Date can hold (ECMA-262 "time values"), about 275,760 years. */
@@ -32,10 +39,13 @@ const MAX_DATE_MS = 8.64e15;
  * 1e300 would otherwise reach the INT64 column and fail the whole file on every retry.
  */
 function epochMs(f: TweetFieldReader, node: FieldNode): number | null {
-  const text = f.string(node);
-  const ms = text !== null ? Date.parse(text) : f.number(node);
+  const ms = f.kind(node) === STRING ? f.stringMillis(node) : f.number(node);
   return Math.abs(ms) <= MAX_DATE_MS ? Math.trunc(ms) : null;
 }
+
+/** `a` when it holds a string, else `b` (whose string, or null, is then what the column gets). */
+const firstString = (f: TweetFieldReader, a: FieldNode, b: FieldNode): FieldNode =>
+  f.kind(a) === STRING ? a : b;
 
 /** A JSON number that is a safe integer, as INT64; else null. */
 function int64(f: TweetFieldReader, node: FieldNode): bigint | null {
@@ -114,7 +124,7 @@ const COLUMNS = [
   { name: 'id', schema: [string('id', 'REQUIRED')] },
   { name: 'created_at', schema: [timestampMillis('created_at', 'REQUIRED')] },
   { name: 'text', schema: [string('text')], statistics: false },
-  { name: 'lang', schema: [string('lang')] },
+  { name: 'lang', schema: [string('lang')], repeats: true },
   { name: 'author_id', schema: [string('author_id')] },
   { name: 'author_username', schema: [string('author_username')], statistics: false },
   { name: 'author_name', schema: [string('author_name')], statistics: false },
@@ -125,18 +135,18 @@ const COLUMNS = [
   { name: 'author_followers_count', schema: [long('author_followers_count')] },
   { name: 'conversation_id', schema: [string('conversation_id')], statistics: false },
   { name: 'in_reply_to_user_id', schema: [string('in_reply_to_user_id')], statistics: false },
-  { name: 'referenced_type', schema: [string('referenced_type')] },
+  { name: 'referenced_type', schema: [string('referenced_type')], repeats: true },
   { name: 'referenced_id', schema: [string('referenced_id')], statistics: false },
   { name: 'retweet_count', schema: [long('retweet_count')] },
   { name: 'reply_count', schema: [long('reply_count')] },
   { name: 'like_count', schema: [long('like_count')] },
   { name: 'quote_count', schema: [long('quote_count')] },
   { name: 'impression_count', schema: [long('impression_count')] },
-  { name: 'hashtags', schema: stringList('hashtags'), statistics: false },
+  { name: 'hashtags', schema: stringList('hashtags'), statistics: false, repeats: true },
   { name: 'mentions', schema: stringList('mentions'), statistics: false },
   { name: 'urls', schema: stringList('urls'), statistics: false },
-  { name: 'rule_tags', schema: stringList('rule_tags') },
-  { name: 'source', schema: [string('source')] },
+  { name: 'rule_tags', schema: stringList('rule_tags'), repeats: true },
+  { name: 'source', schema: [string('source')], repeats: true },
   { name: 'ingested_at', schema: [timestampMillis('ingested_at', 'OPTIONAL')] },
   {
     name: 'kafka_partition',
@@ -155,8 +165,26 @@ const NUMERIC_COLUMNS: ReadonlySet<ColumnName> = new Set<NumericColumn>([
   'kafka_partition',
   'kafka_offset',
 ]);
-/** The other columns, held in plain arrays because they take nulls, strings or lists. */
-type ValueColumn = Exclude<ColumnName, NumericColumn>;
+/** Strings, held as UTF-8 bytes (byte-column.ts). */
+const STRING_COLUMNS = [
+  'id',
+  'text',
+  'lang',
+  'author_id',
+  'author_username',
+  'author_name',
+  'conversation_id',
+  'in_reply_to_user_id',
+  'referenced_type',
+  'referenced_id',
+  'source',
+] as const satisfies readonly ColumnName[];
+type StringColumn = (typeof STRING_COLUMNS)[number];
+/** Lists of strings, held as UTF-8 bytes. */
+const LIST_COLUMNS = ['hashtags', 'mentions', 'urls', 'rule_tags'] as const satisfies readonly ColumnName[];
+type ListColumn = (typeof LIST_COLUMNS)[number];
+/** The other columns, held in plain arrays because they take nulls: booleans, counts, a timestamp. */
+type ValueColumn = Exclude<ColumnName, NumericColumn | StringColumn | ListColumn>;
 
 /** The complete Parquet schema: the root element followed by every column's elements. */
 export function tweetSchema(): SchemaElement[] {
@@ -167,8 +195,9 @@ const INITIAL_CAPACITY = 1024;
 
 /**
  * The rows of one row group, held column by column: each record's document is read once, straight into the
- * column arrays (typed arrays for the required numbers), with no row object in between. The typed arrays are kept
- * across row groups and grow by doubling, so a file that sees few records holds little.
+ * columns (typed arrays for the required numbers, UTF-8 bytes for the strings), with no row object in between
+ * and no string decoded. Buffers grow by doubling from a small size and are given back after each row group, so
+ * a file that sees few records holds little and none holds memory between row groups.
  */
 export class TweetColumnBuilder {
   readonly #fields = new TweetFieldReader(ROOT, tree);
@@ -176,8 +205,18 @@ export class TweetColumnBuilder {
   #createdAt = new Float64Array(INITIAL_CAPACITY);
   #partition = new Int32Array(INITIAL_CAPACITY);
   #offset = new BigInt64Array(INITIAL_CAPACITY);
+  readonly #strings = Object.fromEntries(STRING_COLUMNS.map((name) => [name, new ByteColumn()])) as Record<
+    StringColumn,
+    ByteColumn
+  >;
+  readonly #lists = Object.fromEntries(LIST_COLUMNS.map((name) => [name, new ByteListColumn()])) as Record<
+    ListColumn,
+    ByteListColumn
+  >;
   readonly #values = Object.fromEntries(
-    COLUMNS.filter((c) => !NUMERIC_COLUMNS.has(c.name)).map((c) => [c.name, [] as unknown[]]),
+    COLUMNS.filter(
+      (c) => !NUMERIC_COLUMNS.has(c.name) && !(c.name in this.#strings) && !(c.name in this.#lists),
+    ).map((c) => [c.name, [] as unknown[]]),
   ) as Record<ValueColumn, unknown[]>;
 
   get rows(): number {
@@ -187,6 +226,8 @@ export class TweetColumnBuilder {
   add(r: SinkRecord): void {
     const f = this.#fields;
     f.read(r.value);
+    const s = this.#strings;
+    const lists = this.#lists;
     const v = this.#values;
     const row = this.#rows;
     if (row === this.#offset.length) this.#grow();
@@ -201,20 +242,20 @@ export class TweetColumnBuilder {
     const author = F.author.members;
     const ingest = F._ingest.members;
 
-    v.id.push(f.string(F.id));
+    f.stringInto(F.id, s.id);
     this.#createdAt[row] = epochMs(f, F.created_at) ?? r.timestampMs;
-    v.text.push((noteIsObject ? f.string(note.members.text!) : null) ?? f.string(F.text));
-    v.lang.push(f.string(F.lang));
-    v.author_id.push(f.string(F.author_id) ?? f.string(author.id!));
-    v.author_username.push(f.string(author.username!));
-    v.author_name.push(f.string(author.name!));
+    f.stringInto(noteIsObject ? firstString(f, note.members.text!, F.text) : F.text, s.text);
+    f.stringInto(F.lang, s.lang);
+    f.stringInto(firstString(f, F.author_id, author.id!), s.author_id);
+    f.stringInto(author.username!, s.author_username);
+    f.stringInto(author.name!, s.author_name);
     const verified = f.kind(author.verified!);
     v.author_verified.push(verified === TRUE ? true : verified === FALSE ? false : null);
     v.author_followers_count.push(int64(f, author.public_metrics!.members.followers_count!));
-    v.conversation_id.push(f.string(F.conversation_id));
-    v.in_reply_to_user_id.push(f.string(F.in_reply_to_user_id));
-    v.referenced_type.push(f.string(reference.type!));
-    v.referenced_id.push(f.string(reference.id!));
+    f.stringInto(F.conversation_id, s.conversation_id);
+    f.stringInto(F.in_reply_to_user_id, s.in_reply_to_user_id);
+    f.stringInto(reference.type!, s.referenced_type);
+    f.stringInto(reference.id!, s.referenced_id);
     v.retweet_count.push(
       int64(f, f.kind(metrics.repost_count!) !== ABSENT ? metrics.repost_count! : metrics.retweet_count!),
     );
@@ -222,13 +263,14 @@ export class TweetColumnBuilder {
     v.like_count.push(int64(f, metrics.like_count!));
     v.quote_count.push(int64(f, metrics.quote_count!));
     v.impression_count.push(int64(f, metrics.impression_count!));
-    v.hashtags.push(f.list(entities.members.hashtags!));
-    v.mentions.push(f.list(entities.members.mentions!));
-    v.urls.push(f.list(entities.members.urls!));
-    v.rule_tags.push(f.list(F.matching_rules));
+    f.listInto(entities.members.hashtags!, lists.hashtags);
+    f.listInto(entities.members.mentions!, lists.mentions);
+    f.listInto(entities.members.urls!, lists.urls);
+    f.listInto(F.matching_rules, lists.rule_tags);
     // The ingest source (x-stream, x-search, replay, ...), else the producer's `source` header.
     const header = r.headers.get('source');
-    v.source.push(f.string(ingest.source!) ?? (header ? header.toString('utf8') : null));
+    if (f.kind(ingest.source!) === STRING || !header) f.stringInto(ingest.source!, s.source);
+    else s.source.pushString(header.toString('utf8'));
     v.ingested_at.push(epochMs(f, ingest.ingested_at!));
     this.#partition[row] = r.partition;
     this.#offset[row] = r.offset;
@@ -243,19 +285,31 @@ export class TweetColumnBuilder {
       kafka_partition: this.#partition.subarray(0, rows),
       kafka_offset: this.#offset.subarray(0, rows),
     };
+    const data = (c: (typeof COLUMNS)[number]): DecodedArray => {
+      const repeats = 'repeats' in c;
+      if (NUMERIC_COLUMNS.has(c.name)) return numeric[c.name as NumericColumn];
+      if (c.name in this.#strings) return this.#strings[c.name as StringColumn].values(0, rows, repeats);
+      if (c.name in this.#lists) return this.#lists[c.name as ListColumn].values(repeats);
+      return this.#values[c.name as ValueColumn];
+    };
     return COLUMNS.map((c) => ({
       name: c.name,
-      data: NUMERIC_COLUMNS.has(c.name)
-        ? numeric[c.name as NumericColumn]
-        : this.#values[c.name as ValueColumn],
+      data: data(c),
       ...('statistics' in c ? { statistics: c.statistics } : {}),
     }));
   }
 
-  /** Forgets the rows (the writer has encoded them); the typed arrays are kept for the next row group. */
+  /** Forgets the rows (the writer has encoded them) and gives back the buffers grown for them. */
   clear(): void {
+    for (const column of Object.values(this.#strings)) column.clear();
+    for (const column of Object.values(this.#lists)) column.clear();
     for (const list of Object.values(this.#values)) list.length = 0;
     this.#rows = 0;
+    if (this.#offset.length > INITIAL_CAPACITY) {
+      this.#createdAt = new Float64Array(INITIAL_CAPACITY);
+      this.#partition = new Int32Array(INITIAL_CAPACITY);
+      this.#offset = new BigInt64Array(INITIAL_CAPACITY);
+    }
   }
 
   #grow(): void {

@@ -4,14 +4,22 @@
  * Why: JSON.parse of every value (a 2 KB string plus dozens of objects per tweet, thrown away after one row) was
  * the largest cost of the Parquet sink, with the garbage collection it caused. The columns need about 40 of the
  * document's members; this walks the value once, records where each wanted member's value lies (kind and byte
- * span, in typed arrays reused for every record) and skips everything else without allocating. Only the values
- * that reach a column are decoded.
+ * span, in typed arrays reused for every record) and skips everything else without allocating. Strings reach
+ * their columns as bytes (stringInto, listInto); only numbers, and timestamps in an unusual form, are decoded.
  *
  * The value must already be valid JSON and valid UTF-8 (classify() in sink-record.ts checked both): the walk does
- * not validate (on other input it still ends at the last byte, with meaningless results). Results match JSON.parse followed by property reads: escaped keys match their decoded names, and
- * for a key repeated in an object the last occurrence wins, the whole subtree of an earlier one forgotten.
+ * not validate (on other input it still ends at the last byte, with meaningless results). Results match JSON.parse
+ * followed by property reads: escaped keys match their decoded names, and for a key repeated in an object the last
+ * occurrence wins, the whole subtree of an earlier one forgotten.
+ *
+ * Why its own skipping loops and not json/grammar.ts's scanString and scanValue: those validate as they go, which
+ * made this walk 25% slower (docs/benchmarks.md, "Parquet and gzip, fourth round"), for bytes classify() has
+ * already validated. The rest (whitespace, key comparison, string decoding) is the shared core's.
  */
+import { skipWhitespace } from '../../json/grammar.ts';
 import { decodeString, keyIs } from '../../json/strings.ts';
+import type { ByteColumn, ByteListColumn } from './byte-column.ts';
+import { isoUtcMillis } from './iso-time.ts';
 
 /** What a recorded member's value is; ABSENT when the member was not in its object. */
 export const ABSENT = 0;
@@ -36,6 +44,8 @@ export interface FieldNode {
   /** The same members as parallel arrays, for the key lookup of the walk. */
   readonly names: readonly string[];
   readonly children: readonly FieldNode[];
+  /** The indexes in `names` of the names of each length: an unescaped key is compared with those only. */
+  readonly byLength: readonly (readonly number[])[];
   /** An array whose first element is read (`referenced_posts[0]`). */
   readonly first: FieldNode | undefined;
   /** An array of objects from each of which the first of `keys` holding a string is collected into a list. */
@@ -84,14 +94,13 @@ export class FieldTreeBuilder {
     const slot = this.slots++;
     const names = Object.keys(members);
     const children = Object.values(members);
-    return { slot, from, listFrom, listTo: this.lists, members, names, children, first, pick };
+    const byLength = Array.from({ length: Math.max(0, ...names.map((n) => n.length)) + 1 }, (_, length) =>
+      names.flatMap((n, k) => (n.length === length ? [k] : [])),
+    );
+    return { slot, from, listFrom, listTo: this.lists, members, names, children, byLength, first, pick };
   }
 }
 
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const ZERO = 0x30;
@@ -102,14 +111,30 @@ const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 const RBRACKET = 0x5d;
 
-/** Shared by every empty list: nothing ever appends to a list handed out. */
-const NO_STRINGS: readonly string[] = Object.freeze([]);
+/** The byte spans of the strings a `pick` node collected, in typed arrays reused for every record. */
+class SpanList {
+  starts = new Int32Array(8);
+  ends = new Int32Array(8);
+  escaped = new Uint8Array(8);
+  length = 0;
 
-function skipWhitespace(b: Buffer, i: number): number {
-  for (;;) {
-    const c = b[i];
-    if (c !== SPACE && c !== LF && c !== CR && c !== TAB) return i;
-    i++;
+  push(start: number, end: number, escaped: boolean): void {
+    const k = this.length;
+    if (k === this.starts.length) {
+      const starts = new Int32Array(k * 2);
+      starts.set(this.starts);
+      this.starts = starts;
+      const ends = new Int32Array(k * 2);
+      ends.set(this.ends);
+      this.ends = ends;
+      const escaped = new Uint8Array(k * 2);
+      escaped.set(this.escaped);
+      this.escaped = escaped;
+    }
+    this.starts[k] = start;
+    this.ends[k] = end;
+    this.escaped[k] = escaped ? 1 : 0;
+    this.length = k + 1;
   }
 }
 
@@ -169,7 +194,7 @@ export class TweetFieldReader {
   readonly #start: Int32Array;
   readonly #end: Int32Array;
   readonly #escaped: Uint8Array;
-  readonly #lists: (readonly string[])[];
+  readonly #lists: SpanList[];
   #value: Buffer = Buffer.alloc(0);
 
   constructor(root: FieldNode, tree: FieldTreeBuilder) {
@@ -178,7 +203,7 @@ export class TweetFieldReader {
     this.#start = new Int32Array(tree.slots);
     this.#end = new Int32Array(tree.slots);
     this.#escaped = new Uint8Array(tree.slots);
-    this.#lists = new Array<readonly string[]>(tree.lists).fill(NO_STRINGS);
+    this.#lists = Array.from({ length: tree.lists }, () => new SpanList());
   }
 
   /** Records the wanted members of `value`, a JSON object. */
@@ -197,6 +222,15 @@ export class TweetFieldReader {
     return this.#kind[s] === STRING
       ? decodeString(this.#value, this.#start[s]!, this.#end[s]!, this.#escaped[s] === 1)
       : null;
+  }
+
+  /** The member's string read as a time (Date.parse), in epoch ms; NaN when it is absent or not a string. */
+  stringMillis(node: FieldNode): number {
+    const s = node.slot;
+    if (this.#kind[s] !== STRING) return Number.NaN;
+    const ms =
+      this.#escaped[s] === 1 ? Number.NaN : isoUtcMillis(this.#value, this.#start[s]!, this.#end[s]!);
+    return Number.isNaN(ms) ? Date.parse(this.string(node)!) : ms;
   }
 
   /** The member's number as JSON.parse reads it; NaN when it is absent or not a number. */
@@ -220,15 +254,27 @@ export class TweetFieldReader {
     return Number(b.toString('latin1', start, end));
   }
 
-  /** The strings a `pick` node collected (empty when the member is absent or not an array). */
-  list(node: FieldNode): readonly string[] {
-    return this.#lists[node.pick?.list ?? -1] ?? NO_STRINGS;
+  /** Adds the member's string to `column`, or null when it is absent or not a string. */
+  stringInto(node: FieldNode, column: ByteColumn): void {
+    const s = node.slot;
+    if (this.#kind[s] === STRING)
+      column.pushJson(this.#value, this.#start[s]!, this.#end[s]!, this.#escaped[s] === 1);
+    else column.pushNull();
+  }
+
+  /** Adds the strings a `pick` node collected to `column` as one row (empty when absent or not an array). */
+  listInto(node: FieldNode, column: ByteListColumn): void {
+    const spans = this.#lists[node.pick!.list]!;
+    const b = this.#value;
+    for (let k = 0; k < spans.length; k++)
+      column.elements.pushJson(b, spans.starts[k]!, spans.ends[k]!, spans.escaped[k] === 1);
+    column.endRow();
   }
 
   /** Forgets what an earlier occurrence of the member recorded in its subtree (a leaf is simply overwritten). */
   #forget(node: FieldNode): void {
     if (node.from < node.slot) this.#kind.fill(ABSENT, node.from, node.slot);
-    if (node.listFrom < node.listTo) this.#lists.fill(NO_STRINGS, node.listFrom, node.listTo);
+    for (let l = node.listFrom; l < node.listTo; l++) this.#lists[l]!.length = 0;
   }
 
   /** Records the value at `i` for `node`; returns the index after it. */
@@ -269,22 +315,30 @@ export class TweetFieldReader {
 
   /** The object at `i` (its '{'); members of `node` are recorded, the rest skipped. */
   #readObject(b: Buffer, i: number, node: FieldNode): number {
-    const { names, children } = node;
+    const { names, children, byLength } = node;
     i = skipWhitespace(b, i + 1);
     if (b[i] === RBRACE) return i + 1;
     for (;;) {
       const keyStart = i + 1;
       const keyEnd = stringEnd(b, i);
       const escaped = sawEscape;
-      const length = keyEnd - keyStart;
       let child: FieldNode | undefined;
-      for (let k = 0; k < names.length; k++) {
-        const name = names[k]!;
-        // An unescaped key of another length cannot match: most keys are rejected here.
-        if ((escaped || name.length === length) && keyIs(b, keyStart, keyEnd, escaped, name)) {
-          child = children[k];
-          break;
+      // An escaped key may decode to any length: it is compared with every name.
+      const candidates = escaped ? undefined : byLength[keyEnd - keyStart];
+      if (candidates !== undefined) {
+        for (let c = 0; c < candidates.length; c++) {
+          const k = candidates[c]!;
+          if (keyIs(b, keyStart, keyEnd, false, names[k]!)) {
+            child = children[k];
+            break;
+          }
         }
+      } else if (escaped) {
+        for (let k = 0; k < names.length; k++)
+          if (keyIs(b, keyStart, keyEnd, true, names[k]!)) {
+            child = children[k];
+            break;
+          }
       }
       i = skipWhitespace(b, skipWhitespace(b, keyEnd + 1) + 1);
       i = child ? this.#readValue(b, i, child) : skipValue(b, i);
@@ -305,7 +359,7 @@ export class TweetFieldReader {
 
   /** The array at `i`: from each object element, the first of `keys` (at most 2) whose last value is a string. */
   #readPick(b: Buffer, i: number, keys: readonly string[], list: number): number {
-    let out: string[] | undefined;
+    const out = this.#lists[list]!;
     i = skipWhitespace(b, i + 1);
     if (b[i] === RBRACKET) return i + 1;
     for (;;) {
@@ -349,22 +403,13 @@ export class TweetFieldReader {
             }
             i = skipWhitespace(b, i + 1);
           }
-        const picked =
-          start0 >= 0
-            ? decodeString(b, start0, end0, escaped0)
-            : start1 >= 0
-              ? decodeString(b, start1, end1, escaped1)
-              : undefined;
-        if (picked !== undefined) {
-          out ??= [];
-          out.push(picked);
-        }
+        if (start0 >= 0) out.push(start0, end0, escaped0);
+        else if (start1 >= 0) out.push(start1, end1, escaped1);
       }
       i = skipWhitespace(b, i);
       if (b[i] !== COMMA) break;
       i = skipWhitespace(b, i + 1);
     }
-    if (out) this.#lists[list] = out;
     return i + 1;
   }
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { zstdDecompressSync } from 'node:zlib';
-import { parquetReadObjects } from 'hyparquet';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { createFormat } from '../../../../src/sink/formats/index.ts';
 import { classify } from '../../../../src/sink/sink-record.ts';
 import type { KafkaRecord } from '../../../../src/types.ts';
@@ -14,7 +14,7 @@ import { kafkaRecord, tweetRecords } from '../fixtures.ts';
 
 const RECORD_MS = Date.UTC(2026, 10, 25, 7, 0, 0);
 
-async function parquetRows(records: KafkaRecord[], rowGroupRows: number): Promise<Record<string, unknown>[]> {
+async function parquetFile(records: KafkaRecord[], rowGroupRows: number): Promise<ArrayBuffer> {
   const enc = createFormat('parquet', { flushBytes: 1024, parquet: { rowGroupRows } }).open();
   const chunks: Uint8Array[] = [];
   for (const r of records) {
@@ -25,8 +25,12 @@ async function parquetRows(records: KafkaRecord[], rowGroupRows: number): Promis
   }
   chunks.push(await enc.finish());
   const bytes = Buffer.concat(chunks);
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+}
+
+async function parquetRows(records: KafkaRecord[], rowGroupRows: number): Promise<Record<string, unknown>[]> {
   return parquetReadObjects({
-    file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer,
+    file: await parquetFile(records, rowGroupRows),
     compressors: { ZSTD: (input: Uint8Array) => zstdDecompressSync(input) },
     utf8: true,
   });
@@ -209,5 +213,28 @@ describe('Parquet columns', () => {
       assert.equal((row.created_at as Date).getTime(), records[i]?.timestamp);
       assert.equal(row.id, JSON.parse(String(records[i]?.value)).id);
     }
+  });
+
+  test('each row group keeps the statistics of its own rows after later row groups reuse the column buffers', async () => {
+    // Values of equal length, so a later row group's bytes land exactly where an earlier one's lay.
+    const rowGroups = [
+      ['a1', 'aa'],
+      ['a2', 'ab'],
+      ['z1', 'zy'],
+      ['z2', 'zz'],
+    ].map(([id, lang], i) => kafkaRecord(i, JSON.stringify({ id, lang }), { timestamp: RECORD_MS }));
+    const meta = parquetMetadata(await parquetFile(rowGroups, 2));
+    const stats = (group: number, column: string) =>
+      meta.row_groups[group]!.columns.find((c) => c.meta_data?.path_in_schema[0] === column)!.meta_data!
+        .statistics;
+    assert.equal(meta.row_groups.length, 2);
+    for (const [group, [min, max]] of [
+      ['a1', 'a2'],
+      ['z1', 'z2'],
+    ].entries()) {
+      assert.equal(stats(group, 'id')?.min_value, min, `id min of row group ${group}`);
+      assert.equal(stats(group, 'id')?.max_value, max, `id max of row group ${group}`);
+    }
+    assert.equal(stats(0, 'lang')?.max_value, 'ab');
   });
 });

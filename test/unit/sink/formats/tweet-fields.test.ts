@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ByteListColumn } from '../../../../src/sink/formats/byte-column.ts';
 import {
   ABSENT,
   ARRAY,
@@ -50,6 +51,18 @@ function assertLeaf(node: FieldNode, v: unknown, path: string): void {
   assert.equal(reader.kind(node), kindOf(v), `kind of ${path}`);
   assert.equal(reader.string(node), typeof v === 'string' ? v : null, `string of ${path}`);
   assert.deepEqual(reader.number(node), typeof v === 'number' ? v : Number.NaN, `number of ${path}`);
+  assert.deepEqual(
+    reader.stringMillis(node),
+    typeof v === 'string' ? Date.parse(v) : Number.NaN,
+    `time of ${path}`,
+  );
+}
+
+/** The strings the reader collected for a `pick` node, through the column the Parquet builder uses. */
+function listOf(node: FieldNode): string[] {
+  const column = new ByteListColumn();
+  reader.listInto(node, column);
+  return column.values()[0]!.map((bytes) => Buffer.from(bytes).toString('utf8'));
 }
 
 /** pluck: from each object element, the first of `keys` whose value is a string. */
@@ -72,8 +85,8 @@ function assertMatchesJsonParse(text: string): void {
   const first = Array.isArray(doc.first) && isObject(doc.first[0]) ? doc.first[0] : {};
   assertLeaf(element.type, first.type, 'first[0].type');
   assertLeaf(element.id, first.id, 'first[0].id');
-  assert.deepEqual(reader.list(picks.tags), pluck(doc.tags, ['tag']), 'tags');
-  assert.deepEqual(reader.list(picks.urls), pluck(doc.urls, ['expanded_url', 'url']), 'urls');
+  assert.deepEqual(listOf(picks.tags), pluck(doc.tags, ['tag']), 'tags');
+  assert.deepEqual(listOf(picks.urls), pluck(doc.urls, ['expanded_url', 'url']), 'urls');
 }
 
 const DOCS: Json[] = [
@@ -105,6 +118,7 @@ const RAW = [
   '{"first":[{"type":"x"}],"first":"replaced","tags":[{"tag":"gone"}],"tags":null}',
   '{"n":-0,"t":1E+2,"a":0.1e-2,"o":{"x":1e400}}',
   '{"a":12345678901234567890,"n":9007199254740993,"t":123456789012345}',
+  '{"a":"2026-11-25T06:00:00.000Z","t":"2026-11-25T06:00:00Z","o":{"x":"2026-02-30T24:00:00Z"},"n":"\\u0032026-11-25T06:00:00Z"}',
 ];
 
 describe('TweetFieldReader', () => {

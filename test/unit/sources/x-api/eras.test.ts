@@ -82,7 +82,10 @@ function columns(doc: Record<string, unknown>): Record<string, unknown> {
   };
   const builder = new TweetColumnBuilder();
   builder.add(record);
-  return Object.fromEntries(builder.columnData().map((c) => [c.name, c.data[0]]));
+  // String columns hold UTF-8 bytes: read them as the strings a Parquet reader gives back.
+  const text = (v: unknown): unknown =>
+    v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : Array.isArray(v) ? v.map(text) : v;
+  return Object.fromEntries(builder.columnData().map((c) => [c.name, text(c.data[0])]));
 }
 
 /** The record without X's 2.159-only names and 2.167-only additions: what a consumer reads. */
