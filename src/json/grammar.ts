@@ -107,6 +107,60 @@ export function scanString(b: Buffer, i: number): number {
   return -(n + 1);
 }
 
+/**
+ * The ArrayBuffer isPlainText read last, as 32-bit words. The sink's values are views of one fetched batch, so the
+ * view is made once per batch: one per value cost more than the word loop itself. It keeps that buffer alive until
+ * a value of another buffer is checked.
+ */
+let wordsOf: ArrayBufferLike | undefined;
+let words = new Int32Array(0);
+
+/**
+ * Whether `b` holds no backslash and no byte below 0x20 anywhere: then each of its strings ends at the next quote
+ * (scanPlainString), and whitespace between tokens can only be spaces. Compact JSON without escapes, such as every
+ * value the producer writes, is plain. The control bytes are found four at a time (a byte x < 0x20 is the one whose
+ * top bit `(x - 0x20) & ~x` sets; a borrow can only add false hits above a true one, so "none" is exact).
+ */
+export function isPlainText(b: Buffer): boolean {
+  if (b.indexOf(BACKSLASH) >= 0) return false;
+  const start = b.byteOffset;
+  const end = start + b.length;
+  const first = (start + 3) >>> 2;
+  const last = end >>> 2;
+  if (first >= last) return !hasControlByte(b, 0, b.length);
+  if (b.buffer !== wordsOf || last > words.length) {
+    wordsOf = b.buffer;
+    words = new Int32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
+  }
+  let found = 0;
+  for (let w = first; w < last; w++) {
+    const x = words[w]!;
+    found |= (x - 0x20202020) & ~x;
+  }
+  return (
+    (found & 0x80808080) === 0 &&
+    !hasControlByte(b, 0, (first << 2) - start) &&
+    !hasControlByte(b, (last << 2) - start, b.length)
+  );
+}
+
+function hasControlByte(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i]! < SPACE) return true;
+  return false;
+}
+
+/**
+ * Scans the string whose opening quote is at `i` in a text that isPlainText accepted: no escape and no control
+ * character can occur, so the string ends at the next quote. Returns the index after it, or -(n + 1) when the text
+ * ends first. Clears sawEscape.
+ */
+export function scanPlainString(b: Buffer, i: number): number {
+  const n = b.length;
+  sawEscape = false;
+  while (++i < n) if (b[i] === QUOTE) return i + 1;
+  return -(n + 1);
+}
+
 /** Scans the number starting at `i` (a '-' or a digit); returns the index after it, or -(offset + 1). */
 function scanNumber(b: Buffer, i: number): number {
   const n = b.length;
@@ -144,10 +198,10 @@ export function scanColon(b: Buffer, i: number): number {
 }
 
 /** Scans `"name" :` at `i`; returns the index of the member's value, or -(offset + 1). */
-function scanName(b: Buffer, i: number, ends: Int32Array | undefined): number {
+function scanName(b: Buffer, i: number, ends: Int32Array | undefined, plain: boolean): number {
   if (i >= b.length || b[i] !== QUOTE) return -(i + 1);
   const start = i;
-  i = scanString(b, i);
+  i = plain ? scanPlainString(b, i) : scanString(b, i);
   if (i < 0) return i;
   if (ends !== undefined) ends[start] = i;
   i = skipWhitespace(b, i);
@@ -161,7 +215,13 @@ function scanName(b: Buffer, i: number, ends: Int32Array | undefined): number {
  * (exclusive); the table must have room for every offset of `b`. A container opened deeper than `maxDepth`
  * levels fails at its bracket.
  */
-export function scanValue(b: Buffer, i: number, ends: Int32Array | undefined, maxDepth: number): number {
+export function scanValue(
+  b: Buffer,
+  i: number,
+  ends: Int32Array | undefined,
+  maxDepth: number,
+  plain = false,
+): number {
   const n = b.length;
   let depth = 0;
   // A document deeper than any tweet grew the stack on an earlier call; give the memory back.
@@ -195,13 +255,13 @@ export function scanValue(b: Buffer, i: number, ends: Int32Array | undefined, ma
         if (ends !== undefined) ends[start] = i;
       } else {
         if (c === LBRACE) {
-          i = scanName(b, i, ends);
+          i = scanName(b, i, ends, plain);
           if (i < 0) return i;
         }
         continue;
       }
     } else {
-      if (c === QUOTE) i = scanString(b, i);
+      if (c === QUOTE) i = plain ? scanPlainString(b, i) : scanString(b, i);
       else if (c === MINUS || isDigit(c)) i = scanNumber(b, i);
       else if (c === 0x74) i = scanLiteral(b, i, 'true');
       else if (c === 0x66) i = scanLiteral(b, i, 'false');
@@ -220,7 +280,7 @@ export function scanValue(b: Buffer, i: number, ends: Int32Array | undefined, ma
       if (d === COMMA) {
         i = skipWhitespace(b, i + 1);
         if (inObject) {
-          i = scanName(b, i, ends);
+          i = scanName(b, i, ends, plain);
           if (i < 0) return i;
         }
         break;
