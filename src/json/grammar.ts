@@ -61,7 +61,7 @@ export function skipWhitespace(b: Buffer, i: number): number {
   const n = b.length;
   while (i < n) {
     const c = b[i]!;
-    if (c !== SPACE && c !== LF && c !== CR && c !== TAB) break;
+    if (c > SPACE || (c !== SPACE && c !== LF && c !== CR && c !== TAB)) break;
     i++;
   }
   return i;
@@ -108,26 +108,28 @@ export function scanString(b: Buffer, i: number): number {
 }
 
 /**
- * The ArrayBuffer isPlainText read last, as 32-bit words. The sink's values are views of one fetched batch, so the
- * view is made once per batch: one per value cost more than the word loop itself. It keeps that buffer alive until
- * a value of another buffer is checked.
+ * The ArrayBuffer lastQuoteIfPlain read last, as 32-bit words. The sink's values are views of one fetched batch, so
+ * the view is made once per batch: making one per value cost more than the word loop itself. It keeps that buffer
+ * alive until a value of another buffer is checked.
  */
 let wordsOf: ArrayBufferLike | undefined;
-let words = new Int32Array(0);
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
 /**
- * Whether `b` holds no backslash and no byte below 0x20 anywhere: then each of its strings ends at the next quote
- * (scanPlainString), and whitespace between tokens can only be spaces. Compact JSON without escapes, such as every
- * value the producer writes, is plain. The control bytes are found four at a time (a byte x < 0x20 is the one whose
- * top bit `(x - 0x20) & ~x` sets; a borrow can only add false hits above a true one, so "none" is exact).
+ * For a plain text, the offset of its last quote; -1 for any other (or one without a quote). Plain: no backslash
+ * and no byte below 0x20 anywhere, as in compact JSON without escapes, such as every value the producer writes.
+ * In a plain text each string ends at the next quote (scanPlainString: one compare per byte, against the four of
+ * scanString), and whitespace between tokens can only be spaces. The checks are in bulk: a native search for the
+ * backslash, and the control bytes four at a time (the top bit of byte k of `(x - 0x20202020) & ~x` is set when
+ * byte k of x is below 0x20; a borrow can add false hits only above a true one, so "none" is exact; bytes >= 0x80,
+ * whose top bit ~x clears, never hit).
  */
-export function isPlainText(b: Buffer): boolean {
-  if (b.indexOf(BACKSLASH) >= 0) return false;
+export function lastQuoteIfPlain(b: Buffer): number {
+  if (b.indexOf(BACKSLASH) >= 0) return -1;
   const start = b.byteOffset;
-  const end = start + b.length;
   const first = (start + 3) >>> 2;
-  const last = end >>> 2;
-  if (first >= last) return !hasControlByte(b, 0, b.length);
+  const last = (start + b.length) >>> 2;
+  if (first >= last) return hasControlByte(b, 0, b.length) ? -1 : lastQuote(b);
   if (b.buffer !== wordsOf || last > words.length) {
     wordsOf = b.buffer;
     words = new Int32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
@@ -137,11 +139,11 @@ export function isPlainText(b: Buffer): boolean {
     const x = words[w]!;
     found |= (x - 0x20202020) & ~x;
   }
-  return (
+  const plain =
     (found & 0x80808080) === 0 &&
     !hasControlByte(b, 0, (first << 2) - start) &&
-    !hasControlByte(b, (last << 2) - start, b.length)
-  );
+    !hasControlByte(b, (last << 2) - start, b.length);
+  return plain ? lastQuote(b) : -1;
 }
 
 function hasControlByte(b: Buffer, from: number, to: number): boolean {
@@ -149,16 +151,23 @@ function hasControlByte(b: Buffer, from: number, to: number): boolean {
   return false;
 }
 
+/** The offset of the last quote, or -1. A loop back from the end: JSON ends a few bytes after its last string. */
+function lastQuote(b: Buffer): number {
+  let i = b.length - 1;
+  while (i >= 0 && b[i] !== QUOTE) i--;
+  return i;
+}
+
 /**
- * Scans the string whose opening quote is at `i` in a text that isPlainText accepted: no escape and no control
- * character can occur, so the string ends at the next quote. Returns the index after it, or -(n + 1) when the text
- * ends first. Clears sawEscape.
+ * scanString for a plain text, given `lastQuote`, lastQuoteIfPlain of it: the string whose opening quote is at `i`
+ * ends at the next quote. Returns the index after it, or -(length + 1) when the text ends first. Clears sawEscape.
  */
-export function scanPlainString(b: Buffer, i: number): number {
-  const n = b.length;
+export function scanPlainString(b: Buffer, i: number, lastQuote: number): number {
   sawEscape = false;
-  while (++i < n) if (b[i] === QUOTE) return i + 1;
-  return -(n + 1);
+  if (i >= lastQuote) return -(b.length + 1);
+  // A quote lies ahead at lastQuote at the latest, so the loop needs no end check of its own.
+  while (b[++i] !== QUOTE);
+  return i + 1;
 }
 
 /** Scans the number starting at `i` (a '-' or a digit); returns the index after it, or -(offset + 1). */
@@ -197,11 +206,11 @@ export function scanColon(b: Buffer, i: number): number {
   return skipWhitespace(b, i + 1);
 }
 
-/** Scans `"name" :` at `i`; returns the index of the member's value, or -(offset + 1). */
-function scanName(b: Buffer, i: number, ends: Int32Array | undefined, plain: boolean): number {
+/** Scans `"name" :` at `i`; returns the index of the member's value, or -(offset + 1). `lastQuote` as scanValue's. */
+function scanName(b: Buffer, i: number, ends: Int32Array | undefined, lastQuote: number): number {
   if (i >= b.length || b[i] !== QUOTE) return -(i + 1);
   const start = i;
-  i = plain ? scanPlainString(b, i) : scanString(b, i);
+  i = lastQuote >= 0 ? scanPlainString(b, i, lastQuote) : scanString(b, i);
   if (i < 0) return i;
   if (ends !== undefined) ends[start] = i;
   i = skipWhitespace(b, i);
@@ -213,14 +222,15 @@ function scanName(b: Buffer, i: number, ends: Int32Array | undefined, plain: boo
  * Scans the one JSON value (of any kind) that starts exactly at `i`; returns the index right after it, or
  * -(offset + 1). With `ends`, notes at the start offset of every value and member name inside where it ends
  * (exclusive); the table must have room for every offset of `b`. A container opened deeper than `maxDepth`
- * levels fails at its bracket.
+ * levels fails at its bracket. With `lastQuote`, lastQuoteIfPlain of `b` (when >= 0), strings are scanned as
+ * plain (scanPlainString).
  */
 export function scanValue(
   b: Buffer,
   i: number,
   ends: Int32Array | undefined,
   maxDepth: number,
-  plain = false,
+  lastQuote = -1,
 ): number {
   const n = b.length;
   let depth = 0;
@@ -255,13 +265,13 @@ export function scanValue(
         if (ends !== undefined) ends[start] = i;
       } else {
         if (c === LBRACE) {
-          i = scanName(b, i, ends, plain);
+          i = scanName(b, i, ends, lastQuote);
           if (i < 0) return i;
         }
         continue;
       }
     } else {
-      if (c === QUOTE) i = plain ? scanPlainString(b, i) : scanString(b, i);
+      if (c === QUOTE) i = lastQuote >= 0 ? scanPlainString(b, i, lastQuote) : scanString(b, i);
       else if (c === MINUS || isDigit(c)) i = scanNumber(b, i);
       else if (c === 0x74) i = scanLiteral(b, i, 'true');
       else if (c === 0x66) i = scanLiteral(b, i, 'false');
@@ -280,7 +290,7 @@ export function scanValue(
       if (d === COMMA) {
         i = skipWhitespace(b, i + 1);
         if (inObject) {
-          i = scanName(b, i, ends, plain);
+          i = scanName(b, i, ends, lastQuote);
           if (i < 0) return i;
         }
         break;

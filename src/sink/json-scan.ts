@@ -17,7 +17,7 @@
  */
 
 import {
-  isPlainText,
+  lastQuoteIfPlain,
   lastStringEscaped,
   scanColon,
   scanPlainString,
@@ -93,10 +93,12 @@ export function scanJson(b: Buffer, out: JsonScan = newJsonScan()): JsonScan {
   out.idStart = -1;
   out.createdStart = -1;
   out.errorOffset = 0;
-  const plain = isPlainText(b);
+  const lastQuote = lastQuoteIfPlain(b);
   let i = skipWhitespace(b, 0);
   const topIsObject = i < b.length && b[i] === LBRACE;
-  i = topIsObject ? scanTopObject(b, i, out, plain) : scanValue(b, i, undefined, UNLIMITED_DEPTH, plain);
+  i = topIsObject
+    ? scanTopObject(b, i, out, lastQuote)
+    : scanValue(b, i, undefined, UNLIMITED_DEPTH, lastQuote);
   if (i >= 0) {
     i = skipWhitespace(b, i);
     if (i !== b.length) i = -(i + 1);
@@ -110,7 +112,7 @@ export function scanJson(b: Buffer, out: JsonScan = newJsonScan()): JsonScan {
  * Scans the object whose '{' is at `i`, member by member, so that the last string value of the top-level `id`
  * and `created_at` can be noted in `out`; returns the index after the object, or -(offset + 1).
  */
-function scanTopObject(b: Buffer, i: number, out: JsonScan, plain: boolean): number {
+function scanTopObject(b: Buffer, i: number, out: JsonScan, lastQuote: number): number {
   const n = b.length;
   // Contents span (after the opening quote, at the closing quote) of the last string value per tracked member.
   let idStart = -1;
@@ -124,7 +126,7 @@ function scanTopObject(b: Buffer, i: number, out: JsonScan, plain: boolean): num
   for (;;) {
     if (i >= n || b[i] !== QUOTE) return -(i + 1);
     const nameStart = i + 1;
-    i = plain ? scanPlainString(b, i) : scanString(b, i);
+    i = lastQuote >= 0 ? scanPlainString(b, i, lastQuote) : scanString(b, i);
     if (i < 0) return i;
     const member = keyIs(b, nameStart, i - 1, lastStringEscaped(), 'id')
       ? ID
@@ -135,7 +137,7 @@ function scanTopObject(b: Buffer, i: number, out: JsonScan, plain: boolean): num
     if (i < 0) return i;
     if (i < n && b[i] === QUOTE) {
       const start = i + 1;
-      i = plain ? scanPlainString(b, i) : scanString(b, i);
+      i = lastQuote >= 0 ? scanPlainString(b, i, lastQuote) : scanString(b, i);
       if (i < 0) return i;
       if (member === ID) {
         idStart = start;
@@ -147,7 +149,7 @@ function scanTopObject(b: Buffer, i: number, out: JsonScan, plain: boolean): num
         createdEscaped = lastStringEscaped();
       }
     } else {
-      i = scanValue(b, i, undefined, UNLIMITED_DEPTH, plain);
+      i = scanValue(b, i, undefined, UNLIMITED_DEPTH, lastQuote);
       if (i < 0) return i;
       // A repeated key's later non-string value replaces an earlier string one, as with JSON.parse.
       if (member === ID) idStart = -1;
