@@ -6,9 +6,10 @@
  * >= 0x80 inside strings are accepted as they are.
  *
  * Why one iterative routine (scanValue) and no callbacks: the sink's scan is a few us per 2 KB tweet and is called
- * for every record, so the loop stays monomorphic and allocates nothing; the one thing a caller varies (noting
- * where each value ends) is a table argument tested once per value. Failures are returned, not thrown, as
- * -(offset + 1) of the byte where the grammar broke (the length when the input ended early).
+ * for every record, so the loop stays monomorphic and allocates nothing; the two things a caller varies (noting
+ * where each value ends, and the fast path for strings of a plain text) are arguments tested once per value or
+ * string. Failures are returned, not thrown, as -(offset + 1) of the byte where the grammar broke (the length when
+ * the input ended early).
  */
 
 // Byte values, module-local on purpose: a constant read through an export is a module-variable load that V8 does
@@ -61,7 +62,7 @@ export function skipWhitespace(b: Buffer, i: number): number {
   const n = b.length;
   while (i < n) {
     const c = b[i]!;
-    if (c !== SPACE && c !== LF && c !== CR && c !== TAB) break;
+    if (c > SPACE || (c !== SPACE && c !== LF && c !== CR && c !== TAB)) break;
     i++;
   }
   return i;
@@ -107,6 +108,69 @@ export function scanString(b: Buffer, i: number): number {
   return -(n + 1);
 }
 
+/**
+ * The ArrayBuffer lastQuoteIfPlain read last, as 32-bit words. The sink's values are views of one fetched batch, so
+ * the view is made once per batch: making one per value cost more than the word loop itself. It keeps that buffer
+ * alive until a value of another buffer is checked.
+ */
+let wordsOf: ArrayBufferLike | undefined;
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+/**
+ * For a plain text, the offset of its last quote; -1 for any other (or one without a quote). Plain: no backslash
+ * and no byte below 0x20 anywhere, as in compact JSON without escapes, such as every value the producer writes.
+ * In a plain text each string ends at the next quote (scanPlainString: one compare per byte, against the four of
+ * scanString), and whitespace between tokens can only be spaces. The checks are in bulk: a native search for the
+ * backslash, and the control bytes four at a time (the top bit of byte k of `(x - 0x20202020) & ~x` is set when
+ * byte k of x is below 0x20; a borrow can add false hits only above a true one, so "none" is exact; bytes >= 0x80,
+ * whose top bit ~x clears, never hit).
+ */
+export function lastQuoteIfPlain(b: Buffer): number {
+  if (b.indexOf(BACKSLASH) >= 0) return -1;
+  const start = b.byteOffset;
+  const first = (start + 3) >>> 2;
+  const last = (start + b.length) >>> 2;
+  if (first >= last) return hasControlByte(b, 0, b.length) ? -1 : lastQuote(b);
+  if (b.buffer !== wordsOf || last > words.length) {
+    wordsOf = b.buffer;
+    words = new Int32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
+  }
+  let found = 0;
+  for (let w = first; w < last; w++) {
+    const x = words[w]!;
+    found |= (x - 0x20202020) & ~x;
+  }
+  const plain =
+    (found & 0x80808080) === 0 &&
+    !hasControlByte(b, 0, (first << 2) - start) &&
+    !hasControlByte(b, (last << 2) - start, b.length);
+  return plain ? lastQuote(b) : -1;
+}
+
+function hasControlByte(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i]! < SPACE) return true;
+  return false;
+}
+
+/** The offset of the last quote, or -1. A loop back from the end: JSON ends a few bytes after its last string. */
+function lastQuote(b: Buffer): number {
+  let i = b.length - 1;
+  while (i >= 0 && b[i] !== QUOTE) i--;
+  return i;
+}
+
+/**
+ * scanString for a plain text, given `lastQuote`, lastQuoteIfPlain of it: the string whose opening quote is at `i`
+ * ends at the next quote. Returns the index after it, or -(length + 1) when the text ends first. Clears sawEscape.
+ */
+export function scanPlainString(b: Buffer, i: number, lastQuote: number): number {
+  sawEscape = false;
+  if (i >= lastQuote) return -(b.length + 1);
+  // A quote lies ahead at lastQuote at the latest, so the loop needs no end check of its own.
+  while (b[++i] !== QUOTE);
+  return i + 1;
+}
+
 /** Scans the number starting at `i` (a '-' or a digit); returns the index after it, or -(offset + 1). */
 function scanNumber(b: Buffer, i: number): number {
   const n = b.length;
@@ -143,11 +207,11 @@ export function scanColon(b: Buffer, i: number): number {
   return skipWhitespace(b, i + 1);
 }
 
-/** Scans `"name" :` at `i`; returns the index of the member's value, or -(offset + 1). */
-function scanName(b: Buffer, i: number, ends: Int32Array | undefined): number {
+/** Scans `"name" :` at `i`; returns the index of the member's value, or -(offset + 1). `lastQuote` as scanValue's. */
+function scanName(b: Buffer, i: number, ends: Int32Array | undefined, lastQuote: number): number {
   if (i >= b.length || b[i] !== QUOTE) return -(i + 1);
   const start = i;
-  i = scanString(b, i);
+  i = lastQuote >= 0 ? scanPlainString(b, i, lastQuote) : scanString(b, i);
   if (i < 0) return i;
   if (ends !== undefined) ends[start] = i;
   i = skipWhitespace(b, i);
@@ -159,9 +223,16 @@ function scanName(b: Buffer, i: number, ends: Int32Array | undefined): number {
  * Scans the one JSON value (of any kind) that starts exactly at `i`; returns the index right after it, or
  * -(offset + 1). With `ends`, notes at the start offset of every value and member name inside where it ends
  * (exclusive); the table must have room for every offset of `b`. A container opened deeper than `maxDepth`
- * levels fails at its bracket.
+ * levels fails at its bracket. With `lastQuote`, lastQuoteIfPlain of `b` (when >= 0), strings are scanned as
+ * plain (scanPlainString).
  */
-export function scanValue(b: Buffer, i: number, ends: Int32Array | undefined, maxDepth: number): number {
+export function scanValue(
+  b: Buffer,
+  i: number,
+  ends: Int32Array | undefined,
+  maxDepth: number,
+  lastQuote = -1,
+): number {
   const n = b.length;
   let depth = 0;
   // A document deeper than any tweet grew the stack on an earlier call; give the memory back.
@@ -195,13 +266,13 @@ export function scanValue(b: Buffer, i: number, ends: Int32Array | undefined, ma
         if (ends !== undefined) ends[start] = i;
       } else {
         if (c === LBRACE) {
-          i = scanName(b, i, ends);
+          i = scanName(b, i, ends, lastQuote);
           if (i < 0) return i;
         }
         continue;
       }
     } else {
-      if (c === QUOTE) i = scanString(b, i);
+      if (c === QUOTE) i = lastQuote >= 0 ? scanPlainString(b, i, lastQuote) : scanString(b, i);
       else if (c === MINUS || isDigit(c)) i = scanNumber(b, i);
       else if (c === 0x74) i = scanLiteral(b, i, 'true');
       else if (c === 0x66) i = scanLiteral(b, i, 'false');
@@ -220,7 +291,7 @@ export function scanValue(b: Buffer, i: number, ends: Int32Array | undefined, ma
       if (d === COMMA) {
         i = skipWhitespace(b, i + 1);
         if (inObject) {
-          i = scanName(b, i, ends);
+          i = scanName(b, i, ends, lastQuote);
           if (i < 0) return i;
         }
         break;

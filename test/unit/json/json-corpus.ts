@@ -197,3 +197,17 @@ export function mutatedTweetValues(): () => Buffer {
   };
   return () => mutate(bases[rnd(bases.length)] as Buffer);
 }
+
+/** Bytes around an embedded text: a quote, a backslash and control bytes, which no checker may read. */
+const HOSTILE = Buffer.from('"\\\x00\x1f\n');
+
+/**
+ * A copy of `bytes` as a view at byte `offset` of a fresh ArrayBuffer, with hostile bytes before and after it:
+ * the checkers read whole 32-bit words where they can, so where a text starts and ends within a word matters.
+ */
+export function embedded(bytes: Buffer, offset: number): Buffer {
+  const whole = Buffer.alloc(offset + bytes.length + 8);
+  for (let i = 0; i < whole.length; i++) whole[i] = HOSTILE[i % HOSTILE.length]!;
+  bytes.copy(whole, offset);
+  return whole.subarray(offset, offset + bytes.length);
+}

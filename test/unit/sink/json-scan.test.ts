@@ -5,7 +5,7 @@ import { createFormat } from '../../../src/sink/formats/index.ts';
 import { type JsonKind, scanJson } from '../../../src/sink/json-scan.ts';
 import { type Classified, classify } from '../../../src/sink/sink-record.ts';
 import type { KafkaRecord } from '../../../src/types.ts';
-import { GRAMMAR_CASES, mutatedTweetValues, tweetValues } from '../json/json-corpus.ts';
+import { embedded, GRAMMAR_CASES, mutatedTweetValues, tweetValues } from '../json/json-corpus.ts';
 import { kafkaRecord, tweetRecords } from './fixtures.ts';
 
 interface Verdict {
@@ -110,11 +110,22 @@ describe('scanJson', () => {
       assert.deepEqual(scanned(bytes), parsed(bytes), JSON.stringify(text));
     }
     for (const [text, kind, id, createdAt] of CASES) {
-      const bytes = Buffer.from(text);
       const expected: Verdict = { kind, id, createdAt };
-      assert.deepEqual(parsed(bytes), expected, `the table is wrong about ${JSON.stringify(text)}`);
-      assert.deepEqual(scanned(bytes), expected, JSON.stringify(text));
-      assert.equal(scanJson(bytes).hasId, id !== undefined && id !== '', `hasId of ${JSON.stringify(text)}`);
+      assert.deepEqual(
+        parsed(Buffer.from(text)),
+        expected,
+        `the table is wrong about ${JSON.stringify(text)}`,
+      );
+      // At each place within a 32-bit word (the check for plain texts reads whole words).
+      for (let offset = 0; offset < 4; offset++) {
+        const bytes = embedded(Buffer.from(text), offset);
+        assert.deepEqual(scanned(bytes), expected, `${JSON.stringify(text)} at ${offset}`);
+        assert.equal(
+          scanJson(bytes).hasId,
+          id !== undefined && id !== '',
+          `hasId of ${JSON.stringify(text)}`,
+        );
+      }
     }
   });
 
@@ -151,7 +162,7 @@ describe('scanJson', () => {
     let withId = 0;
     let tried = 0;
     for (let n = 0; n < cases; tried++) {
-      const bytes = mutated();
+      const bytes = embedded(mutated(), tried % 4);
       if (!isUtf8(bytes)) continue;
       n++;
       const expected = parsed(bytes);
