@@ -5,7 +5,7 @@
  * handed out here is valid JSON; it does not check UTF-8 (callers check the whole text once, with isUtf8).
  * Anything it will not vouch for throws NOT_PLAIN, and the caller takes the general path (JSON.parse).
  */
-import { scanValue, skipWhitespace } from '../json/grammar.ts';
+import { lastQuoteIfPlain, scanValue, skipWhitespace } from '../json/grammar.ts';
 
 /** Thrown for text the scanner does not accept: invalid JSON, or a shape it leaves to JSON.parse. */
 export const NOT_PLAIN = Symbol('not plain JSON');
@@ -56,7 +56,8 @@ export class JsonSpans {
     this.bytes = bytes;
     if (JsonSpans.#ends.length < bytes.length + 1) JsonSpans.#ends = new Int32Array(bytes.length * 2);
     this.root = skipWhitespace(bytes, 0);
-    const end = scanValue(bytes, this.root, JsonSpans.#ends, MAX_DEPTH);
+    // Compact lines without escapes take the grammar's plain-text path (strings end at the next quote).
+    const end = scanValue(bytes, this.root, JsonSpans.#ends, MAX_DEPTH, lastQuoteIfPlain(bytes));
     if (end < 0 || skipWhitespace(bytes, end) !== bytes.length) fail();
   }
 
