@@ -190,10 +190,11 @@ class TweetMapper {
 /**
  * The `_ingest` object, shared by the payloads mapped with the same source and time: a replay or a synthetic batch
  * maps hundreds of one-tweet payloads at one ingestedAtMs, and formatting the date was a visible share of each.
- * Records only serialise it, never change it.
+ * Records only serialise it, never change it. Exported for the synthetic source's record writer, which must
+ * write the same object.
  */
 let lastIngest: { source: string; ms: number; fields: Json } | undefined;
-function ingestFields(source: string, ms: number): Json {
+export function ingestFields(source: string, ms: number): Json {
   if (lastIngest?.source !== source || lastIngest.ms !== ms)
     lastIngest = {
       source,
