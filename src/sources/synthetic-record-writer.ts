@@ -15,6 +15,7 @@ import { addCurrentNames, POST_RENAMES, USER_RENAMES } from './x-field-names.ts'
 type Json = Record<string, unknown>;
 
 /** Characters JSON.stringify escapes: quote, backslash, controls, lone surrogates (paired ones match as one). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what JSON escapes
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/u;
 
 /** A batch of records as one byte buffer (transferable to another thread) plus each record's id, time and length. */
@@ -166,7 +167,10 @@ export class SyntheticRecordWriter {
   }
 
   #referencedPosts(list: unknown, users: V2User[] | undefined, referenced: V2Tweet[]): void {
-    if (!Array.isArray(list)) return this.#value(list);
+    if (!Array.isArray(list)) {
+      this.#value(list);
+      return;
+    }
     this.#byte(0x5b);
     for (let i = 0; i < list.length; i++) {
       if (i > 0) this.#byte(0x2c);
@@ -232,16 +236,11 @@ export class SyntheticRecordWriter {
    * null). `open` leaves an object's closing brace to the caller, which appends fields.
    */
   #value(value: unknown, open = false): void {
-    switch (typeof value) {
-      case 'string':
-        return this.#string(value);
-      case 'number':
-        return this.#ascii(Number.isFinite(value) ? String(value) : 'null');
-      case 'boolean':
-        return this.#ascii(value ? 'true' : 'false');
-    }
-    if (value === null) return this.#ascii('null');
-    if (Array.isArray(value)) {
+    if (typeof value === 'string') this.#string(value);
+    else if (typeof value === 'number') this.#ascii(Number.isFinite(value) ? String(value) : 'null');
+    else if (typeof value === 'boolean') this.#ascii(value ? 'true' : 'false');
+    else if (value === null) this.#ascii('null');
+    else if (Array.isArray(value)) {
       this.#byte(0x5b);
       for (let i = 0; i < value.length; i++) {
         if (i > 0) this.#byte(0x2c);
@@ -250,9 +249,10 @@ export class SyntheticRecordWriter {
         else this.#value(item);
       }
       this.#byte(0x5d);
-      return;
-    }
-    const object = value as Json;
+    } else this.#object(value as Json, open);
+  }
+
+  #object(object: Json, open: boolean): void {
     this.#byte(0x7b);
     let first = true;
     for (const key in object) {
@@ -278,15 +278,36 @@ export class SyntheticRecordWriter {
     for (let i = from; i < bytes.length; i++) buf[this.#at++] = bytes[i]!;
   }
 
+  /**
+   * A JSON string. ASCII without escapes (ids, dates, URLs, most names) is copied here; anything else goes to
+   * the UTF-8 encoder, or through JSON.stringify when it needs escapes.
+   */
   #string(s: string): void {
-    if (NEEDS_ESCAPE.test(s)) {
-      const json = JSON.stringify(s);
+    const n = s.length;
+    this.#reserve(n * 3 + 2);
+    const buf = this.#buf;
+    let at = this.#at;
+    buf[at++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+        this.#encoded(s);
+        return;
+      }
+      buf[at++] = c;
+    }
+    buf[at++] = 0x22;
+    this.#at = at;
+  }
+
+  #encoded(s: string): void {
+    const json = NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : undefined;
+    const buf = this.#buf;
+    if (json !== undefined) {
       this.#reserve(json.length * 3);
       this.#at += this.#buf.write(json, this.#at);
       return;
     }
-    this.#reserve(s.length * 3 + 2);
-    const buf = this.#buf;
     buf[this.#at++] = 0x22;
     this.#at += buf.write(s, this.#at);
     buf[this.#at++] = 0x22;
