@@ -32,7 +32,6 @@ const RECORD_BYTES_GUESS = 2600;
 export class SyntheticRecordWriter {
   #buf: Buffer = Buffer.alloc(0);
   #at = 0;
-  readonly #keys = new Map<string, Buffer>();
   readonly #users = new WeakMap<V2User, Buffer>();
   readonly #places = new WeakMap<V2Place, Buffer>();
   /** A referenced tweet as an embedded post, without its closing brace and author (looked up per payload). */
@@ -237,7 +236,7 @@ export class SyntheticRecordWriter {
    */
   #value(value: unknown, open = false): void {
     if (typeof value === 'string') this.#string(value);
-    else if (typeof value === 'number') this.#ascii(Number.isFinite(value) ? String(value) : 'null');
+    else if (typeof value === 'number') this.#number(value);
     else if (typeof value === 'boolean') this.#ascii(value ? 'true' : 'false');
     else if (value === null) this.#ascii('null');
     else if (Array.isArray(value)) {
@@ -267,15 +266,9 @@ export class SyntheticRecordWriter {
 
   /** `"key":`, after a comma unless it is the object's first. */
   #key(key: string, first: boolean): void {
-    let bytes = this.#keys.get(key);
-    if (!bytes) {
-      bytes = Buffer.from(`,${JSON.stringify(key)}:`);
-      this.#keys.set(key, bytes);
-    }
-    const from = first ? 1 : 0;
-    this.#reserve(bytes.length);
-    const buf = this.#buf;
-    for (let i = from; i < bytes.length; i++) buf[this.#at++] = bytes[i]!;
+    if (!first) this.#byte(0x2c);
+    this.#string(key);
+    this.#byte(0x3a);
   }
 
   /**
@@ -311,6 +304,24 @@ export class SyntheticRecordWriter {
     buf[this.#at++] = 0x22;
     this.#at += buf.write(s, this.#at);
     buf[this.#at++] = 0x22;
+  }
+
+  /** Small non-negative integers (offsets, counts) digit by digit; other numbers as JSON.stringify writes them. */
+  #number(n: number): void {
+    if (!(n >= 0 && n < 1e15 && Number.isInteger(n))) {
+      this.#ascii(Number.isFinite(n) ? String(n) : 'null');
+      return;
+    }
+    let digits = 1;
+    for (let p = 10; p <= n; p *= 10) digits++;
+    this.#reserve(digits);
+    const buf = this.#buf;
+    let rest = n;
+    for (let i = this.#at + digits - 1; i >= this.#at; i--) {
+      buf[i] = 0x30 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+    this.#at += digits;
   }
 
   /** A string of ASCII characters (numbers, literals). */
