@@ -1,6 +1,7 @@
 /**
  * The synthetic source's CPU per tweet, in process, no Kafka: SyntheticSource (seed 1, its worker threads) read to
- * the end of N tweets, several rounds; reports process.cpuUsage() (all threads) per tweet. `root` picks the
+ * the end of N tweets, several rounds; reports process.cpuUsage() (all threads) per tweet, and the share of it on
+ * the main thread (receiving and unpacking the batches, what the produce loop pays). `root` picks the
  * checkout whose src/ is measured, so a base and a branch can be alternated with the same harness.
  *
  *   node_modules/.bin/node bench/synthetic-source-cpu.ts [tweets=100000] [rounds=3] [root=.]
@@ -17,6 +18,7 @@ const { EndOfInput } = await import(pathToFileURL(`${root}/src/sources/source.ts
 for (let round = 0; round < rounds; round++) {
   const source = new SyntheticSource({ seed: 1, maxTweets: tweets });
   const cpu0 = process.cpuUsage();
+  const main0 = process.threadCpuUsage();
   const t0 = performance.now();
   await source.connect();
   let n = 0;
@@ -34,8 +36,9 @@ for (let round = 0; round < rounds; round++) {
   }
   await source.close();
   const cpu = process.cpuUsage(cpu0);
+  const main = process.threadCpuUsage(main0);
   const s = (performance.now() - t0) / 1000;
   console.log(
-    `${root} round ${round}: ${n} tweets, ${bytes} bytes, ${((cpu.user + cpu.system) / n).toFixed(1)} us CPU/tweet, ${(n / s).toFixed(0)} tweets/s`,
+    `${root} round ${round}: ${n} tweets, ${bytes} bytes, ${((cpu.user + cpu.system) / n).toFixed(1)} us CPU/tweet (main thread ${((main.user + main.system) / n).toFixed(1)}), ${(n / s).toFixed(0)} tweets/s`,
   );
 }

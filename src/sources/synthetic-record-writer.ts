@@ -8,8 +8,8 @@
  * nothing, never dead-letters), so payloads from anywhere else go through tweet-record.ts.
  */
 import type { TweetRecord } from '../types.ts';
-import type { TweetPayload, V2Place, V2Tweet, V2User } from './synthetic-payloads.ts';
-import { ingestFields, type MatchingRule } from './tweet-record.ts';
+import { ingestFields } from './ingest-fields.ts';
+import type { MatchingRule, TweetPayload, V2Place, V2Tweet, V2User } from './synthetic-payloads.ts';
 import { addCurrentNames, POST_RENAMES, USER_RENAMES } from './x-field-names.ts';
 
 type Json = Record<string, unknown>;
