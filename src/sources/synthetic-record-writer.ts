@@ -3,7 +3,7 @@
  * straight into a batch's byte buffer: the bytes toTweetRecords would make of the same payload, without building
  * the mapped document, JSON.stringify-ing it and encoding the string to UTF-8. What repeats across tweets is
  * encoded once per writer: an author pool user (with its 2.167 names), a place, a referenced post, the matching
- * rules, `_ingest` and every field name. test/unit/sources/synthetic-record-writer.test.ts compares it with the
+ * rules and `_ingest`. test/unit/sources/synthetic-record-writer.test.ts compares it with the
  * general mapping byte for byte over many seeds; it knows only the shapes SyntheticTweets makes (it validates
  * nothing, never dead-letters), so payloads from anywhere else go through tweet-record.ts.
  */
