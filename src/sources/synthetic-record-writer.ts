@@ -34,7 +34,10 @@ export class SyntheticRecordWriter {
   #at = 0;
   readonly #users = new WeakMap<V2User, Buffer>();
   readonly #places = new WeakMap<V2Place, Buffer>();
-  /** A referenced tweet as an embedded post, without its closing brace and author (looked up per payload). */
+  /**
+   * A referenced tweet as an embedded post, without its closing brace and author (looked up per payload). Weak,
+   * like the others: an entry goes when the generator forgets its tweet.
+   */
   readonly #posts = new WeakMap<V2Tweet, Buffer>();
   readonly #rules: Buffer;
   #ingest: { source: string; ms: number; bytes: Buffer } | undefined;

@@ -1,6 +1,6 @@
 /**
- * A worker thread of the synthetic source at full speed: generating and mapping realistic tweets costs more CPU
- * than publishing them, so it runs beside the main thread, on as many threads as synthetic.ts starts, each making
+ * A worker thread of the synthetic source at full speed: generating realistic tweets and writing their records is
+ * a large share of their CPU, so it runs beside the main thread, on as many threads as synthetic.ts starts, each making
  * the stream segments it is asked for (SyntheticTweets.startSegment). Records are written as bytes into one buffer
  * per batch (synthetic-record-writer.ts), which goes back transferred (no copy, no per-tweet structured clone).
  */

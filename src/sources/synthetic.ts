@@ -26,8 +26,8 @@ export interface SyntheticSourceOptions {
 }
 
 /**
- * Generator threads: generation costs more CPU per tweet than publishing, so up to two run beside the main thread
- * (docs/benchmarks.md has the figures).
+ * Generator threads: generating tweets and writing their records is a large share of a synthetic tweet's CPU, so
+ * up to two threads do it beside the main thread, which publishes (docs/benchmarks.md has the figures).
  */
 const THREADS = Math.max(1, Math.min(2, os.availableParallelism()));
 
