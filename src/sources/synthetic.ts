@@ -1,5 +1,6 @@
 /**
- * The synthetic source: realistic v2 tweets from SyntheticTweets, mapped through the same code as real payloads.
+ * The synthetic source: realistic v2 tweets from SyntheticTweets, written as the records the general mapping
+ * (tweet-record.ts) makes of them, byte for byte, straight from the payloads (synthetic-record-writer.ts).
  * With `rate` it paces to that many tweets per second in real time (created_at = now, for demos); without it,
  * it runs as fast as it can on a virtual clock that ends near now (never ahead of it), the same tweets for a seed
  * (for benchmarks and tests), generated a few batches ahead on worker threads: batch k is stream segment k, made
@@ -10,8 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { SYNTHETIC_DEFAULTS } from '../config/sources.ts';
 import { EndOfInput, type Source, type SourceBatch, type SourceState } from './source.ts';
-import { generateBatch, type PackedBatch, syntheticStartMs, unpackBatch } from './synthetic-batch.ts';
+import { generateBatch, SYNTHETIC_RULES, syntheticStartMs } from './synthetic-batch.ts';
 import { SyntheticTweets } from './synthetic-payloads.ts';
+import { type PackedBatch, SyntheticRecordWriter, unpackBatch } from './synthetic-record-writer.ts';
 import type { SegmentRequest, SyntheticWorkerData } from './synthetic-worker.ts';
 
 export interface SyntheticSourceOptions {
@@ -24,8 +26,8 @@ export interface SyntheticSourceOptions {
 }
 
 /**
- * Generator threads. One made ~31-36k tweets/s here (~32 us of CPU per tweet, most of it JSON.stringify and UTF-8
- * encoding of the mapped record); the issue asks for 50k, which takes both cores of this machine.
+ * Generator threads: generating tweets and writing their records is a large share of a synthetic tweet's CPU, so
+ * up to two threads do it beside the main thread, which publishes (docs/benchmarks.md has the figures).
  */
 const THREADS = Math.max(1, Math.min(2, os.availableParallelism()));
 
@@ -44,6 +46,8 @@ export class SyntheticSource implements Source {
   private requested = 0;
   private started = 0;
   private tweets: SyntheticTweets | undefined;
+  /** Rate mode's writer, kept across batches for what it encodes once (users, places, posts). */
+  private readonly writer = new SyntheticRecordWriter(SYNTHETIC_RULES);
   private threads: GeneratorThread[] = [];
   private readonly ready: Promise<PackedBatch>[] = [];
 
@@ -119,7 +123,7 @@ export class SyntheticSource implements Source {
       }
       await sleep(Math.max(5, Math.min(100, 1000 / rate)), undefined, { signal });
     }
-    const batch = generateBatch(this.tweets!, n, Date.now(), this.name);
+    const batch = generateBatch(this.tweets!, n, Date.now(), this.name, this.writer);
     this.generated += n;
     return { tweets: batch.records, deadLetters: batch.deadLetters, ack: async () => {} };
   }

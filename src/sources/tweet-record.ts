@@ -7,7 +7,8 @@
  * Hot path (tens of thousands of tweets per second): lookups by Map built once per payload, one JSON.stringify
  * and one Buffer per tweet, no schema validation library.
  */
-import { type DeadLetter, RECORD_SCHEMA_VERSION, type TweetRecord } from '../types.ts';
+import type { DeadLetter, TweetRecord } from '../types.ts';
+import { ingestFields } from './ingest-fields.ts';
 import { matchesOwnRule } from './rules-sync.ts';
 import { streamLineRecord } from './stream-line-record.ts';
 import { addCurrentNames, POST_RENAMES, USER_RENAMES } from './x-field-names.ts';
@@ -185,22 +186,6 @@ class TweetMapper {
     const author = this.#users.get(tweet.author_id);
     if (author !== undefined) tweet.author = author;
   }
-}
-
-/**
- * The `_ingest` object, shared by the payloads mapped with the same source and time: a replay or a synthetic batch
- * maps hundreds of one-tweet payloads at one ingestedAtMs, and formatting the date was a visible share of each.
- * Records only serialise it, never change it.
- */
-let lastIngest: { source: string; ms: number; fields: Json } | undefined;
-function ingestFields(source: string, ms: number): Json {
-  if (lastIngest?.source !== source || lastIngest.ms !== ms)
-    lastIngest = {
-      source,
-      ms,
-      fields: { source, ingested_at: new Date(ms).toISOString(), schema_version: RECORD_SCHEMA_VERSION },
-    };
-  return lastIngest.fields;
 }
 
 function index(
