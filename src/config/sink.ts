@@ -13,10 +13,11 @@ export const SINK_DEFAULTS = {
    */
   gzipLevel: 1,
   /**
-   * Bytes a temp file's upload buffers before a chunk waits for the socket. Every open file has one, so with field
-   * partitions (hundreds of open files) it is kept small; a chunk larger than it is still written whole.
+   * Bytes a temp file's upload buffers before a chunk waits for the socket: about one chunk. Not smaller: uploads
+   * share the WebHDFS client's 16 sockets, and with field partitions a file whose upload waits for a socket must
+   * take its chunks without blocking the writer (at 256 KiB the 100-folder sink stalled until uploads timed out).
    */
-  uploadBufferBytes: 256 * 1024,
+  uploadBufferBytes: 1024 * 1024,
   /** Chunks in flight to HDFS per file before write() waits; with flushBytes this bounds memory. */
   maxFlushesInFlight: 2,
   /** sink.maxBufferedBytes: bytes a sink thread's open files hold in their encoders, shared by its partitions. */
