@@ -15,7 +15,7 @@ export const SINK_DEFAULTS = {
   /**
    * Bytes a temp file's upload buffers before a chunk waits for the socket: about one chunk. Not smaller: uploads
    * share the WebHDFS client's 16 sockets, and with field partitions a file whose upload waits for a socket must
-   * take its chunks without blocking the writer (at 256 KiB the 100-folder sink stalled until uploads timed out).
+   * take its chunks without blocking the writer.
    */
   uploadBufferBytes: 1024 * 1024,
   /** Chunks in flight to HDFS per file before write() waits; with flushBytes this bounds memory. */
