@@ -155,8 +155,11 @@ export const topicSettings = z
 export const CONSUMER_DEFAULTS = {
   /** Buffered records above which fetching pauses. */
   maxBuffered: 20_000,
-  /** Buffered bytes above which fetching pauses too (records of 100 KB would otherwise fill gigabytes). */
-  maxBufferedBytes: 32 * 1024 * 1024,
+  /**
+   * Buffered bytes above which fetching pauses too (records of 100 KB would otherwise fill gigabytes). 16 MiB is
+   * three polls' worth of 2 KB tweets; 32 MiB measured no faster (docs/benchmarks.md, "Sink memory, fourth round").
+   */
+  maxBufferedBytes: 16 * 1024 * 1024,
   sessionTimeoutMs: 30_000,
   /** How long close() may wait for the group to let this member leave; a normal leave takes well under a second. */
   closeDeadlineMs: 5000,
@@ -166,7 +169,12 @@ export const CONSUMER_DEFAULTS = {
   retries: 5,
   retryDelayMs: 500,
   fetchMaxWaitMs: 500,
-  fetchMaxBytes: 16 * 1024 * 1024,
+  /**
+   * Bytes a fetch response may carry (compressed; the broker exceeds it only for a first batch larger than it). It
+   * is decompressed whole while the buffer may already be full, so it adds to the buffer's bound: 4 MiB of zstd
+   * tweets are ~20 MiB of values. Per partition it is fetchMaxBytesPerPartition, so it binds from 5 partitions up.
+   */
+  fetchMaxBytes: 4 * 1024 * 1024,
   /**
    * Left unset, the client asks for 0 bytes per partition, and the broker then answers each fetch with one record
    * batch of one partition: the partitions were read one after another, at ~23k records/s where this (Kafka's own

@@ -12,14 +12,15 @@ export const SINK_DEFAULTS = {
    * 23k/s. Level 6 buys 20% smaller files for 2.5x the CPU: set sink.gzipLevel when disk matters more than CPU.
    */
   gzipLevel: 1,
-  /** Bytes a temp file's upload buffers before a chunk waits for the socket: about one chunk, bounded memory. */
+  /**
+   * Bytes a temp file's upload buffers before a chunk waits for the socket: about one chunk. Not smaller: uploads
+   * share the WebHDFS client's 16 sockets, and with field partitions a file whose upload waits for a socket must
+   * take its chunks without blocking the writer.
+   */
   uploadBufferBytes: 1024 * 1024,
   /** Chunks in flight to HDFS per file before write() waits; with flushBytes this bounds memory. */
   maxFlushesInFlight: 2,
-  /**
-   * Bytes the open files of a window may hold together in their encoders: past it the files holding most hand out
-   * everything (see partition-writer.ts).
-   */
+  /** sink.maxBufferedBytes: bytes a sink thread's open files hold in their encoders, shared by its partitions. */
   maxBufferedBytes: 32 * 1024 * 1024,
   /**
    * An upload that received nothing for this long is ended, so that no request outlives the WebHDFS client's
@@ -93,8 +94,17 @@ export const sinkSettings = z
      * restart waits about as long. Shorter reacts faster; too short evicts a sink stalled by GC or a slow HDFS call.
      */
     sessionTimeoutS: num(6).default(10),
-    /** Bytes an open file gathers in memory (encoded) before they go out on its HDFS upload. */
-    flushBytes: int(1024).default(8 * 1024 * 1024),
+    /**
+     * Bytes an open file gathers in memory before they go out on its HDFS upload (jsonl.gz: one gzip member each;
+     * 2 MiB compresses as well as 8 MiB and holds a quarter of the memory per file).
+     */
+    flushBytes: int(1024).default(2 * 1024 * 1024),
+    /**
+     * Bytes the open files of a sink thread hold together in their encoders, shared equally among its partitions:
+     * past a partition's share its fullest files hand out what they hold (a Parquet row group closes early), so
+     * neither many partitions nor many field-partition folders multiply it.
+     */
+    maxBufferedBytes: int(1024 * 1024).default(SINK_DEFAULTS.maxBufferedBytes),
     /**
      * Sink threads in one process, each a consumer group member with its own partitions (a topic with fewer
      * partitions than workers leaves some idle). One thread is CPU-bound near 30-37k tweets/s; on a 2-core

@@ -94,9 +94,10 @@ export interface PartitionWriterOptions {
   /** Chunks in flight to HDFS per file before write() waits; with flushBytes this bounds memory. */
   maxFlushesInFlight?: number;
   /**
-   * Bytes the open files of a window may hold together in their encoders: past it the files
+   * Bytes the open files of a window may hold together in their encoders (default SINK_DEFAULTS.maxBufferedBytes;
+   * the sink task gives each partition its share of sink.maxBufferedBytes, setBufferBudget): past it the files
    * holding most hand out everything, so that many open files (field partitions) do not each hold flushBytes,
-   * and a Parquet row group (held as parsed values) closes before it reaches 128 MiB.
+   * and a Parquet row group (held as parsed values) closes early.
    */
   maxBufferedBytes?: number;
   /**
@@ -130,7 +131,7 @@ export class PartitionWriter {
   private readonly recovery: PartitionRecovery;
   private readonly maxInFlight: number;
   private readonly uploadIdleMs: number;
-  private readonly maxBufferedBytes: number;
+  private bufferBudget: number;
   private state: WriterState = 'new';
   private failure: TweetpipeError | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -147,7 +148,7 @@ export class PartitionWriter {
     this.partition = opts.partition;
     this.maxInFlight = opts.maxFlushesInFlight ?? SINK_DEFAULTS.maxFlushesInFlight;
     this.uploadIdleMs = opts.uploadIdleMs ?? SINK_DEFAULTS.uploadIdleMs;
-    this.maxBufferedBytes = opts.maxBufferedBytes ?? SINK_DEFAULTS.maxBufferedBytes;
+    this.bufferBudget = opts.maxBufferedBytes ?? SINK_DEFAULTS.maxBufferedBytes;
     const { storage, paths, topic, partition, writerId, logger } = opts;
     this.manifests = new ManifestLog({ storage, paths, topic, partition, keep: opts.keepManifests, logger });
     this.recovery = new PartitionRecovery({
@@ -169,6 +170,11 @@ export class PartitionWriter {
   /** Wall-clock time at which the open window must be committed, or null when no window is open. */
   rotationDueAt(): number | null {
     return this.window ? this.window.openedAt + this.opts.rotation.maxAgeMs : null;
+  }
+
+  /** Bytes this partition's open files may hold together from now on (the open window's next check uses it). */
+  setBufferBudget(bytes: number): void {
+    this.bufferBudget = bytes;
   }
 
   /** The committed offset (end + 1) not yet handed out; hands it out. */
@@ -323,7 +329,7 @@ export class PartitionWriter {
       this.nextStart ?? firstOffset,
       firstOffset,
       this.opts.clock(),
-      this.maxBufferedBytes,
+      () => this.bufferBudget,
     );
     this.window = w;
     return w;

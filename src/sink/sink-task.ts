@@ -55,6 +55,11 @@ export interface SinkSettings {
   maxBytes: number;
   maxAgeMs: number;
   flushBytes: number;
+  /**
+   * Bytes the open files of all partitions hold together in their encoders (default SINK_DEFAULTS.maxBufferedBytes),
+   * each open partition getting an equal share.
+   */
+  maxBufferedBytes?: number;
   gzipLevel?: number;
   parquet?: ParquetOptions;
   /** Manifests kept per partition (default SINK_DEFAULTS.keepManifests, the minimum). */
@@ -91,6 +96,7 @@ export function sinkSettingsFromConfig(config: Config): SinkSettings {
     maxBytes: s.maxBytes,
     maxAgeMs: Math.round(s.maxAgeS * 1000),
     flushBytes: s.flushBytes,
+    maxBufferedBytes: s.maxBufferedBytes,
     gzipLevel: s.gzipLevel,
     parquet: { codec: s.parquetCodec === 'snappy' ? 'SNAPPY' : 'ZSTD' },
   };
@@ -169,10 +175,12 @@ export class SinkTask {
       partitions.map(async (partition) => {
         const writer = this.newWriter(partition);
         this.writers.set(partition, writer);
+        this.shareBufferBudget();
         try {
           return [partition, await writer.recover()] as const;
         } catch (err) {
           this.writers.delete(partition);
+          this.shareBufferBudget();
           throw err;
         }
       }),
@@ -269,6 +277,13 @@ export class SinkTask {
     return rotated.filter(Boolean).length;
   }
 
+  /** Gives every open partition an equal share of the encoders' byte budget (called whenever partitions change). */
+  private shareBufferBudget(): void {
+    const total = this.opts.maxBufferedBytes ?? SINK_DEFAULTS.maxBufferedBytes;
+    const share = Math.floor(total / Math.max(1, this.writers.size));
+    for (const w of this.writers.values()) w.setBufferBudget(share);
+  }
+
   /** Offsets (next offset to consume) durable in HDFS and not yet handed out, by partition. */
   async preCommit(): Promise<Map<number, bigint>> {
     const out = new Map(this.closedOffsets);
@@ -290,6 +305,7 @@ export class SinkTask {
           await w.close(opts.abort);
         } finally {
           this.writers.delete(partition);
+          this.shareBufferBudget();
           const o = w.takeCommittedOffset();
           if (o !== null) this.closedOffsets.set(partition, o);
         }

@@ -23,19 +23,20 @@ export class Window {
    * to recovery, and an abort must leave them.
    */
   manifestAttempted = false;
-  private readonly maxBufferedBytes: number;
+  /** Bytes the files may hold together now: the partition's share of the sink's budget, which a rebalance moves. */
+  private readonly budget: () => number;
   private sinceBudgetCheck = 0;
 
-  constructor(start: bigint, end: bigint, openedAt: number, maxBufferedBytes: number) {
+  constructor(start: bigint, end: bigint, openedAt: number, budget: () => number) {
     this.start = start;
     this.end = end;
     this.openedAt = openedAt;
-    this.maxBufferedBytes = maxBufferedBytes;
+    this.budget = budget;
   }
 
   /**
-   * Counts a record added to one of the files. Now and then, when the files hold more than maxBufferedBytes
-   * together, empties those holding most, down to half of it; returns a promise to await when uploads are behind.
+   * Counts a record added to one of the files. Now and then, when the files hold more than the budget together,
+   * empties those holding most, down to half of it; returns a promise to await when uploads are behind.
    */
   counted(valueBytes: number): Promise<void> | undefined {
     this.records++;
@@ -43,13 +44,14 @@ export class Window {
     this.sinceBudgetCheck += valueBytes;
     if (this.sinceBudgetCheck < BUDGET_CHECK_BYTES) return undefined;
     this.sinceBudgetCheck = 0;
+    const budget = this.budget();
     let held = 0;
     for (const f of this.files.values()) held += f.bufferedBytes;
-    if (held <= this.maxBufferedBytes) return undefined;
+    if (held <= budget) return undefined;
     const largestFirst = [...this.files.values()].sort((a, b) => b.bufferedBytes - a.bufferedBytes);
     const waits: Promise<void>[] = [];
     for (const f of largestFirst) {
-      if (held <= this.maxBufferedBytes / 2) break;
+      if (held <= budget / 2) break;
       held -= f.bufferedBytes;
       const wait = f.flush(true);
       if (wait) waits.push(wait);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { loadConfig } from '../../../src/config.ts';
 import { TweetpipeError } from '../../../src/errors.ts';
 import { MemoryStorage } from '../../../src/hdfs/memory-storage.ts';
@@ -39,6 +39,20 @@ const idsOf = (from: number, to: number): string[] =>
   tweetRecords(from, to, { topic: TOPIC })
     .map((r) => JSON.parse(String(r.value)).id as string)
     .sort();
+
+/** Uncompressed size of each gzip member of a file (Node's gzip writes a 10-byte header and an 8-byte trailer). */
+function gzipMemberSizes(file: Buffer): number[] {
+  const sizes: number[] = [];
+  for (let at = 0; at < file.length; ) {
+    const { buffer, engine } = inflateRawSync(file.subarray(at + 10), { info: true }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+    sizes.push(buffer.length);
+    at += 10 + engine.bytesWritten + 8;
+  }
+  return sizes;
+}
 
 const isCode = (code: string) => (e: unknown) => e instanceof TweetpipeError && e.code === code;
 
@@ -273,8 +287,32 @@ describe('SinkTask', () => {
     }
   });
 
+  test('the open files of all partitions share maxBufferedBytes: each partition holds at most its share', async () => {
+    const storage = new MemoryStorage();
+    const MiB = 1024 * 1024;
+    // flushBytes above what a partition receives: only the byte budget makes an encoder hand its bytes out, each
+    // time as one gzip member, so a member's size is what the encoder held.
+    const s = sink(storage, { maxRecords: 1_000_000, flushBytes: 64 * MiB, maxBufferedBytes: 8 * MiB });
+    await s.open([0, 1]);
+    const perPartition = 13_000;
+    const batch = [0, 1].flatMap((partition) =>
+      tweetRecords(0, perPartition, { topic: TOPIC, partition, msPerRecord: 1 }),
+    );
+    assert.ok(batch.reduce((sum, r) => sum + (r.value?.length ?? 0), 0) > 24 * MiB);
+    await s.put(batch);
+    await s.close([0, 1], { abort: false });
+    const members = filesUnder(storage, '/twitter_data/twitter_data').flatMap((f) => gzipMemberSizes(f.data));
+    // A share is 4 MiB (8 MiB over 2 partitions); the budget is checked every MiB appended.
+    const largest = Math.max(...members);
+    assert.ok(largest <= 5 * MiB + 4096, `an encoder held ${largest} bytes`);
+    assert.equal(ids(storage).length, 2 * perPartition);
+  });
+
   test('settings from the config', () => {
-    const settings = sinkSettingsFromConfig(loadConfig({ env: {}, flags: { 'sink.maxAgeS': 2.5 } }));
+    const settings = sinkSettingsFromConfig(
+      loadConfig({ env: {}, flags: { 'sink.maxAgeS': 2.5, 'sink.maxBufferedBytes': 1 << 24 } }),
+    );
+    assert.equal(settings.maxBufferedBytes, 1 << 24);
     assert.equal(settings.dir, '/twitter_data');
     assert.equal(settings.format, 'jsonl.gz');
     assert.equal(settings.maxAgeMs, 2500);
