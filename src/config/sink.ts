@@ -13,9 +13,8 @@ export const SINK_DEFAULTS = {
    */
   gzipLevel: 1,
   /**
-   * Bytes a temp file's upload buffers before a chunk waits for the socket: about one chunk. Not smaller: uploads
-   * share the WebHDFS client's 16 sockets, and with field partitions a file whose upload waits for a socket must
-   * take its chunks without blocking the writer.
+   * Bytes a temp file's upload buffers before a chunk waits for the socket: about one chunk. With field partitions
+   * every open file has its own upload (src/hdfs/webhdfs.ts), so this is paid per open file.
    */
   uploadBufferBytes: 1024 * 1024,
   /** Chunks in flight to HDFS per file before write() waits; with flushBytes this bounds memory. */

@@ -62,7 +62,7 @@ export interface WebHdfsClientOptions {
   /** Connect timeout, and the longest silence on a connection (waiting for an answer, or for a streaming body). */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
-  /** Open connections per server, and parallel uploads. */
+  /** Open connections per NameNode (uploads to DataNodes are not capped: one per open file). */
   connections?: number;
   logger?: Logger;
   /** Told each time calls move to the next NameNode URL (a StandbyException, or one that cannot be reached). */
@@ -110,11 +110,13 @@ export class WebHdfsClient {
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       random: options.random ?? Math.random,
     };
-    // DataNodes close the connection after each upload, so these only cap the number of parallel uploads.
-    const maxSockets = options.connections ?? 16;
+    // Uploads get a socket each, uncapped: the sink streams one upload per open file for the file's whole life, so
+    // a cap below the open files (100 field-partition folders x 3 partitions) left a file waiting for a socket held
+    // by another open file's upload, which ends only at that file's commit, and the sink stalled until uploads timed
+    // out. What bounds the sockets is the open files; DataNodes close the connection after each upload.
     this.uploadAgents = {
-      http: new http.Agent({ maxSockets }),
-      https: new https.Agent({ maxSockets, ...(options.ca ? { ca: options.ca } : {}) }),
+      http: new http.Agent(),
+      https: new https.Agent(options.ca ? { ca: options.ca } : {}),
     };
   }
 

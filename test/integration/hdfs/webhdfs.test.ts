@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TweetpipeError } from '../../../src/errors.ts';
 import { WebHdfsClient, type WebHdfsClientOptions } from '../../../src/hdfs/webhdfs.ts';
 import { WebHdfsStorage } from '../../../src/hdfs/webhdfs-storage.ts';
@@ -127,6 +128,43 @@ describe('WebHdfsClient on a real HDFS', () => {
     const offset = 8 * chunkSize - 1000;
     const range = await hdfs.readAll(path, { offset, length: 5000 });
     assert.deepEqual(range, expected.subarray(chunkSize - 1000, chunkSize + 4000));
+  });
+
+  test('more streaming CREATEs at once than the client has connections: each gets its socket', async () => {
+    // The sink keeps one streaming upload open per open file until the file commits; with more open files than
+    // sockets (100 field-partition folders x 3 partitions), an upload waiting for a socket held by another open
+    // file's upload, which ends only at its commit, stalled the sink until the uploads timed out.
+    const few = client({ connections: 2 });
+    const streams = Array.from({ length: 5 }, () => new PassThrough());
+    const paths = streams.map((_, i) => `${dir}/open-uploads/${i}.bin`);
+    const uploads = streams.map((body, i) => few.create(paths[i]!, body));
+    for (const body of streams) body.write(Buffer.from('first\n'));
+    try {
+      // HDFS lists a file from the moment its upload reaches the DataNode, long before it ends.
+      const deadline = Date.now() + 15_000;
+      let open = 0;
+      while (Date.now() < deadline) {
+        open = (
+          await Promise.all(
+            paths.map((p) =>
+              few.getFileStatus(p).then(
+                () => 1,
+                () => 0,
+              ),
+            ),
+          )
+        ).reduce<number>((a, b) => a + b, 0);
+        if (open === paths.length) break;
+        await sleep(200);
+      }
+      assert.equal(open, paths.length, 'every upload reached the DataNode while all of them were still open');
+    } finally {
+      for (const body of streams) body.end(Buffer.from('last\n'));
+      await Promise.allSettled(uploads);
+      await few.close();
+    }
+    await Promise.all(uploads);
+    for (const p of paths) assert.equal((await hdfs.readAll(p)).toString(), 'first\nlast\n');
   });
 
   test('APPEND takes a Readable body and a Uint8Array body', async () => {
