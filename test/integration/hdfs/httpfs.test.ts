@@ -3,12 +3,15 @@
  * test/helpers/ha-stack.ts), with `hdfs.webhdfs` naming only the gateway:
  * - the sink writes every tweet exactly once (HttpFS answers the data operations' first step on itself, with
  *   data=true, and takes the bytes as application/octet-stream);
- * - rename2, which HttpFS answers with a classic rename's `false` instead of an error, refuses as on a NameNode.
+ * - rename2, which HttpFS answers with a classic rename's `false` instead of an error, refuses as on a NameNode;
+ * - the snapshot operations of the catalog swap (docs/compaction.md) work through the gateway as on a NameNode.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TweetpipeError } from '../../../src/errors.ts';
+import { snapshotPath } from '../../../src/hdfs/storage.ts';
+import { WebHdfsStorage } from '../../../src/hdfs/webhdfs-storage.ts';
 import { gateway, useHaStack } from '../../helpers/ha-stack.ts';
 import { assertExactlyOnce, prefill, sinkScene, startSink } from '../../helpers/sink-chaos.ts';
 
@@ -41,4 +44,29 @@ test('the sink writes through an HttpFS gateway: every tweet exactly once', asyn
   assert.deepEqual(exit, { code: 0, signal: null }, sink.stderr().slice(-3000));
   assert.ok(sink.logs.some((l) => l.msg === 'window committed'));
   await assertExactlyOnce(t, scene, 20_000);
+});
+
+test('snapshots through HttpFS: allowed, created, read frozen, deleted once; a plain directory is HDFS_NOT_SNAPSHOTTABLE', async (t) => {
+  const scene = await sinkScene(t, 'httpfs-snapshot');
+  const { client, root } = scene;
+  const storage = new WebHdfsStorage(client);
+  assert.match(client.activeUrl, /:14000$/, 'the test client talks to the gateway');
+  await client.create(`${root}/tree/d/f`, Buffer.from('before'));
+  await assert.rejects(storage.createSnapshot(`${root}/tree`, 's1'), { code: 'HDFS_NOT_SNAPSHOTTABLE' });
+
+  await storage.allowSnapshots(`${root}/tree`);
+  await storage.createSnapshot(`${root}/tree`, 's1');
+  t.after(() => storage.deleteSnapshot(`${root}/tree`, 's1').catch(() => false));
+  await client.delete(`${root}/tree/d/f`);
+  await client.create(`${root}/tree/d/f`, Buffer.from('after'));
+  assert.equal((await client.readAll(`${snapshotPath(`${root}/tree`, 's1')}/d/f`)).toString(), 'before');
+  assert.equal((await client.readAll(`${root}/tree/d/f`)).toString(), 'after');
+
+  assert.equal(await storage.deleteSnapshot(`${root}/tree`, 's1'), true);
+  assert.equal(
+    await storage.deleteSnapshot(`${root}/tree`, 's1'),
+    false,
+    'a second delete finds no snapshot',
+  );
+  assert.equal(await storage.status(snapshotPath(`${root}/tree`, 's1')), null);
 });
