@@ -93,8 +93,16 @@ export class PartitionRecovery {
 
   /** After a commit up to `committedEnd`: deletes the temp files left at the last cleanup that are now obsolete. */
   async cleanUpAfterCommit(committedEnd: bigint): Promise<void> {
-    if (!this.foreignTempsLeft) return;
-    // The window is committed whatever happens here: a failed cleanup is retried after the next commit.
+    if (this.foreignTempsLeft) await this.sweepObsoleteTemps(committedEnd);
+  }
+
+  /**
+   * Deletes the other writers' obsolete temp files (windows starting at or below `committedEnd`) whatever the last
+   * cleanup found. A closing writer calls it: an earlier attempt's upload can land after that cleanup, as when a
+   * DataNode finishes a CREATE once a NameNode failover completes, after the sink gave up on it.
+   */
+  async sweepObsoleteTemps(committedEnd: bigint): Promise<void> {
+    // The windows are committed whatever happens here: a failed cleanup is retried after the next commit.
     try {
       this.foreignTempsLeft = await this.deleteObsoleteTemps(committedEnd);
     } catch (err) {

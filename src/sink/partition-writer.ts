@@ -270,6 +270,7 @@ export class PartitionWriter {
         await this.commit();
         // Empty now; without this _tmp keeps one directory per assignment until a recovery removes it.
         await this.recovery.deleteOwnTemps().catch(() => undefined);
+        if (this.nextStart !== null) await this.recovery.sweepObsoleteTemps(this.nextStart - 1n);
       } else if (this.window) {
         const files = [...this.window.files.values()];
         for (const f of files) f.abort();

@@ -356,6 +356,21 @@ describe('fencing', () => {
     assert.deepEqual(await committedOffsets(storage), range(0, 20));
   });
 
+  test('a closing writer deletes an obsolete temp file that landed after its last cleanup (a late zombie upload)', async () => {
+    const storage = new MemoryStorage();
+    const paths = new SinkPaths(ROOT);
+    const owner = writer({ storage, writerId: 'owner', rotation: { maxRecords: 10 } });
+    await owner.recover();
+    await owner.write(items(tweetRecords(0, 20)));
+    // An earlier attempt's CREATE, finished by the DataNode after a NameNode failover, once the owner had moved on.
+    const late = paths.tmpFile(TOPIC, 0, 'owner-attempt-1', 10n, 0, 'jsonl');
+    await storage.create(late, Buffer.from('x'));
+    await owner.write(items(tweetRecords(20, 25)));
+    await owner.close(false);
+    assert.deepEqual(filesUnder(storage, `${ROOT}/_tmp`), []);
+    assert.deepEqual(await committedOffsets(storage), range(0, 25));
+  });
+
   test('recovery racing the rename of a window it reads keeps the window (it is not taken for a lost one)', async () => {
     const memory = new MemoryStorage();
     // The zombie's manifest is written; its rename is still to come.
