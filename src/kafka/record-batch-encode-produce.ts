@@ -69,14 +69,15 @@ interface ProduceOptions {
   producerEpoch?: number;
   transactionalId?: string | null;
 }
-type ProduceApi = ((
+type ProduceCall = (
   connection: Connection,
   acks: number,
   timeout: number,
   messages: ProduceMessage[],
   options: ProduceOptions,
   callback: Callback<unknown>,
-) => void) & { version: number };
+) => void;
+type ProduceApi = ProduceCall & { version: number };
 
 /** Per-partition sequence numbers of the encoded batches, for one producer id and epoch. */
 export class BatchSequences {
@@ -168,14 +169,7 @@ export class PreEncodedProducer extends Producer {
     const version = clientApi.version;
     const parseResponse = PRODUCE_VERSIONS.get(version)?.parseResponse;
     const compact = version >= FIRST_FLEXIBLE_VERSION;
-    const api = (
-      connection: Connection,
-      acks: number,
-      timeout: number,
-      messages: ProduceMessage[],
-      options: ProduceOptions,
-      callback: Callback<unknown>,
-    ): void => {
+    const api: ProduceCall = (connection, acks, timeout, messages, options, callback) => {
       const encoded = messages.filter((m) => this.#batches.has(m.value as Buffer)).length;
       if (encoded === 0) {
         clientApi(connection, acks, timeout, messages, options, callback);
