@@ -8,8 +8,8 @@
  *
  * Each compression runs on libuv's thread pool (koffi's async call), off the event loop. A libdeflate compressor
  * is not thread-safe, so each call in flight owns a workspace (compressor, input and output buffers); there are at
- * most one per core, further calls wait for one: with many open files (field partitions) the workspaces' memory
- * stays bounded.
+ * most as many as calls can run at once (one per core, and no more than libuv's pool has threads), further calls
+ * wait for one: with many open files (field partitions) the workspaces' memory stays bounded.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -77,7 +77,7 @@ class WorkspacePool {
   private readonly free: Workspace[] = [];
   private readonly waiting: ((ws: Workspace) => void)[] = [];
   private created = 0;
-  private readonly max = availableParallelism();
+  private readonly max = Math.min(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE) || 4);
 
   readonly lib: Libdeflate;
   private readonly level: number;

@@ -74,7 +74,7 @@ describe('libdeflate gzip', () => {
   );
 
   test(
-    'calls beyond one per core wait for a workspace and each gets its own bytes',
+    'more calls at once than workspaces (at most one per core): they wait for one and each gets its own bytes',
     needsLibdeflate,
     async () => {
       const chunks = Array.from({ length: availableParallelism() * 3 + 1 }, (_, n) =>
