@@ -159,11 +159,12 @@ export class SinkTask {
   }
 
   private formatOptions() {
-    const { flushBytes, gzipLevel, parquet } = this.opts;
+    const { flushBytes, gzipLevel, parquet, logger } = this.opts;
     return {
       flushBytes,
       ...(gzipLevel === undefined ? {} : { gzipLevel }),
       ...(parquet === undefined ? {} : { parquet }),
+      ...(logger === undefined ? {} : { logger }),
     };
   }
 

@@ -3,6 +3,7 @@
  * formats implement is in format.ts (which imports none of them, so there is no import cycle).
  */
 import { TweetpipeError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
 import type { Format, FormatName } from './format.ts';
 import { jsonlFormat, jsonlGzipFormat } from './jsonl.ts';
 import { type ParquetOptions, parquetFormat } from './parquet.ts';
@@ -12,6 +13,8 @@ export interface FormatOptions {
   flushBytes: number;
   gzipLevel?: number;
   parquet?: ParquetOptions;
+  /** Told which gzip engine jsonl.gz uses (libdeflate or node:zlib), once per process. */
+  logger?: Logger;
 }
 
 const positiveInt = (v: number | undefined): boolean => v === undefined || (Number.isSafeInteger(v) && v > 0);
@@ -30,7 +33,7 @@ export function createFormat(name: FormatName, opts: FormatOptions): Format {
     case 'jsonl':
       return jsonlFormat(opts.flushBytes);
     case 'jsonl.gz':
-      return jsonlGzipFormat(opts.flushBytes, opts.gzipLevel);
+      return jsonlGzipFormat(opts.flushBytes, opts.gzipLevel, opts.logger ? { logger: opts.logger } : {});
     case 'parquet':
       return parquetFormat(opts.parquet);
   }

@@ -1,15 +1,18 @@
 /**
  * JSON Lines: each value exactly as it was consumed plus '\n' (no re-serialisation, so the bytes in HDFS are the
  * bytes the producer wrote; a pretty-printed value loses only its whitespace between tokens). `jsonl.gz` compresses
- * each flushed chunk as one gzip member on libuv's thread pool, off the event loop; concatenated members are one valid gzip file (RFC 1952 §2.2) that gunzip, zlib, Hadoop's
- * GzipCodec (hence Spark and Hive) and DuckDB read whole.
+ * each flushed chunk as one gzip member on libuv's thread pool, off the event loop, with libdeflate when the OS
+ * has it (a third less CPU, libdeflate-gzip.ts) and node:zlib otherwise; concatenated members are one valid gzip
+ * file (RFC 1952 §2.2) that gunzip, zlib, Hadoop's GzipCodec (hence Spark and Hive) and DuckDB read whole.
  */
 
 import { createGzip } from 'node:zlib';
 import { SINK_DEFAULTS } from '../../config/sink.ts';
+import type { Logger } from '../../log.ts';
 import { compactJson } from '../json-compact.ts';
 import type { SinkRecord } from '../sink-record.ts';
 import type { Format, RecordEncoder } from './format.ts';
+import { type GzipChunk, LIBDEFLATE_LIBRARY, libdeflateGzip } from './libdeflate-gzip.ts';
 
 const NEWLINE = 0x0a;
 const EMPTY = new Uint8Array(0);
@@ -46,12 +49,9 @@ class JsonlEncoder implements RecordEncoder {
   private readonly flushBytes: number;
   private readonly blockBytes: number;
   private nextBlockBytes: number;
-  private readonly compress: ((blocks: Buffer[], bytes: number) => Promise<Uint8Array>) | null;
+  private readonly compress: GzipChunk | null;
 
-  constructor(
-    flushBytes: number,
-    compress: ((blocks: Buffer[], bytes: number) => Promise<Uint8Array>) | null,
-  ) {
+  constructor(flushBytes: number, compress: GzipChunk | null) {
     this.flushBytes = flushBytes;
     this.blockBytes = Math.min(flushBytes, BLOCK_BYTES);
     this.nextBlockBytes = Math.min(FIRST_BLOCK_BYTES, this.blockBytes);
@@ -146,7 +146,7 @@ const GZIP_CHUNK_BYTES = 256 * 1024;
  * and the garbage collection a 4 MiB buffer per flush brings, 2-3 us a tweet (docs/benchmarks.md). zlib's output
  * does not depend on how its input is split, so the bytes are the same (tested).
  */
-function gzipBlocks(blocks: Buffer[], level: number): Promise<Buffer> {
+function gzipBlocks(blocks: readonly Buffer[], level: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const gzip = createGzip({ level, chunkSize: GZIP_CHUNK_BYTES });
     const out: Buffer[] = [];
@@ -162,7 +162,45 @@ function gzipBlocks(blocks: Buffer[], level: number): Promise<Buffer> {
   });
 }
 
-export function jsonlGzipFormat(flushBytes: number, level: number = SINK_DEFAULTS.gzipLevel): Format {
-  const compress = (blocks: Buffer[]): Promise<Uint8Array> => gzipBlocks(blocks, level);
+export interface GzipEngineOptions {
+  /** The libdeflate to load (a soname the dynamic loader finds, or a path); node:zlib when it cannot be loaded. */
+  libdeflate?: string;
+  /** Told once per process which engine compresses. */
+  logger?: Logger;
+}
+
+/** The engine per library and level: chosen, and logged, once per process (formats open per partition). */
+const engines = new Map<string, GzipChunk>();
+
+function gzipEngine(
+  level: number,
+  { libdeflate = LIBDEFLATE_LIBRARY, logger }: GzipEngineOptions,
+): GzipChunk {
+  const key = `${libdeflate}\0${level}`;
+  let engine = engines.get(key);
+  if (engine) return engine;
+  try {
+    engine = libdeflateGzip(level, libdeflate);
+    logger?.info(
+      { gzipEngine: 'libdeflate', library: libdeflate, gzipLevel: level },
+      'jsonl.gz compresses with libdeflate',
+    );
+  } catch (err) {
+    engine = (blocks) => gzipBlocks(blocks, level);
+    logger?.warn(
+      { gzipEngine: 'zlib', library: libdeflate, gzipLevel: level, reason: (err as Error).message },
+      'jsonl.gz compresses with node:zlib: libdeflate could not be loaded (install libdeflate0 for a third less CPU)',
+    );
+  }
+  engines.set(key, engine);
+  return engine;
+}
+
+export function jsonlGzipFormat(
+  flushBytes: number,
+  level: number = SINK_DEFAULTS.gzipLevel,
+  engine: GzipEngineOptions = {},
+): Format {
+  const compress = gzipEngine(level, engine);
   return { name: 'jsonl.gz', extension: 'jsonl.gz', open: () => new JsonlEncoder(flushBytes, compress) };
 }
