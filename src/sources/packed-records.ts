@@ -16,8 +16,7 @@ export interface PackedBatch {
 export function packRecords(records: readonly TweetRecord[]): PackedBatch {
   let size = 0;
   for (const r of records) size += r.value.length;
-  // Not zeroed (every byte is written below) and not from the shared pool: the buffer is transferred whole.
-  const bytes = Buffer.allocUnsafeSlow(size);
+  const bytes = new Uint8Array(size);
   const ids: string[] = new Array(records.length);
   const createdAtMs: number[] = new Array(records.length);
   const lengths: number[] = new Array(records.length);

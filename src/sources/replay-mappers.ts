@@ -14,12 +14,8 @@ interface MappingThread {
   pending: { resolve: (m: MappedLineChunk) => void; reject: (e: Error) => void }[];
 }
 
-/**
- * One thread per core the publishing thread leaves, up to two, at least one. Each thread costs ~0.7 s of CPU to
- * start and warm up (loading the mapping, its JIT); on 2 cores a second one only competed with the publishing
- * thread for the same cores (docs/benchmarks.md, "Fifth round").
- */
-export const REPLAY_MAPPING_THREADS = Math.max(1, Math.min(2, os.availableParallelism() - 1));
+/** Up to two threads: beside the publishing thread, a 2-core machine has no room for more. */
+export const REPLAY_MAPPING_THREADS = Math.max(1, Math.min(2, os.availableParallelism()));
 
 export class ReplayMappers {
   /** Started on their first request. */
@@ -32,8 +28,7 @@ export class ReplayMappers {
 
   /** The mapping of `req`'s lines; its buffers are transferred (unusable here after the call). */
   map(req: LineChunkRequest): Promise<MappedLineChunk> {
-    this.#threads[this.#next] ??= this.#start();
-    const thread = this.#threads[this.#next]!;
+    const thread = (this.#threads[this.#next] ??= this.#start());
     this.#next = (this.#next + 1) % this.#threads.length;
     const answer = new Promise<MappedLineChunk>((resolve, reject) =>
       thread.pending.push({ resolve, reject }),

@@ -229,8 +229,7 @@ const MAPPING_AHEAD = 2 * REPLAY_MAPPING_THREADS;
 /** The lines' bytes (from the first line's start to the last one's end) in a buffer of their own, to transfer. */
 function lineChunk(chunk: Buffer, starts: number[], ends: number[]): LineChunk {
   const from = starts[0]!;
-  // Not zeroed (every byte is copied over) and not from the shared pool: the buffer is transferred whole.
-  const bytes = Buffer.allocUnsafeSlow(ends[ends.length - 1]! - from);
+  const bytes = new Uint8Array(ends[ends.length - 1]! - from);
   bytes.set(chunk.subarray(from, from + bytes.length));
   return {
     bytes,
