@@ -6,8 +6,7 @@
  * Replay keeps no cursor: running it again replays the files again.
  *
  * Hot path (`--pace max` replays hundreds of thousands of payloads): files are read in 1 MiB chunks and split into
- * lines by their offsets in the chunk; no string per line, no promise per line. Each chunk's lines are mapped to
- * records on worker threads (replay-mappers.ts), a few chunks ahead, and taken back in the order they were read.
+ * lines as byte views of the chunk, each decoded once (by the JSON parse); no string per line, no promise per line.
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -18,8 +17,6 @@ import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { type Sleep, sleep } from '../retry/backoff.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
-import { REPLAY_MAPPING_THREADS, ReplayMappers } from './replay-mappers.ts';
-import { type LineChunk, type MappedLineChunk, unpackLineChunk } from './replay-mapping.ts';
 import {
   EndOfInput,
   newSourceCounters,
@@ -28,6 +25,7 @@ import {
   type SourceCounters,
   type SourceState,
 } from './source.ts';
+import { fromJsonLine } from './tweet-record.ts';
 import { problemText } from './x-http.ts';
 
 export type ReplayPace = 'original' | 'max';
@@ -57,11 +55,6 @@ export class ReplaySource implements Source {
   #input: Readable | undefined;
   /** The start of a line whose end is in a later chunk. */
   #partial: Buffer | undefined;
-  /** Started with the first chunk to map. */
-  #mappers: ReplayMappers | undefined;
-  /** Chunks being mapped, in the order they were read. */
-  readonly #mapping: Promise<MappedLineChunk>[] = [];
-  #inputDone = false;
   /** Mapped tweets of the current line not yet handed out (pace original hands them out when due). */
   #pending: TweetRecord[] = [];
   #pendingDead: DeadLetter[] = [];
@@ -109,19 +102,19 @@ export class ReplaySource implements Source {
         tweets.push(this.#pending.shift()!);
       }
       if (tweets.length >= max) return this.#batch(tweets, deadLetters);
-      const mapped = await this.#nextMapped();
-      if (mapped === undefined) {
+      const lines = await this.#nextLines();
+      if (lines === undefined) {
         if (tweets.length > 0 || deadLetters.length > 0) return this.#batch(tweets, deadLetters);
         this.#state = { state: 'stopped', reason: 'end of input', reconnects: 0 };
         throw new EndOfInput();
       }
-      this.#take(mapped);
+      const ingestedAtMs = this.#now();
+      for (const line of lines) this.#map(line, ingestedAtMs);
     }
   }
 
   async close(): Promise<void> {
     this.#input?.destroy();
-    await this.#mappers?.close();
     this.#state = { state: 'stopped', reconnects: 0 };
   }
 
@@ -129,36 +122,16 @@ export class ReplaySource implements Source {
     return { ...this.#state };
   }
 
-  /** The next chunk's mapping, in input order, after sending the chunks read ahead; undefined at the end. */
-  async #nextMapped(): Promise<MappedLineChunk | undefined> {
-    while (!this.#inputDone && this.#mapping.length < MAPPING_AHEAD) {
-      const chunk = await this.#nextLines();
-      if (chunk === undefined) {
-        this.#inputDone = true;
-        break;
-      }
-      this.#mappers ??= new ReplayMappers();
-      const mapped = this.#mappers.map({
-        ...chunk,
-        source: this.name,
-        ingestedAtMs: this.#now(),
-        timeOrder: this.#opts.pace === 'original',
-      });
-      // Awaited in its turn below, where a failure is thrown; not an unhandled rejection before that.
-      mapped.catch(() => {});
-      this.#mapping.push(mapped);
-    }
-    return this.#mapping.shift();
-  }
-
-  #take(mapped: MappedLineChunk): void {
+  #map(line: Buffer, ingestedAtMs: number): void {
+    const mapped = fromJsonLine(line, { source: this.name, ingestedAtMs });
     for (const p of mapped.errors)
       this.#logger.warn({ problem: p }, `X error object in the replay: ${problemText(p)}`);
     this.counters.xProblems += mapped.errors.length;
     this.counters.deadLetters += mapped.deadLetters.length;
-    const { records, deadLetters } = unpackLineChunk(mapped);
-    for (const t of records) this.#pending.push(t);
-    for (const d of deadLetters) this.#pendingDead.push(d);
+    // Search pages list the newest tweet first; original pace wants them in time order.
+    if (this.#opts.pace === 'original') mapped.records.sort((a, b) => a.createdAtMs - b.createdAtMs);
+    for (const t of mapped.records) this.#pending.push(t);
+    for (const d of mapped.deadLetters) this.#pendingDead.push(d);
   }
 
   #dueInMs(tweet: TweetRecord): number {
@@ -182,10 +155,10 @@ export class ReplaySource implements Source {
   }
 
   /**
-   * The non-blank lines completed by the next chunk across all files (CRLF and LF both end a line), copied into a
-   * buffer of their own, or undefined at the end of the last file. A file's last line needs no line break.
+   * The non-blank lines completed by the next chunk across all files (views of it; CRLF and LF both end a line), or
+   * undefined at the end of the last file. A file's last line needs no line break.
    */
-  async #nextLines(): Promise<LineChunk | undefined> {
+  async #nextLines(): Promise<Buffer[] | undefined> {
     for (;;) {
       if (!this.#chunks) {
         const file = this.#opts.files[this.#fileIndex];
@@ -202,40 +175,21 @@ export class ReplaySource implements Source {
         this.#chunks = undefined;
         this.#partial = undefined;
         this.#fileIndex += 1;
-        if (last && !isBlank(last)) return lineChunk(last, [0], [last.length]);
+        if (last && !isBlank(last)) return [last];
         continue;
       }
       const chunk: Buffer = this.#partial ? Buffer.concat([this.#partial, next.value]) : next.value;
-      const starts: number[] = [];
-      const ends: number[] = [];
+      const lines: Buffer[] = [];
       let start = 0;
       for (let nl = chunk.indexOf(LF); nl !== -1; nl = chunk.indexOf(LF, start)) {
-        const end = nl > start && chunk[nl - 1] === CR ? nl - 1 : nl;
-        if (!isBlank(chunk.subarray(start, end))) {
-          starts.push(start);
-          ends.push(end);
-        }
+        const line = chunk.subarray(start, nl > start && chunk[nl - 1] === CR ? nl - 1 : nl);
+        if (!isBlank(line)) lines.push(line);
         start = nl + 1;
       }
       this.#partial = start < chunk.length ? chunk.subarray(start) : undefined;
-      if (starts.length > 0) return lineChunk(chunk, starts, ends);
+      if (lines.length > 0) return lines;
     }
   }
-}
-
-/** Chunks sent to the mapping threads before the first is taken back: each thread has one to do while one waits. */
-const MAPPING_AHEAD = 2 * REPLAY_MAPPING_THREADS;
-
-/** The lines' bytes (from the first line's start to the last one's end) in a buffer of their own, to transfer. */
-function lineChunk(chunk: Buffer, starts: number[], ends: number[]): LineChunk {
-  const from = starts[0]!;
-  const bytes = new Uint8Array(ends[ends.length - 1]! - from);
-  bytes.set(chunk.subarray(from, from + bytes.length));
-  return {
-    bytes,
-    starts: Int32Array.from(starts, (s) => s - from),
-    ends: Int32Array.from(ends, (e) => e - from),
-  };
 }
 
 const LF = 0x0a;

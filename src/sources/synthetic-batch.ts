@@ -1,8 +1,7 @@
 /** One batch of synthetic tweets as records, written as one byte buffer that can cross a thread boundary. */
 import type { DeadLetter, TweetRecord } from '../types.ts';
-import { type PackedBatch, unpackBatch } from './packed-records.ts';
 import type { SyntheticTweets } from './synthetic-payloads.ts';
-import { SyntheticRecordWriter } from './synthetic-record-writer.ts';
+import { type PackedBatch, SyntheticRecordWriter, unpackBatch } from './synthetic-record-writer.ts';
 
 /** The rules every synthetic tweet matched: the one the source stands for. */
 export const SYNTHETIC_RULES = [{ id: '1', tag: 'synthetic' }];

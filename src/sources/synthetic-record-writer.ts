@@ -7,8 +7,8 @@
  * general mapping byte for byte over many seeds; it knows only the shapes SyntheticTweets makes (it validates
  * nothing, never dead-letters), so payloads from anywhere else go through tweet-record.ts.
  */
+import type { TweetRecord } from '../types.ts';
 import { ingestFields } from './ingest-fields.ts';
-import type { PackedBatch } from './packed-records.ts';
 import type { MatchingRule, TweetPayload, V2Place, V2Tweet, V2User } from './synthetic-payloads.ts';
 import { addCurrentNames, POST_RENAMES, USER_RENAMES } from './x-field-names.ts';
 
@@ -17,6 +17,14 @@ type Json = Record<string, unknown>;
 /** Characters JSON.stringify escapes: quote, backslash, controls, lone surrogates (paired ones match as one). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what JSON escapes
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/u;
+
+/** A batch of records as one byte buffer (transferable to another thread) plus each record's id, time and length. */
+export interface PackedBatch {
+  ids: string[];
+  createdAtMs: number[];
+  lengths: number[];
+  bytes: Uint8Array;
+}
 
 /** Bytes a synthetic record takes on average (2.1 kB at seed 1), so a batch's buffer rarely grows. */
 const RECORD_BYTES_GUESS = 2600;
@@ -352,4 +360,17 @@ function findUser(users: V2User[] | undefined, id: string | undefined): V2User |
   if (id === undefined || !users) return undefined;
   for (const u of users) if (u.id === id) return u;
   return undefined;
+}
+
+/** The records of a packed batch, their values views of its one buffer. */
+export function unpackBatch(packed: PackedBatch): TweetRecord[] {
+  const buf = Buffer.from(packed.bytes.buffer, packed.bytes.byteOffset, packed.bytes.byteLength);
+  const out: TweetRecord[] = new Array(packed.ids.length);
+  let at = 0;
+  for (let i = 0; i < packed.ids.length; i++) {
+    const len = packed.lengths[i]!;
+    out[i] = { id: packed.ids[i]!, createdAtMs: packed.createdAtMs[i]!, value: buf.subarray(at, at + len) };
+    at += len;
+  }
+  return out;
 }

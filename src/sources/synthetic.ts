@@ -10,11 +10,10 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { SYNTHETIC_DEFAULTS } from '../config/sources.ts';
-import { type PackedBatch, unpackBatch } from './packed-records.ts';
 import { EndOfInput, type Source, type SourceBatch, type SourceState } from './source.ts';
 import { generateBatch, SYNTHETIC_RULES, syntheticStartMs } from './synthetic-batch.ts';
 import { SyntheticTweets } from './synthetic-payloads.ts';
-import { SyntheticRecordWriter } from './synthetic-record-writer.ts';
+import { type PackedBatch, SyntheticRecordWriter, unpackBatch } from './synthetic-record-writer.ts';
 import type { SegmentRequest, SyntheticWorkerData } from './synthetic-worker.ts';
 
 export interface SyntheticSourceOptions {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { unpackBatch } from '../../../src/sources/packed-records.ts';
 import { SYNTHETIC_RULES } from '../../../src/sources/synthetic-batch.ts';
 import { SyntheticTweets, type TweetPayload } from '../../../src/sources/synthetic-payloads.ts';
-import { SyntheticRecordWriter } from '../../../src/sources/synthetic-record-writer.ts';
+import { SyntheticRecordWriter, unpackBatch } from '../../../src/sources/synthetic-record-writer.ts';
 import { toTweetRecords } from '../../../src/sources/tweet-record.ts';
 import type { TweetRecord } from '../../../src/types.ts';
 
