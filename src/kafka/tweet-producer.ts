@@ -36,6 +36,8 @@ export class TweetProducer {
   private readonly producer: PreEncodedProducer;
   private readonly compression: Compression;
   private readonly sourceHeaders: [Buffer, Buffer][];
+  /** Settles once the batches of the latest send() were handed to the client. */
+  private handOff: Promise<void> = Promise.resolve();
 
   constructor(conn: KafkaConnection, source: string, opts: TweetProducerOptions) {
     this.topic = opts.topic;
@@ -65,11 +67,16 @@ export class TweetProducer {
    */
   async send(records: TweetRecord[]): Promise<void> {
     if (records.length === 0) return;
+    // Batches compress on the threadpool, a small one faster than a large one sent before it: they go to the
+    // client in the order send() was called, so each partition gets its records in that order.
+    const encoded = this.encode(records);
+    const turn = this.handOff.then(() => encoded);
+    this.handOff = turn.then(
+      () => {},
+      () => {},
+    );
     try {
-      const metadata = await this.producer.metadata({ topics: [this.topic] });
-      const partitions = metadata.topics.get(this.topic)?.partitionsCount;
-      if (!partitions) throw new Error(`no partitions in the metadata of ${this.topic}`);
-      await this.producer.sendBatches(this.topic, this.batchesOf(records, partitions));
+      await this.producer.sendBatches(this.topic, await turn);
     } catch (err) {
       throw kafkaError(`producing ${records.length} records to ${this.topic}`, err, {
         TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${this.topic}` },
@@ -130,7 +137,15 @@ export class TweetProducer {
     }
   }
 
-  private batchesOf(records: TweetRecord[], partitions: number): PartitionBatch[] {
+  /** The records as one encoded batch per partition of the topic. */
+  private async encode(records: TweetRecord[]): Promise<PartitionBatch[]> {
+    const metadata = await this.producer.metadata({ topics: [this.topic] });
+    const partitions = metadata.topics.get(this.topic)?.partitionsCount;
+    if (!partitions) throw new Error(`no partitions in the metadata of ${this.topic}`);
+    return Promise.all(this.batchesOf(records, partitions));
+  }
+
+  private batchesOf(records: TweetRecord[], partitions: number): Promise<PartitionBatch>[] {
     const byPartition = new Map<number, TweetRecord[]>();
     for (const r of records) {
       const partition = (murmur2(keyBytes(r.id)) >>> 0) % partitions;
@@ -138,9 +153,9 @@ export class TweetProducer {
       if (list) list.push(r);
       else byPartition.set(partition, [r]);
     }
-    return Array.from(byPartition, ([partition, list]) => ({
+    return Array.from(byPartition, async ([partition, list]) => ({
       partition,
-      batch: encodeRecordBatch(list, this.sourceHeaders, this.compression),
+      batch: await encodeRecordBatch(list, this.sourceHeaders, this.compression),
     }));
   }
 
