@@ -33,7 +33,6 @@ import {
   RECORD_COUNT_AT,
   RECORDS_AT,
 } from './record-batch-layout.ts';
-import { zstdCompressInPool } from './zstd-codec.ts';
 
 /** The codecs of the client's table (zstd-codec.ts tunes its zstd entry); 'none' writes the records as they are. */
 export type BatchCompression = keyof typeof compressionsAlgorithms;
@@ -88,28 +87,18 @@ function encodeHeaders(headers: RecordHeaders): Buffer {
 /** Per-record sizes of the batch being encoded, kept between the sizing pass and the writing pass. */
 let keyLengths = new Int32Array(1024);
 let bodyLengths = new Int32Array(1024);
-
-/**
- * The records compressed: zstd (the default codec) on libuv's threadpool, so the thread that publishes is free
- * while it runs (it was a third of that thread's CPU: docs/benchmarks.md, "Fifth round"); the other codecs with the
- * client's table, on this thread.
- */
-function compress(compression: BatchCompression, records: Buffer): Promise<Buffer> | Buffer {
-  const codec = compressionsAlgorithms[compression];
-  return compression === 'zstd' && codec.available
-    ? zstdCompressInPool(records)
-    : codec.compressSync(records);
-}
+/** Uncompressed records of the batch being encoded, before compression. */
+let scratch = Buffer.allocUnsafe(1024 * 1024);
 
 /**
  * One RecordBatch holding `records` in order (offset deltas 0..n-1): key = the tweet id in UTF-8, value = the
  * document, timestamp = created_at, `headers` on every record. Compressed with the client's codec `compression`.
  */
-export async function encodeRecordBatch(
+export function encodeRecordBatch(
   records: readonly TweetRecord[],
   headers: RecordHeaders,
   compression: BatchCompression,
-): Promise<Buffer> {
+): Buffer {
   const n = records.length;
   if (n === 0) throw new RangeError('a record batch needs at least one record');
   if (keyLengths.length < n) {
@@ -140,9 +129,11 @@ export async function encodeRecordBatch(
 
   const codec = compressionsAlgorithms[compression];
   const compressed = codec.bitmask !== 0;
-  // Uncompressed records are written where they stay, after the header; records to compress, in a buffer of
-  // their own (the threadpool may still read it while the next batch is written).
-  const raw = Buffer.allocUnsafe(RECORDS_AT + size);
+  // Records to compress go to a scratch buffer kept for the next batch (compressSync is done with it on return);
+  // uncompressed ones are written where they stay, after the header.
+  if (compressed && scratch.length < RECORDS_AT + size)
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, RECORDS_AT + size));
+  const raw = compressed ? scratch : Buffer.allocUnsafe(RECORDS_AT + size);
   let at = RECORDS_AT;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
@@ -161,7 +152,7 @@ export async function encodeRecordBatch(
 
   let batch = raw;
   if (compressed) {
-    const body = await compress(compression, raw.subarray(RECORDS_AT, at));
+    const body = codec.compressSync(raw.subarray(RECORDS_AT, at));
     batch = Buffer.allocUnsafe(RECORDS_AT + body.length);
     batch.set(body, RECORDS_AT);
   }

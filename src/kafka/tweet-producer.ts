@@ -36,8 +36,6 @@ export class TweetProducer {
   private readonly producer: PreEncodedProducer;
   private readonly compression: Compression;
   private readonly sourceHeaders: [Buffer, Buffer][];
-  /** Settles once the batches of the latest send() were handed to the client. */
-  private handOff: Promise<void> = Promise.resolve();
 
   constructor(conn: KafkaConnection, source: string, opts: TweetProducerOptions) {
     this.topic = opts.topic;
@@ -67,16 +65,11 @@ export class TweetProducer {
    */
   async send(records: TweetRecord[]): Promise<void> {
     if (records.length === 0) return;
-    // Batches compress on the threadpool, a small one faster than a large one sent before it: they go to the
-    // client in the order send() was called, so each partition gets its records in that order.
-    const encoded = this.encode(records);
-    const turn = this.handOff.then(() => encoded);
-    this.handOff = turn.then(
-      () => {},
-      () => {},
-    );
     try {
-      await this.producer.sendBatches(this.topic, await turn);
+      const metadata = await this.producer.metadata({ topics: [this.topic] });
+      const partitions = metadata.topics.get(this.topic)?.partitionsCount;
+      if (!partitions) throw new Error(`no partitions in the metadata of ${this.topic}`);
+      await this.producer.sendBatches(this.topic, this.batchesOf(records, partitions));
     } catch (err) {
       throw kafkaError(`producing ${records.length} records to ${this.topic}`, err, {
         TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${this.topic}` },
@@ -137,15 +130,7 @@ export class TweetProducer {
     }
   }
 
-  /** The records as one encoded batch per partition of the topic. */
-  private async encode(records: TweetRecord[]): Promise<PartitionBatch[]> {
-    const metadata = await this.producer.metadata({ topics: [this.topic] });
-    const partitions = metadata.topics.get(this.topic)?.partitionsCount;
-    if (!partitions) throw new Error(`no partitions in the metadata of ${this.topic}`);
-    return Promise.all(this.batchesOf(records, partitions));
-  }
-
-  private batchesOf(records: TweetRecord[], partitions: number): Promise<PartitionBatch>[] {
+  private batchesOf(records: TweetRecord[], partitions: number): PartitionBatch[] {
     const byPartition = new Map<number, TweetRecord[]>();
     for (const r of records) {
       const partition = (murmur2(keyBytes(r.id)) >>> 0) % partitions;
@@ -153,9 +138,9 @@ export class TweetProducer {
       if (list) list.push(r);
       else byPartition.set(partition, [r]);
     }
-    return Array.from(byPartition, async ([partition, list]) => ({
+    return Array.from(byPartition, ([partition, list]) => ({
       partition,
-      batch: await encodeRecordBatch(list, this.sourceHeaders, this.compression),
+      batch: encodeRecordBatch(list, this.sourceHeaders, this.compression),
     }));
   }
 

@@ -14,7 +14,7 @@
  * every zstd encoder that knows its input size, as node's does). The format on the wire is standard zstd.
  */
 
-import { constants, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { compressionsAlgorithms } from '@platformatic/kafka';
 
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -56,23 +56,7 @@ type Bytes = Buffer | { buffer: Buffer };
 /** The client hands its codecs either a Buffer or its DynamicBuffer (whose `buffer` is the bytes). */
 const bytesOf = (data: Bytes): Buffer => (Buffer.isBuffer(data) ? data : data.buffer);
 
-/** Set by installZstdCodec; until then zlib's default, as the client's own codec has it. */
-let level: number | undefined;
-
-const compressOptions = () =>
-  level === undefined ? {} : { params: { [constants.ZSTD_c_compressionLevel]: level } };
-
-/**
- * zstd at the installed level on libuv's threadpool (node:zlib's asynchronous zstdCompress), for callers that keep
- * their own thread free while it runs (record-batch-encode.ts). The same bytes as the synchronous call: streamed,
- * zstd would leave the frame's content size out unless told it (decompression sizes its output by it, above).
- */
-export const zstdCompressInPool = (data: Buffer): Promise<Buffer> =>
-  new Promise((resolve, reject) =>
-    zstdCompress(data, { ...compressOptions(), pledgedSrcSize: data.length }, (err, out) =>
-      err ? reject(err) : resolve(out),
-    ),
-  );
+let level = 1;
 
 /** Replaces the zstd functions of the client's codec table (once) and sets the compression level. */
 export function installZstdCodec(compressionLevel: number): void {
@@ -83,7 +67,8 @@ export function installZstdCodec(compressionLevel: number): void {
     available: boolean;
   };
   if (!zstd.available) return;
-  zstd.compressSync = (data) => zstdCompressSync(bytesOf(data), compressOptions());
+  zstd.compressSync = (data) =>
+    zstdCompressSync(bytesOf(data), { params: { [constants.ZSTD_c_compressionLevel]: level } });
   zstd.decompressSync = (data) => {
     const input = bytesOf(data);
     return zstdDecompressSync(input, {
