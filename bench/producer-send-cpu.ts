@@ -6,7 +6,7 @@
  *   the fourth round of the produce path: Buffer key, BigInt timestamp, the headers Map), and
  * - `encoded`: TweetProducer (record batches encoded by src/kafka/record-batch-encode.ts),
  * alternating, with the same options (idempotent, acks=all, zstd at the configured level 1). Reports
- * process.cpuUsage() (all threads) per tweet. The source, the mapping and the produce loop are left out; compare
+ * process.cpuUsage() (all threads) per tweet, and the calling thread's own share (process.threadCpuUsage()). The source, the mapping and the produce loop are left out; compare
  * CPU, not wall time, on a loaded machine.
  *
  *   node_modules/.bin/node bench/producer-send-cpu.ts [tweets=100000] [rounds=3] [brokers=localhost:9092]
@@ -70,10 +70,12 @@ function encodedSender(topic: string): { send: Send; close: () => Promise<void> 
   return { send: (records) => producer.send(records), close: () => producer.close() };
 }
 
-async function run(send: Send, input: TweetRecord[]): Promise<number> {
+/** CPU us per tweet: all threads, and the calling thread alone (the one that also reads the source). */
+async function run(send: Send, input: TweetRecord[]): Promise<{ all: number; main: number }> {
   // One batch first: connections, metadata and the producer id are not what is measured.
   await send(input.slice(0, BATCH));
   const before = process.cpuUsage();
+  const mainBefore = process.threadCpuUsage();
   const inFlight: Promise<void>[] = [];
   for (let at = BATCH; at < input.length; at += BATCH) {
     inFlight.push(send(input.slice(at, at + BATCH)));
@@ -81,7 +83,9 @@ async function run(send: Send, input: TweetRecord[]): Promise<number> {
   }
   await Promise.all(inFlight);
   const used = process.cpuUsage(before);
-  return (used.user + used.system) / (input.length - BATCH);
+  const main = process.threadCpuUsage(mainBefore);
+  const n = input.length - BATCH;
+  return { all: (used.user + used.system) / n, main: (main.user + main.system) / n };
 }
 
 installZstdCodec(1);
@@ -91,7 +95,7 @@ await readSynthetic(tweets, (batch) => {
 });
 const admin = createAdmin({ clientId: 'bench-admin', bootstrapBrokers: brokers });
 const stamp = Date.now();
-const figures: Record<string, number[]> = { client: [], encoded: [] };
+const figures: Record<string, { all: number; main: number }[]> = { client: [], encoded: [] };
 for (let round = 0; round < rounds; round++) {
   for (const kind of senders) {
     const topic = `bench-producer-send-${stamp}-${round}-${kind}`;
@@ -104,4 +108,6 @@ for (let round = 0; round < rounds; round++) {
 }
 await admin.close();
 for (const [kind, us] of Object.entries(figures).filter(([, us]) => us.length > 0))
-  console.log(`${kind.padEnd(8)} ${us.map((u) => u.toFixed(1)).join(', ')} us CPU per tweet`);
+  console.log(
+    `${kind.padEnd(8)} ${us.map((u) => u.all.toFixed(1)).join(', ')} us CPU per tweet (calling thread ${us.map((u) => u.main.toFixed(1)).join(', ')})`,
+  );
