@@ -9,7 +9,10 @@
  *   node_modules/.bin/node bench/sink-process-cpu.ts [tweets=200000] [formats=jsonl,jsonl.gz,parquet] [rounds=2] \
  *     [checkout dirs, default this one]
  *
- * With SINK_CPU_PROF=<dir> in the environment each sink process also writes a V8 CPU profile there.
+ * With SINK_CPU_PROF=<dir> in the environment each sink process also writes a V8 CPU profile there. A checkout may
+ * carry extra sink flags after a `+`: `/work/main+--workers+2` runs that checkout's sink with `--workers 2`, so two
+ * settings of one checkout alternate like two checkouts. Each line also gives the sink's tweets/s over the same
+ * interval (wall time: on a shared machine, read it beside the load).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -43,7 +46,9 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
 }
 
-async function sinkCpu(checkout: string, format: string, n: number): Promise<number> {
+/** CPU per tweet (us) and tweets/s of one sink run, from its first `partitions opened` to its last `window committed`. */
+async function sinkCpu(run: string, format: string, n: number): Promise<{ us: number; tweetsPerS: number }> {
+  const [checkout = run, ...extraArgs] = run.split('+');
   const child = spawn(
     NODE,
     [
@@ -60,21 +65,32 @@ async function sinkCpu(checkout: string, format: string, n: number): Promise<num
       format,
       '--exit-when-idle',
       '3',
+      ...extraArgs,
     ],
     { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv },
   );
   let first: number | undefined;
   let last: number | undefined;
+  let firstAt = 0;
+  let lastAt = 0;
   const onLine = (line: string) => {
-    if (line.includes('"partitions opened"') && first === undefined) first = cpuSeconds(child.pid!);
-    if (line.includes('"window committed"')) last = cpuSeconds(child.pid!);
+    if (line.includes('"partitions opened"') && first === undefined) {
+      first = cpuSeconds(child.pid!);
+      firstAt = performance.now();
+    }
+    if (line.includes('"window committed"')) {
+      last = cpuSeconds(child.pid!);
+      lastAt = performance.now();
+    }
   };
   createInterface({ input: child.stdout! }).on('line', onLine);
   createInterface({ input: child.stderr! }).on('line', onLine);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0 || first === undefined || last === undefined)
-    throw new Error(`tweetpipe sink of ${checkout} (${format}) exited with ${code}`);
-  return ((last - first) * 1e6) / tweets;
+    throw new Error(`tweetpipe sink of ${run} (${format}) exited with ${code}`);
+  // The last windows commit only after the idle wait (--exit-when-idle 3): it is not sink time.
+  const seconds = (lastAt - firstAt) / 1000 - 3;
+  return { us: ((last - first) * 1e6) / tweets, tweetsPerS: tweets / seconds };
 }
 
 const say = (line: string) => console.log(line);
@@ -99,9 +115,9 @@ try {
   for (let round = 1; round <= rounds; round++)
     for (const format of formats)
       for (const checkout of checkouts) {
-        const us = await sinkCpu(checkout, format, ++n);
+        const { us, tweetsPerS } = await sinkCpu(checkout, format, ++n);
         console.log(
-          `round ${round} ${format.padEnd(8)} ${us.toFixed(1)} us CPU per tweet  ${checkout}  (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
+          `round ${round} ${format.padEnd(8)} ${us.toFixed(1)} us CPU per tweet, ${Math.round(tweetsPerS)} tweets/s  ${checkout}  (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
         );
       }
 } finally {
