@@ -138,7 +138,7 @@ class FetchedRecord implements KafkaRecord {
 
 /**
  * Appends to `into` the records of `batch` at or after offset `from` (a compressed batch can start before the
- * offset a fetch asked for).
+ * offset a fetch asked for). `body` is its records section uncompressed, when the caller already has it.
  */
 export function decodeRecords(
   batch: RawRecordBatch,
@@ -146,12 +146,13 @@ export function decodeRecords(
   partition: number,
   from: number,
   into: KafkaRecord[],
+  body: Buffer = decompressedBody(batch),
 ): void {
   const baseOffset = safeOffset(batch.firstOffset);
   const lastOffsetDelta = batch.lastOffsetDelta;
   safeOffset(batch.firstOffset + BigInt(lastOffsetDelta));
   const baseTimestamp = Number(batch.firstTimestamp);
-  const reader = new RecordReader(decompressedBody(batch));
+  const reader = new RecordReader(body);
   const size = reader.bytes.length;
   const corrupt = (i: number, what: string) =>
     corruptBatch(`record ${i} of ${batch.recordCount}: ${what}`, batch.firstOffset);
