@@ -18,10 +18,10 @@
  *
  * The batches are decompressed here (so a bad codec fails the fetch, and the consumer knows the bytes it buffers)
  * but their records are decoded only when the consumer hands them out (`decodeFetchedBatch`). Decoded at fetch
- * time, a record's objects (the record, its value view, its offset) waited in the consumer's buffer through two or
- * more young-generation collections and were promoted into V8's old generation: about a kilobyte per tweet of
- * old-generation growth, which started most of the sink's full collections (docs/benchmarks.md, "Fifth round:
- * sink CPU"). Decoded as they are handed out, they die young.
+ * time, a record's objects (the record, its value view, its offset) waited in the consumer's buffer (up to 16 MiB
+ * of tweets) through young-generation collections, each of which copied them; decoded as they are handed out, they
+ * are made just before the sink's put and die young. A third of the sink's CPU is V8's collector
+ * (docs/benchmarks.md, "Fifth round: sink CPU").
  */
 
 import type { Consumer } from '@platformatic/kafka';

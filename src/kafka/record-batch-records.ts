@@ -93,9 +93,8 @@ class RecordReader {
 
 /**
  * A decoded record. Its key becomes a view of the batch only when read: the sink reads keys of dead letters
- * alone, and a view per record (~100 B of heap) lived as long as the record, through the consumer's buffer and the
- * sink's put, so it was promoted into V8's old generation with it; old-generation growth is what starts most of
- * the sink's full garbage collections (docs/benchmarks.md, "Fifth round: sink CPU").
+ * alone, and a view per record is ~100 B more of heap per record for V8's collector, a third of the sink's CPU
+ * (docs/benchmarks.md, "Fifth round: sink CPU").
  */
 class FetchedRecord implements KafkaRecord {
   readonly topic: string;
