@@ -18,6 +18,7 @@ import type { Logger } from '../log.ts';
 import type { KafkaRecord, TopicPartition } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
 import {
+  FetchedBuffer,
   type FetchedPartition,
   type FetchResponse,
   requestedOffsets,
@@ -33,8 +34,9 @@ export interface BatchConsumerOptions {
   /** Buffered records above which fetching pauses. */
   maxBuffered?: number;
   /**
-   * Buffered value bytes above which fetching pauses (default 32 MiB): a count alone lets large records (or a
-   * burst of them) take memory without bound. The fetch that crosses it is kept whole (at most fetchMaxBytes).
+   * Buffered bytes (of the fetched batches, uncompressed: the values and a few bytes of framing each) above which
+   * fetching pauses: a count alone lets large records (or a burst of them) take memory without bound. The fetch
+   * that crosses it is kept whole (at most fetchMaxBytes).
    */
   maxBufferedBytes?: number;
   sessionTimeoutMs?: number;
@@ -56,14 +58,13 @@ export interface PartitionLag {
 export class BatchConsumer {
   private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
   private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
-  private readonly buffer: KafkaRecord[] = [];
+  /** Fetched batches not yet handed out; their records are decoded only then (fetched-records.ts says why). */
+  private readonly buffer: FetchedBuffer;
   private readonly leaderEpochs = new Map<number, number>();
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private readonly maxBuffered: number;
   private readonly maxBufferedBytes: number;
-  /** Value bytes of the records in the buffer. */
-  private bufferedBytes = 0;
   private rebalanceListener: ((assigned: TopicPartition[]) => void) | undefined;
   /** Partitions of the latest group join: records of any other partition are dropped. */
   private owned = new Set<number>();
@@ -72,6 +73,7 @@ export class BatchConsumer {
 
   constructor(conn: KafkaConnection, opts: BatchConsumerOptions) {
     this.opts = opts;
+    this.buffer = new FetchedBuffer(opts.topic);
     this.maxBuffered = opts.maxBuffered ?? CONSUMER_DEFAULTS.maxBuffered;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? CONSUMER_DEFAULTS.maxBufferedBytes;
     this.closeDeadlineMs = opts.closeDeadlineMs ?? CONSUMER_DEFAULTS.closeDeadlineMs;
@@ -92,9 +94,7 @@ export class BatchConsumer {
       const assigned = this.assignments();
       this.opts.log.info({ assignments: assigned }, 'consumer group joined');
       this.owned = new Set(assigned.map((tp) => tp.partition));
-      for (let i = this.buffer.length - 1; i >= 0; i--)
-        if (!this.owned.has(this.buffer[i]!.partition))
-          this.bufferedBytes -= this.buffer.splice(i, 1)[0]!.value?.length ?? 0;
+      this.buffer.keepOnly(this.owned);
       this.rebalanceListener?.(assigned);
     });
   }
@@ -146,9 +146,9 @@ export class BatchConsumer {
   }
 
   /**
-   * Wraps the client's fetch so that each response's records land in the buffer straight from the fetched batches
-   * (decoded by record-batch-records.ts), and the stream, which still reads the batch headers for its offsets,
-   * pushes no per-message object (fetched-records.ts says why). Fetching pauses once the buffer is full, as the stream would under backpressure.
+   * Wraps the client's fetch so that each response's batches land in the buffer (their records decoded by
+   * record-batch-records.ts as next() hands them out), and the stream, which still reads the batch headers for its
+   * offsets, pushes no per-message object (fetched-records.ts says why). Fetching pauses once the buffer is full, as the stream would under backpressure.
    */
   private takeRecordsFromFetches(): void {
     const consumer = this.consumer;
@@ -161,7 +161,7 @@ export class BatchConsumer {
       if (!callback) return fetch(options);
       const requested = requestedOffsets(options.topics);
       return fetch(options, (error, response) => {
-        if (!error && response) this.accept(takeFetchedRecords(response, requested, this.opts.topic));
+        if (!error && response) this.accept(takeFetchedRecords(response, requested));
         callback(error, response);
       });
     }) as typeof consumer.fetch;
@@ -169,16 +169,13 @@ export class BatchConsumer {
 
   private accept(fetched: FetchedPartition[]): void {
     if (fetched.length === 0) return;
-    for (const { partition, leaderEpoch, records } of fetched) {
+    for (const { partition, leaderEpoch, batches } of fetched) {
       // Fetched before the latest rebalance moved the partition away.
       if (!this.owned.has(partition)) continue;
       this.leaderEpochs.set(partition, leaderEpoch);
-      for (const r of records) {
-        this.bufferedBytes += r.value?.length ?? 0;
-        this.buffer.push(r);
-      }
+      for (const b of batches) this.buffer.push(b);
     }
-    if (this.buffer.length >= this.maxBuffered || this.bufferedBytes >= this.maxBufferedBytes)
+    if (this.buffer.records >= this.maxBuffered || this.buffer.bytes >= this.maxBufferedBytes)
       this.stream?.pause();
     this.wake?.();
   }
@@ -192,7 +189,7 @@ export class BatchConsumer {
   /** Up to `max` records; waits at most `waitMs` for the first one. */
   async next(max: number, waitMs: number): Promise<KafkaRecord[]> {
     if (this.failure) throw this.failure;
-    if (this.buffer.length === 0) {
+    if (this.buffer.records === 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, waitMs);
         this.wake = () => {
@@ -203,15 +200,14 @@ export class BatchConsumer {
       this.wake = undefined;
       if (this.failure) throw this.failure;
     }
-    const batch = this.buffer.splice(0, max);
-    for (const r of batch) this.bufferedBytes -= r.value?.length ?? 0;
+    const out = this.buffer.take(max);
     if (
       this.stream?.isPaused() &&
-      this.buffer.length < this.maxBuffered / 2 &&
-      this.bufferedBytes < this.maxBufferedBytes / 2
+      this.buffer.records < this.maxBuffered / 2 &&
+      this.buffer.bytes < this.maxBufferedBytes / 2
     )
       this.stream.resume();
-    return batch;
+    return out;
   }
 
   /** Commits the next offsets to read, per partition. Best effort: Kafka's offsets serve lag monitoring. */

@@ -1,5 +1,5 @@
 /**
- * Takes the records out of a Fetch response, as the sink's KafkaRecords, before @platformatic/kafka's
+ * Takes the record batches out of a Fetch response, for the sink's KafkaRecords, before @platformatic/kafka's
  * MessagesStream sees them.
  *
  * Why: for every record, the stream builds a spread copy of it, a diagnostics context, a bound commit closure, a
@@ -15,12 +15,19 @@
  * What the stream did per record and this does the same way: control batches (transaction markers) are skipped;
  * partitions the request did not ask for (left over in an incremental fetch session) are skipped; records before
  * the requested offset (a compressed batch starts before it) are skipped. The caller filters on ownership.
+ *
+ * The batches are decompressed here (so a bad codec fails the fetch, and the consumer knows the bytes it buffers)
+ * but their records are decoded only when the consumer hands them out (`decodeFetchedBatch`). Decoded at fetch
+ * time, a record's objects (the record, its value view, its offset) waited in the consumer's buffer (up to 16 MiB
+ * of tweets) through young-generation collections, each of which copied them; decoded as they are handed out, they
+ * are made just before the sink's put and die young. A third of the sink's CPU is V8's collector
+ * (docs/benchmarks.md, "Fifth round: sink CPU").
  */
 
 import type { Consumer } from '@platformatic/kafka';
 import { TweetpipeError } from '../errors.ts';
 import type { KafkaRecord } from '../types.ts';
-import { isRawRecordBatch } from './record-batch.ts';
+import { decompressedBody, isRawRecordBatch, type RawRecordBatch } from './record-batch.ts';
 import { IS_CONTROL } from './record-batch-layout.ts';
 import { decodeRecords, safeOffset } from './record-batch-records.ts';
 
@@ -46,22 +53,35 @@ export function requestedOffsets(
   return out;
 }
 
-/** One partition's records taken out of a response, with the leader epoch of its last batch. */
+/** One data batch taken out of a response: decompressed, its records still encoded. */
+export interface FetchedBatch {
+  partition: number;
+  batch: RawRecordBatch;
+  /** The records section, uncompressed. */
+  body: Buffer;
+  /** Records at or after this offset are the ones to hand out. */
+  from: number;
+  /** Records at or after `from` if the batch's offsets are consecutive (at most that many otherwise). */
+  records: number;
+}
+
+/** One partition's data batches taken out of a response, with the leader epoch of its last batch. */
 export interface FetchedPartition {
   partition: number;
   leaderEpoch: number;
-  records: KafkaRecord[];
+  batches: FetchedBatch[];
+}
+
+/** Appends the records of `fetched` to `into`, as KafkaRecords of `topic`. */
+export function decodeFetchedBatch(fetched: FetchedBatch, topic: string, into: KafkaRecord[]): void {
+  decodeRecords(fetched.batch, topic, fetched.partition, fetched.from, into, fetched.body);
 }
 
 /**
- * Decodes every data record of `response` into the returned partitions (in response order, which is offset order
- * per partition).
+ * Takes every data batch of `response` into the returned partitions (in response order, which is offset order per
+ * partition), decompressed.
  */
-export function takeFetchedRecords(
-  response: FetchResponse,
-  requested: RequestedOffsets,
-  topic: string,
-): FetchedPartition[] {
+export function takeFetchedRecords(response: FetchResponse, requested: RequestedOffsets): FetchedPartition[] {
   const out: FetchedPartition[] = [];
   for (const topicResponse of response.responses) {
     const wanted = requested.get(topicResponse.topicId);
@@ -71,7 +91,7 @@ export function takeFetchedRecords(
       const fetchOffset = wanted?.get(p.partitionIndex);
       if (fetchOffset === undefined) continue;
       const from = safeOffset(fetchOffset);
-      const records: KafkaRecord[] = [];
+      const taken: FetchedBatch[] = [];
       let leaderEpoch = -1;
       for (const batch of batches) {
         if (!isRawRecordBatch(batch))
@@ -80,11 +100,85 @@ export function takeFetchedRecords(
             'a fetch response was parsed by the Kafka client instead of record-batch-fetch.ts (useRawRecordBatches not installed on this consumer)',
           );
         leaderEpoch = batch.partitionLeaderEpoch;
-        if ((batch.attributes & IS_CONTROL) === 0)
-          decodeRecords(batch, topic, p.partitionIndex, from, records);
+        if ((batch.attributes & IS_CONTROL) !== 0) continue;
+        const first = safeOffset(batch.firstOffset);
+        const last = first + batch.lastOffsetDelta;
+        if (last < from) continue;
+        const records = Math.min(batch.recordCount, last - Math.max(first, from) + 1);
+        taken.push({ partition: p.partitionIndex, batch, body: decompressedBody(batch), from, records });
       }
-      if (records.length > 0) out.push({ partition: p.partitionIndex, leaderEpoch, records });
+      if (taken.length > 0) out.push({ partition: p.partitionIndex, leaderEpoch, batches: taken });
     }
   }
   return out;
+}
+
+/**
+ * The consumer's buffer of fetched batches, oldest first. Their records are decoded only as `take` hands them out;
+ * the records of the last decoded batch that did not fit wait for the next call.
+ */
+export class FetchedBuffer {
+  readonly #topic: string;
+  #batches: FetchedBatch[] = [];
+  #decoded: KafkaRecord[] = [];
+  /** Records in the batches (at most; see FetchedBatch.records) and the decoded ones waiting. */
+  #records = 0;
+  /** Bytes of the batches not yet decoded (uncompressed). */
+  #bytes = 0;
+
+  constructor(topic: string) {
+    this.#topic = topic;
+  }
+
+  get records(): number {
+    return this.#records;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  push(batch: FetchedBatch): void {
+    this.#records += batch.records;
+    this.#bytes += batch.body.length;
+    this.#batches.push(batch);
+  }
+
+  /** Drops what it holds of partitions not in `owned` (after a rebalance). */
+  keepOnly(owned: ReadonlySet<number>): void {
+    this.#batches = this.#batches.filter((b) => owned.has(b.partition));
+    this.#decoded = this.#decoded.filter((r) => owned.has(r.partition));
+    this.#records = this.#decoded.length;
+    this.#bytes = 0;
+    for (const b of this.#batches) {
+      this.#records += b.records;
+      this.#bytes += b.body.length;
+    }
+  }
+
+  /** Up to `max` records in order, decoding the batches as far as needed. */
+  take(max: number): KafkaRecord[] {
+    let out = this.#decoded.splice(0, max);
+    this.#records -= out.length;
+    let taken = 0;
+    while (out.length < max && taken < this.#batches.length) {
+      const b = this.#batches[taken++]!;
+      this.#records -= b.records;
+      this.#bytes -= b.body.length;
+      const records: KafkaRecord[] = [];
+      decodeFetchedBatch(b, this.#topic, records);
+      if (out.length === 0 && records.length <= max) {
+        out = records;
+        continue;
+      }
+      const room = max - out.length;
+      for (let i = 0; i < room && i < records.length; i++) out.push(records[i]!);
+      if (records.length > room) {
+        this.#decoded = records.slice(room);
+        this.#records += this.#decoded.length;
+      }
+    }
+    this.#batches.splice(0, taken);
+    return out;
+  }
 }

@@ -5,7 +5,7 @@
  * array with a pair array and two Buffers per header, key and value Buffers and two BigInts (the timestamp delta
  * read as a varlong, and the offset delta turned into one to add to the base offset), all of which the sink then
  * copied into a KafkaRecord. Here a record is one KafkaRecord whose key and value are views of the (decompressed)
- * batch, offsets and timestamps are numbers, and the headers Map is shared by consecutive records whose header
+ * batch (the key's made only when read), offsets and timestamps are numbers, and the headers Map is shared by consecutive records whose header
  * bytes are identical (the producer writes the same source and schema version on every record of a source). Like
  * the empty Map of records without headers before it, a shared Map is safe because the sink only reads headers.
  *
@@ -76,18 +76,68 @@ class RecordReader {
 
   /** Length-prefixed bytes as a view, null for length -1; undefined when they would run past `end`. */
   bytesUpTo(end: number): Buffer | null | undefined {
+    const length = this.skipBytesUpTo(end);
+    if (length === undefined) return undefined;
+    return length < 0 ? null : this.bytes.subarray(this.at - length, this.at);
+  }
+
+  /** Skips length-prefixed bytes: their length (-1 for null), or undefined when they would run past `end`. */
+  skipBytesUpTo(end: number): number | undefined {
     const length = this.varint();
-    if (length === -1) return null;
-    const from = this.at;
+    if (length === -1) return -1;
     this.at += length;
     if (length < 0 || this.at > end) return undefined;
-    return this.bytes.subarray(from, this.at);
+    return length;
+  }
+}
+
+/**
+ * A decoded record. Its key becomes a view of the batch only when read: the sink reads keys of dead letters
+ * alone, and a view per record is ~100 B more of heap per record for V8's collector, a third of the sink's CPU
+ * (docs/benchmarks.md, "Fifth round: sink CPU").
+ */
+class FetchedRecord implements KafkaRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly timestamp: number;
+  readonly value: Buffer | null;
+  readonly headers: Map<string, Buffer>;
+  readonly #batch: Buffer;
+  readonly #keyAt: number;
+  /** -1 for a null key. */
+  readonly #keyLength: number;
+
+  constructor(
+    topic: string,
+    partition: number,
+    offset: number,
+    timestamp: number,
+    batch: Buffer,
+    keyAt: number,
+    keyLength: number,
+    value: Buffer | null,
+    headers: Map<string, Buffer>,
+  ) {
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = BigInt(offset);
+    this.timestamp = timestamp;
+    this.value = value;
+    this.headers = headers;
+    this.#batch = batch;
+    this.#keyAt = keyAt;
+    this.#keyLength = keyLength;
+  }
+
+  get key(): Buffer | null {
+    return this.#keyLength < 0 ? null : this.#batch.subarray(this.#keyAt, this.#keyAt + this.#keyLength);
   }
 }
 
 /**
  * Appends to `into` the records of `batch` at or after offset `from` (a compressed batch can start before the
- * offset a fetch asked for).
+ * offset a fetch asked for). `body` is its records section uncompressed, when the caller already has it.
  */
 export function decodeRecords(
   batch: RawRecordBatch,
@@ -95,12 +145,13 @@ export function decodeRecords(
   partition: number,
   from: number,
   into: KafkaRecord[],
+  body: Buffer = decompressedBody(batch),
 ): void {
   const baseOffset = safeOffset(batch.firstOffset);
   const lastOffsetDelta = batch.lastOffsetDelta;
   safeOffset(batch.firstOffset + BigInt(lastOffsetDelta));
   const baseTimestamp = Number(batch.firstTimestamp);
-  const reader = new RecordReader(decompressedBody(batch));
+  const reader = new RecordReader(body);
   const size = reader.bytes.length;
   const corrupt = (i: number, what: string) =>
     corruptBatch(`record ${i} of ${batch.recordCount}: ${what}`, batch.firstOffset);
@@ -121,9 +172,10 @@ export function decodeRecords(
       reader.at = end;
       continue;
     }
-    const key = reader.bytesUpTo(end);
+    const keyLength = reader.skipBytesUpTo(end);
+    const keyAt = reader.at - Math.max(0, keyLength ?? 0);
     const value = reader.bytesUpTo(end);
-    if (key === undefined || value === undefined) throw corrupt(i, 'key or value runs past the record');
+    if (keyLength === undefined || value === undefined) throw corrupt(i, 'key or value runs past the record');
     const headersAt = reader.at;
     let headers = NO_HEADERS;
     if (reader.bytes[headersAt] === 0)
@@ -140,15 +192,19 @@ export function decodeRecords(
     }
     if (reader.at !== end)
       throw corrupt(i, `its fields take ${reader.at - end + length} bytes, its length says ${length}`);
-    into.push({
-      topic,
-      partition,
-      offset: BigInt(offset),
-      timestamp: baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    });
+    into.push(
+      new FetchedRecord(
+        topic,
+        partition,
+        offset,
+        baseTimestamp + timestampDelta,
+        reader.bytes,
+        keyAt,
+        keyLength,
+        value,
+        headers,
+      ),
+    );
   }
 }
 

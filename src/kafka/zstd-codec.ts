@@ -8,7 +8,10 @@
  * - Decompression was 15% of the sink's CPU. With a 16 KiB chunk a batch takes one native round trip per 16 KiB of
  *   output and a concat of the pieces; measured on synthetic tweet batches (64 KiB and 1 MiB, 4 alternating
  *   rounds), one chunk of exactly the output size decompressed 1.2-1.4x faster. A fixed 1 MiB chunk was slower on
- *   small batches (the allocation); the chunk size made no difference to compression.
+ *   small batches (the allocation); the chunk size made no difference to compression. The chunk is one byte
+ *   larger than the content: zlib allocates a second chunk whenever a call fills the first to its last byte, and a
+ *   chunk of exactly the content size always does (a wasted buffer of the batch's size and a second native call
+ *   per batch, 0.3-0.4 us per tweet; docs/benchmarks.md, "Fifth round: sink CPU").
  * The client exports its codec table (`compressionsAlgorithms`) and looks codecs up in it per batch, so the zstd
  * entry's two functions are replaced, decompression sizing its chunk from the frame's content size (written by
  * every zstd encoder that knows its input size, as node's does). The format on the wire is standard zstd.
@@ -50,7 +53,8 @@ export function zstdContentSize(b: Uint8Array): number | undefined {
   }
 }
 
-const chunkFor = (size: number): number => Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size));
+/** One byte of room past the content, so that the output never fills the chunk (see the header). */
+const chunkFor = (size: number): number => Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size + 1));
 
 type Bytes = Buffer | { buffer: Buffer };
 /** The client hands its codecs either a Buffer or its DynamicBuffer (whose `buffer` is the bytes). */

@@ -42,6 +42,11 @@ export class JsonScan {
   kind: JsonKind = 'invalid';
   /** For 'invalid': the byte offset where the grammar broke (the length when the input ended early). */
   errorOffset = 0;
+  /**
+   * Whether the value is plain: no backslash and no byte below 0x20 anywhere (grammar.ts lastQuoteIfPlain), so in
+   * particular no raw CR or LF: a JSON Lines writer can take it as one line without looking.
+   */
+  plain = false;
   /** The scanned bytes; their member spans below (start after the opening quote, end at the closing one). */
   bytes: Buffer | undefined = undefined;
   idStart = -1;
@@ -96,6 +101,8 @@ export function scanJson(b: Buffer, out: JsonScan = newJsonScan()): JsonScan {
   out.createdStart = -1;
   out.errorOffset = 0;
   const lastQuote = lastQuoteIfPlain(b);
+  // lastQuoteIfPlain is -1 as well for a plain text without a quote; such a text is no object, so never written.
+  out.plain = lastQuote >= 0;
   let i = skipWhitespace(b, 0);
   const topIsObject = i < b.length && b[i] === LBRACE;
   i = topIsObject

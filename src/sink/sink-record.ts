@@ -16,6 +16,11 @@ export interface SinkRecord {
   timestampMs: number;
   /** The value bytes exactly as consumed. */
   value: Buffer;
+  /**
+   * True when validation found no byte below 0x20 in the value (so no raw CR or LF): JSON Lines writes it as it
+   * is without searching it for line breaks. False or absent: not known, the writer looks.
+   */
+  oneLine?: boolean;
   /** The parsed value, a JSON object with a non-empty string `id`; parsed on first read, then cached. */
   readonly doc: Record<string, unknown>;
   /**
@@ -46,15 +51,17 @@ class ValidRecord implements SinkRecord {
   readonly offset: bigint;
   readonly timestampMs: number;
   readonly value: Buffer;
+  readonly oneLine: boolean;
   readonly headers: Map<string, Buffer>;
   #doc: Record<string, unknown> | undefined = undefined;
 
-  constructor(record: KafkaRecord, value: Buffer, timestampMs: number) {
+  constructor(record: KafkaRecord, value: Buffer, timestampMs: number, oneLine: boolean) {
     this.topic = record.topic;
     this.partition = record.partition;
     this.offset = record.offset;
     this.timestampMs = timestampMs;
     this.value = value;
+    this.oneLine = oneLine;
     this.headers = record.headers;
   }
 
@@ -120,5 +127,5 @@ export function classify(record: KafkaRecord): Classified {
     timestampMs = createdAt === undefined ? Number.NaN : Date.parse(createdAt);
     if (!usable(timestampMs)) return { ok: false, reason: timestampProblem(record.timestamp, createdAt) };
   }
-  return { ok: true, record: new ValidRecord(record, value, timestampMs) };
+  return { ok: true, record: new ValidRecord(record, value, timestampMs, scan.plain) };
 }

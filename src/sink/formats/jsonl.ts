@@ -19,11 +19,12 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * The bytes of one line. A raw CR or LF in valid JSON can only be whitespace between tokens (pretty-printed JSON):
- * such a value is compacted, its tokens kept byte for byte, so it stays one line.
+ * such a value is compacted, its tokens kept byte for byte, so it stays one line. A value that validation already
+ * found free of control bytes (`oneLine`) is not searched again (two searches of ~2 KB, 0.15-0.3 us a tweet).
  */
 function lineOf(record: SinkRecord): Buffer {
   const v = record.value;
-  return v.indexOf(10) === -1 && v.indexOf(13) === -1 ? v : compactJson(v);
+  return record.oneLine || (v.indexOf(10) === -1 && v.indexOf(13) === -1) ? v : compactJson(v);
 }
 
 /**

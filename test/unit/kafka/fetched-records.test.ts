@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { crc32c, createRecordsBatch } from '@platformatic/kafka';
+import { TweetpipeError } from '../../../src/errors.ts';
 import {
+  decodeFetchedBatch,
+  FetchedBuffer,
+  type FetchedPartition,
   type FetchResponse,
   requestedOffsets,
   takeFetchedRecords,
 } from '../../../src/kafka/fetched-records.ts';
 import { readRecordBatches } from '../../../src/kafka/record-batch.ts';
 import { ATTRIBUTES_AT, CRC_AT, IS_CONTROL } from '../../../src/kafka/record-batch-layout.ts';
+import type { KafkaRecord } from '../../../src/types.ts';
 
 const TOPIC = 'tweets';
 const TOPIC_ID = 'topic-uuid';
@@ -54,6 +59,13 @@ function response(partitions: { index: number; batches: ReturnType<typeof fetche
   } as unknown as FetchResponse;
 }
 
+/** The records of a partition taken out of a response, decoded as the consumer hands them out. */
+function recordsOf(taken: FetchedPartition | undefined): KafkaRecord[] {
+  const records: KafkaRecord[] = [];
+  for (const b of taken!.batches) decodeFetchedBatch(b, TOPIC, records);
+  return records;
+}
+
 /** As the client's MessagesStream builds a fetch request: the topic once per partition. */
 const requested = (offsets: Record<number, bigint>) =>
   requestedOffsets(
@@ -69,16 +81,12 @@ describe('records taken out of a fetch response', () => {
       { firstOffset: 10n, values: ['{"id":"a"}', '{"id":"b"}'], headers: true },
       { firstOffset: 12n, values: ['{"id":"c"}'] },
     ]);
-    const [taken, ...rest] = takeFetchedRecords(
-      response([{ index: 2, batches }]),
-      requested({ 2: 10n }),
-      TOPIC,
-    );
+    const [taken, ...rest] = takeFetchedRecords(response([{ index: 2, batches }]), requested({ 2: 10n }));
     assert.equal(rest.length, 0);
     assert.equal(taken!.partition, 2);
     assert.equal(taken!.leaderEpoch, 7);
     assert.deepEqual(
-      taken!.records.map((r) => [
+      recordsOf(taken).map((r) => [
         r.topic,
         r.partition,
         r.offset,
@@ -92,13 +100,13 @@ describe('records taken out of a fetch response', () => {
         [TOPIC, 2, 12n, 1_700_000_000_000, 'k0', '{"id":"c"}'],
       ],
     );
-    assert.equal(String(taken!.records[0]!.headers.get('source')), 'synthetic');
-    assert.equal(taken!.records[2]!.headers.size, 0);
+    assert.equal(String(recordsOf(taken)[0]!.headers.get('source')), 'synthetic');
+    assert.equal(recordsOf(taken)[2]!.headers.size, 0);
   });
 
   test('leaves the batches the stream walks without records, so it pushes no message but reads their headers', () => {
     const batches = fetchedBatches([{ firstOffset: 0n, values: ['{"id":"a"}'] }]);
-    takeFetchedRecords(response([{ index: 0, batches }]), requested({ 0: 0n }), TOPIC);
+    takeFetchedRecords(response([{ index: 0, batches }]), requested({ 0: 0n }));
     assert.deepEqual(
       batches.map((b) => [b.records.length, b.firstOffset, b.lastOffsetDelta]),
       [[0, 0n, 0]],
@@ -111,9 +119,9 @@ describe('records taken out of a fetch response', () => {
       { firstOffset: 3n, values: ['marker'], control: true },
       { firstOffset: 4n, values: ['{"id":"d"}'] },
     ]);
-    const [taken] = takeFetchedRecords(response([{ index: 0, batches }]), requested({ 0: 1n }), TOPIC);
+    const [taken] = takeFetchedRecords(response([{ index: 0, batches }]), requested({ 0: 1n }));
     assert.deepEqual(
-      taken!.records.map((r) => r.offset),
+      recordsOf(taken).map((r) => r.offset),
       [1n, 2n, 4n],
     );
   });
@@ -124,7 +132,6 @@ describe('records taken out of a fetch response', () => {
         [0, 1, 2].map((index) => ({ index, batches: fetchedBatches([{ firstOffset: 0n, values: ['{}'] }]) })),
       ),
       requested({ 0: 0n, 1: 0n, 2: 0n }),
-      TOPIC,
     );
     assert.deepEqual(
       taken.map((p) => p.partition),
@@ -141,11 +148,79 @@ describe('records taken out of a fetch response', () => {
         { index: 1, batches: fresh },
       ]),
       requested({ 1: 5n }),
-      TOPIC,
     );
     assert.deepEqual(
-      taken.map((p) => [p.partition, p.records.length]),
+      taken.map((p) => [p.partition, recordsOf(p).length]),
       [[1, 1]],
+    );
+  });
+});
+
+describe('the buffer of fetched batches', () => {
+  const take = (partitions: number[], offsets: Record<number, bigint> = {}) =>
+    takeFetchedRecords(
+      response(
+        partitions.map((index) => ({
+          index,
+          batches: fetchedBatches([
+            { firstOffset: 0n, values: ['{"id":"a"}', '{"id":"b"}', '{"id":"c"}'] },
+            { firstOffset: 3n, values: ['{"id":"d"}', '{"id":"e"}', '{"id":"f"}'] },
+          ]),
+        })),
+      ),
+      requested(Object.fromEntries(partitions.map((p) => [p, offsets[p] ?? 0n]))),
+    );
+
+  test('hands out at most max records at a time, in order, across batches and partitions', () => {
+    const buffer = new FetchedBuffer(TOPIC);
+    for (const p of take([0, 1], { 1: 4n })) for (const b of p.batches) buffer.push(b);
+    assert.equal(buffer.records, 8);
+    const got: string[] = [];
+    for (const max of [4, 1, 2, 10]) {
+      const records = buffer.take(max);
+      assert.ok(records.length <= max);
+      got.push(...records.map((r) => `${r.partition}:${r.offset}`));
+    }
+    assert.deepEqual(got, ['0:0', '0:1', '0:2', '0:3', '0:4', '0:5', '1:4', '1:5']);
+    assert.equal(buffer.records, 0);
+    assert.equal(buffer.bytes, 0);
+  });
+
+  test('keepOnly drops the batches and the decoded records of partitions no longer owned', () => {
+    const buffer = new FetchedBuffer(TOPIC);
+    for (const p of take([0, 1])) for (const b of p.batches) buffer.push(b);
+    assert.deepEqual(
+      buffer.take(2).map((r) => r.offset),
+      [0n, 1n],
+    );
+    buffer.keepOnly(new Set([1]));
+    assert.equal(buffer.records, 6);
+    assert.deepEqual(
+      buffer.take(100).map((r) => `${r.partition}:${r.offset}`),
+      ['1:0', '1:1', '1:2', '1:3', '1:4', '1:5'],
+    );
+  });
+
+  test('records are decoded when handed out, not when fetched: a bad record fails take(), not the fetch', () => {
+    // An uncompressed batch whose first record claims more bytes than the batch holds, with a CRC that matches.
+    const encoded = createRecordsBatch(
+      [{ key: Buffer.from('k'), value: Buffer.from('{"id":"a"}'), topic: TOPIC, partition: 0 }],
+      {
+        compression: 'none',
+      },
+    ).buffer;
+    const RECORDS_AT = 61;
+    encoded[RECORDS_AT] = 0x7e; // zigzag varint 63
+    encoded.writeUInt32BE(crc32c(encoded.subarray(ATTRIBUTES_AT)), CRC_AT);
+    const taken = takeFetchedRecords(
+      response([{ index: 0, batches: readRecordBatches(encoded) }]),
+      requested({ 0: 0n }),
+    );
+    const buffer = new FetchedBuffer(TOPIC);
+    for (const b of taken[0]!.batches) buffer.push(b);
+    assert.throws(
+      () => buffer.take(10),
+      (err: unknown) => err instanceof TweetpipeError && /runs past the end of the batch/.test(err.message),
     );
   });
 });

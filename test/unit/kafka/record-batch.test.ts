@@ -137,6 +137,13 @@ describe('RecordBatch v2 decoding (record-batch.ts, record-batch-records.ts)', (
     assert.equal(first!.key!.buffer, first!.value!.buffer);
   });
 
+  test('the key is made a view only when read: a decoded record holds no key Buffer of its own', () => {
+    const [withKey, , , , nullKey] = decodeAll(readRecordBatches(encoded(5, 0n, { compression: 'zstd' })));
+    assert.equal(Object.hasOwn(withKey!, 'key'), false);
+    assert.equal(shown(withKey!.key), '185123456789012340');
+    assert.equal(nullKey!.key, null);
+  });
+
   test('consecutive records with identical header bytes share one Map; different headers get their own', () => {
     const records = decodeAll(readRecordBatches(encoded(12, 0n, { compression: 'zstd' })));
     // Records 0, 1, 2 carry the source headers, 3 none, 4 the source headers again, 5 a replay header.

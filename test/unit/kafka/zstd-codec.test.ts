@@ -40,4 +40,24 @@ describe('zstd codec', () => {
     assert.notEqual(sizes[0], sizes[1], 'the level is applied');
     installZstdCodec(1);
   });
+
+  test('a batch decompresses into one buffer of its size: zlib allocates no second chunk', () => {
+    installZstdCodec(1);
+    const codec = compressionsAlgorithms.zstd as unknown as { decompressSync(d: unknown): Buffer };
+    const data = Buffer.from(JSON.stringify({ id: '1', text: 'music '.repeat(50_000) }));
+    const frame = zstdCompressSync(data);
+    // node:zlib takes its output chunks from Buffer.allocUnsafe, looked up at each call.
+    const allocUnsafe = Buffer.allocUnsafe;
+    const large: number[] = [];
+    Buffer.allocUnsafe = (size: number) => {
+      if (size >= data.length) large.push(size);
+      return allocUnsafe(size);
+    };
+    try {
+      assert.ok(codec.decompressSync(frame).equals(data));
+    } finally {
+      Buffer.allocUnsafe = allocUnsafe;
+    }
+    assert.deepEqual(large, [data.length + 1], 'one output chunk, with room for the whole content');
+  });
 });

@@ -256,6 +256,30 @@ describe('classify', () => {
     assert.deepEqual(doc, JSON.parse(first.value.toString('utf8')));
   });
 
+  test('a value without control bytes is marked one line, and JSONL writes it without searching it again', async (t) => {
+    const compact = tweetRecords(0, 20).map((r) => {
+      const c = classify(r);
+      assert.ok(c.ok);
+      return c.record;
+    });
+    assert.ok(compact.every((r) => r.oneLine === true));
+    const pretty = classify(record('{\n  "id": "1"\n}'));
+    const escaped = classify(record('{"id":"1","text":"a\\nb"}'));
+    assert.ok(pretty.ok && escaped.ok);
+    assert.equal(pretty.record.oneLine, false, 'raw newlines between tokens');
+    assert.equal(escaped.record.oneLine, false, 'a backslash: not checked in bulk, so not known');
+    const encoder = createFormat('jsonl', { flushBytes: 1 << 20 }).open();
+    const indexOf = t.mock.method(Buffer.prototype, 'indexOf');
+    for (const r of compact) encoder.write(r);
+    assert.equal(indexOf.mock.callCount(), 0, 'a one-line value is not searched for line breaks');
+    encoder.write(pretty.record);
+    assert.ok(indexOf.mock.callCount() > 0, 'any other value is');
+    indexOf.mock.restore();
+    const lines = (await encoder.finish()).toString().split('\n');
+    assert.equal(lines.length, compact.length + 2);
+    assert.equal(lines.at(-2), '{"id":"1"}', 'compacted to one line');
+  });
+
   test('speed of classify, JSON.parse then vs scanner now, on 20,000 real values (reported, not asserted)', (t) => {
     const records = tweetValues(20_000, 3).map((v, i) => kafkaRecord(i, v, { timestamp: 1_700_000_000_000 }));
     const cpuUsPerRecord = (run: (r: KafkaRecord) => unknown): number => {
