@@ -7,7 +7,7 @@
  * The client treats it as one record of that partition (its per-message work runs once per partition, not once per
  * tweet) and calls its Produce API for each leader; this class replaces that API (the client looks it up through
  * `kGetApi`, the hook its own subclasses use) by one that writes the batches into the Produce request as they are.
- * Messages that are not encoded batches (dead letters) take the client's own request.
+ * Messages that are not encoded batches take the client's own request (TweetProducer encodes all of its own).
  *
  * Idempotence: the client counts one sequence number per message, so it would count one per batch; the sequences
  * of encoded batches are kept here instead, per partition, for the client's current producer id and epoch, and

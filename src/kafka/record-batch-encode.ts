@@ -42,8 +42,16 @@ const NO_PRODUCER = -1;
 /** Sequence numbers are int32 and wrap to 0 after 2^31 - 1 (Kafka's DefaultRecordBatch.incrementSequence). */
 const SEQUENCE_WRAP = 0x80000000;
 
-/** Record headers shared by every record of a batch, as [key, value] byte pairs, in wire order. */
+/** Record headers as [key, value] byte pairs, in wire order. */
 export type RecordHeaders = readonly (readonly [Uint8Array, Uint8Array])[];
+
+/** A record of any shape (a dead letter's): its key (null: none), value, timestamp and own headers. */
+export interface KeyedRecord {
+  key: Uint8Array | null;
+  value: Uint8Array;
+  timestampMs: number;
+  headers: RecordHeaders;
+}
 
 /** Bytes of the unsigned varint `z` (a zigzag-encoded value, a safe integer >= 0). */
 function varintSize(z: number): number {
@@ -67,7 +75,7 @@ function writeVarint(buf: Buffer, at: number, z: number): number {
   return at;
 }
 
-/** The header section of every record: count, then each key and value with its length. */
+/** The header section of a record: count, then each key and value with its length. */
 function encodeHeaders(headers: RecordHeaders): Buffer {
   let size = varintSize(zigzag(headers.length));
   for (const [k, v] of headers)
@@ -84,11 +92,68 @@ function encodeHeaders(headers: RecordHeaders): Buffer {
   return out;
 }
 
+/** A record's body length (what follows its length varint); `keyLength` -1 is a null key. */
+const recordBody = (
+  timestampDelta: number,
+  offsetDelta: number,
+  keyLength: number,
+  valueLength: number,
+  headersLength: number,
+): number =>
+  1 +
+  varintSize(zigzag(timestampDelta)) +
+  varintSize(offsetDelta * 2) +
+  varintSize(zigzag(keyLength)) +
+  Math.max(keyLength, 0) +
+  varintSize(valueLength * 2) +
+  valueLength +
+  headersLength;
+
+/** Writes a record up to its key: length, attributes, timestamp delta, offset delta, key length. */
+function writeRecordHead(
+  raw: Buffer,
+  at: number,
+  body: number,
+  timestampDelta: number,
+  offsetDelta: number,
+  keyLength: number,
+): number {
+  at = writeVarint(raw, at, body * 2);
+  raw[at++] = 0; // record attributes: unused
+  at = writeVarint(raw, at, zigzag(timestampDelta));
+  at = writeVarint(raw, at, offsetDelta * 2);
+  return writeVarint(raw, at, zigzag(keyLength));
+}
+
+/** Writes a record's value with its length, then its header section. */
+function writeRecordTail(raw: Buffer, at: number, value: Uint8Array, headerBytes: Uint8Array): number {
+  at = writeVarint(raw, at, value.length * 2);
+  raw.set(value, at);
+  at += value.length;
+  raw.set(headerBytes, at);
+  return at + headerBytes.length;
+}
+
 /** Per-record sizes of the batch being encoded, kept between the sizing pass and the writing pass. */
 let keyLengths = new Int32Array(1024);
 let bodyLengths = new Int32Array(1024);
 /** Uncompressed records of the batch being encoded, before compression. */
 let scratch = Buffer.allocUnsafe(1024 * 1024);
+
+/** Where `size` bytes of records go: to compress, a scratch buffer kept for the next batch; else the batch itself. */
+function recordsBuffer(size: number, compression: BatchCompression): Buffer {
+  if (compressionsAlgorithms[compression].bitmask === 0) return Buffer.allocUnsafe(RECORDS_AT + size);
+  // compressSync is done with the scratch buffer on return, so every batch reuses it.
+  if (scratch.length < RECORDS_AT + size)
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, RECORDS_AT + size));
+  return scratch;
+}
+
+function sizeArrays(n: number): void {
+  if (keyLengths.length >= n) return;
+  keyLengths = new Int32Array(n * 2);
+  bodyLengths = new Int32Array(n * 2);
+}
 
 /**
  * One RecordBatch holding `records` in order (offset deltas 0..n-1): key = the tweet id in UTF-8, value = the
@@ -101,10 +166,7 @@ export function encodeRecordBatch(
 ): Buffer {
   const n = records.length;
   if (n === 0) throw new RangeError('a record batch needs at least one record');
-  if (keyLengths.length < n) {
-    keyLengths = new Int32Array(n * 2);
-    bodyLengths = new Int32Array(n * 2);
-  }
+  sizeArrays(n);
   const headerBytes = encodeHeaders(headers);
   const baseTimestamp = records[0]!.createdAtMs;
   let maxTimestamp = baseTimestamp;
@@ -113,45 +175,75 @@ export function encodeRecordBatch(
     const r = records[i]!;
     if (r.createdAtMs > maxTimestamp) maxTimestamp = r.createdAtMs;
     const keyLength = Buffer.byteLength(r.id, 'utf8');
-    const body =
-      1 +
-      varintSize(zigzag(r.createdAtMs - baseTimestamp)) +
-      varintSize(i * 2) +
-      varintSize(keyLength * 2) +
-      keyLength +
-      varintSize(r.value.length * 2) +
-      r.value.length +
-      headerBytes.length;
+    const body = recordBody(r.createdAtMs - baseTimestamp, i, keyLength, r.value.length, headerBytes.length);
     keyLengths[i] = keyLength;
     bodyLengths[i] = body;
     size += varintSize(body * 2) + body;
   }
-
-  const codec = compressionsAlgorithms[compression];
-  const compressed = codec.bitmask !== 0;
-  // Records to compress go to a scratch buffer kept for the next batch (compressSync is done with it on return);
-  // uncompressed ones are written where they stay, after the header.
-  if (compressed && scratch.length < RECORDS_AT + size)
-    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, RECORDS_AT + size));
-  const raw = compressed ? scratch : Buffer.allocUnsafe(RECORDS_AT + size);
+  const raw = recordsBuffer(size, compression);
   let at = RECORDS_AT;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
-    at = writeVarint(raw, at, bodyLengths[i]! * 2);
-    raw[at++] = 0; // record attributes: unused
-    at = writeVarint(raw, at, zigzag(r.createdAtMs - baseTimestamp));
-    at = writeVarint(raw, at, i * 2);
-    at = writeVarint(raw, at, keyLengths[i]! * 2);
+    at = writeRecordHead(raw, at, bodyLengths[i]!, r.createdAtMs - baseTimestamp, i, keyLengths[i]!);
     at += raw.write(r.id, at, 'utf8');
-    at = writeVarint(raw, at, r.value.length * 2);
-    raw.set(r.value, at);
-    at += r.value.length;
-    raw.set(headerBytes, at);
-    at += headerBytes.length;
+    at = writeRecordTail(raw, at, r.value, headerBytes);
   }
+  return sealBatch(raw, at, n, baseTimestamp, maxTimestamp, compression);
+}
 
+/**
+ * One RecordBatch holding `records` in order, each with its own key, timestamp and headers. For the few records
+ * of other shapes (dead letters): the client's own encoder gets timestamps 24.8 days or more from the batch's
+ * first wrong (its 64-bit zigzag varint shifts by 31 bits), and a replayed archive's dead letters span years.
+ */
+export function encodeKeyedRecordBatch(
+  records: readonly KeyedRecord[],
+  compression: BatchCompression,
+): Buffer {
+  const n = records.length;
+  if (n === 0) throw new RangeError('a record batch needs at least one record');
+  const baseTimestamp = records[0]!.timestampMs;
+  let maxTimestamp = baseTimestamp;
+  let size = 0;
+  const headerBytes = records.map((r) => encodeHeaders(r.headers));
+  const bodies = records.map((r, i) => {
+    if (r.timestampMs > maxTimestamp) maxTimestamp = r.timestampMs;
+    const body = recordBody(
+      r.timestampMs - baseTimestamp,
+      i,
+      r.key?.length ?? -1,
+      r.value.length,
+      headerBytes[i]!.length,
+    );
+    size += varintSize(body * 2) + body;
+    return body;
+  });
+  const raw = recordsBuffer(size, compression);
+  let at = RECORDS_AT;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    at = writeRecordHead(raw, at, bodies[i]!, r.timestampMs - baseTimestamp, i, r.key?.length ?? -1);
+    if (r.key) {
+      raw.set(r.key, at);
+      at += r.key.length;
+    }
+    at = writeRecordTail(raw, at, r.value, headerBytes[i]!);
+  }
+  return sealBatch(raw, at, n, baseTimestamp, maxTimestamp, compression);
+}
+
+/** The batch around the records written in `raw` up to `at`: compressed when the codec says so, header filled. */
+function sealBatch(
+  raw: Buffer,
+  at: number,
+  n: number,
+  baseTimestamp: number,
+  maxTimestamp: number,
+  compression: BatchCompression,
+): Buffer {
+  const codec = compressionsAlgorithms[compression];
   let batch = raw;
-  if (compressed) {
+  if (codec.bitmask !== 0) {
     const body = codec.compressSync(raw.subarray(RECORDS_AT, at));
     batch = Buffer.allocUnsafe(RECORDS_AT + body.length);
     batch.set(body, RECORDS_AT);

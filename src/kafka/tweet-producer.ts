@@ -12,7 +12,7 @@ import { RECORD_SCHEMA_VERSION } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
 import { kafkaError } from './kafka-errors.ts';
 import { keyPartition, murmur2 } from './key-partitioner.ts';
-import { encodeRecordBatch } from './record-batch-encode.ts';
+import { encodeKeyedRecordBatch, encodeRecordBatch, type KeyedRecord } from './record-batch-encode.ts';
 import { type PartitionBatch, PreEncodedProducer } from './record-batch-encode-produce.ts';
 
 export const dlqTopic = (topic: string): string => `${topic}.dlq`;
@@ -49,8 +49,6 @@ export class TweetProducer {
       retries: PRODUCER_DEFAULTS.retries,
       retryDelay: PRODUCER_DEFAULTS.retryDelayMs,
       autocreateTopics: false,
-      // The default partitioner's choice without its BigInt arithmetic (see key-partitioner.ts); for dead letters.
-      partitioner: keyPartition,
     });
     // Header keys go on the wire as bytes; the default serializers take Buffers only.
     this.sourceHeaders = [
@@ -66,9 +64,7 @@ export class TweetProducer {
   async send(records: TweetRecord[]): Promise<void> {
     if (records.length === 0) return;
     try {
-      const metadata = await this.producer.metadata({ topics: [this.topic] });
-      const partitions = metadata.topics.get(this.topic)?.partitionsCount;
-      if (!partitions) throw new Error(`no partitions in the metadata of ${this.topic}`);
+      const partitions = await this.partitionCount(this.topic);
       await this.producer.sendBatches(this.topic, this.batchesOf(records, partitions));
     } catch (err) {
       throw kafkaError(`producing ${records.length} records to ${this.topic}`, err, {
@@ -89,45 +85,70 @@ export class TweetProducer {
     by: { stage: 'source' } | { stage: 'sink'; group: string },
   ): Promise<void> {
     if (letters.length === 0) return;
+    const topic = dlqTopic(this.topic);
     try {
-      await this.producer.send({
-        messages: letters.map((l) => {
-          const r = l.record;
-          const added: [string, string][] = [
-            ['reason', l.reason],
-            ['stage', by.stage],
-            ...(by.stage === 'sink' ? ([['sink_group', by.group]] as [string, string][]) : []),
-            ...(r
-              ? ([
-                  ['original_topic', r.topic],
-                  ['original_partition', String(r.partition)],
-                  ['original_offset', String(r.offset)],
-                ] as [string, string][])
-              : []),
-          ];
-          const replaced = new Set(added.map(([k]) => k));
-          const kept: [Buffer, Buffer][] = r
-            ? [...r.headers].filter(([k]) => !replaced.has(k)).map(([k, v]) => [Buffer.from(k), v])
-            : this.sourceHeaders;
-          return {
-            topic: dlqTopic(this.topic),
-            ...(r?.key ? { key: r.key } : {}),
-            // A record without a timestamp (-1) gets the time of sending; the client cannot batch a -1 with others.
-            ...(r && r.timestamp > 0 ? { timestamp: BigInt(r.timestamp) } : {}),
-            value: l.raw,
-            headers: new Map([
-              ...kept,
-              ...added.map(([k, v]): [Buffer, Buffer] => [Buffer.from(k), Buffer.from(v)]),
-            ]),
-          };
-        }),
-      });
+      const partitions = await this.partitionCount(topic);
+      // Each partition's letters as one batch encoded here (encodeKeyedRecordBatch says why not the client's).
+      const byPartition = new Map<number, KeyedRecord[]>();
+      const sentAt = Date.now();
+      for (const l of letters) {
+        const record = this.deadLetterRecord(l, by, sentAt);
+        const partition = keyPartition(record, l.record?.key ?? undefined) % partitions;
+        const list = byPartition.get(partition);
+        if (list) list.push(record);
+        else byPartition.set(partition, [record]);
+      }
+      await this.producer.sendBatches(
+        topic,
+        Array.from(byPartition, ([partition, list]) => ({
+          partition,
+          batch: encodeKeyedRecordBatch(list, this.compression),
+        })),
+      );
     } catch (err) {
-      throw kafkaError(`producing ${letters.length} dead letters to ${dlqTopic(this.topic)}`, err, {
-        TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${dlqTopic(this.topic)}` },
-        CLUSTER_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${dlqTopic(this.topic)}` },
+      throw kafkaError(`producing ${letters.length} dead letters to ${topic}`, err, {
+        TOPIC_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${topic}` },
+        CLUSTER_AUTHORIZATION_FAILED: { operation: 'WRITE', resource: `topic ${topic}` },
       });
     }
+  }
+
+  private deadLetterRecord(
+    l: DeadLetter,
+    by: { stage: 'source' } | { stage: 'sink'; group: string },
+    sentAt: number,
+  ): KeyedRecord {
+    const r = l.record;
+    const added: [string, string][] = [
+      ['reason', l.reason],
+      ['stage', by.stage],
+      ...(by.stage === 'sink' ? ([['sink_group', by.group]] as [string, string][]) : []),
+      ...(r
+        ? ([
+            ['original_topic', r.topic],
+            ['original_partition', String(r.partition)],
+            ['original_offset', String(r.offset)],
+          ] as [string, string][])
+        : []),
+    ];
+    const replaced = new Set(added.map(([k]) => k));
+    const kept: [Uint8Array, Uint8Array][] = r
+      ? [...r.headers].filter(([k]) => !replaced.has(k)).map(([k, v]) => [Buffer.from(k), v])
+      : this.sourceHeaders;
+    return {
+      key: r?.key ?? null,
+      value: l.raw,
+      // A record without a timestamp (-1) gets the time of sending.
+      timestampMs: r && r.timestamp > 0 ? r.timestamp : sentAt,
+      headers: [...kept, ...added.map(([k, v]): [Buffer, Buffer] => [Buffer.from(k), Buffer.from(v)])],
+    };
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const metadata = await this.producer.metadata({ topics: [topic] });
+    const partitions = metadata.topics.get(topic)?.partitionsCount;
+    if (!partitions) throw new Error(`no partitions in the metadata of ${topic}`);
+    return partitions;
   }
 
   private batchesOf(records: TweetRecord[], partitions: number): PartitionBatch[] {

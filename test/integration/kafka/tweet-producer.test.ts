@@ -1,8 +1,8 @@
 /**
  * TweetProducer's encoded record batches (src/kafka/record-batch-encode*.ts) against the real broker: what lands
  * is the record contract, in the partition the key picks, once; a batch sent again as the client's retry sends
- * it (same producer, same stamp) is deduplicated by the broker's idempotence check; dead letters still take the
- * client's own path on the same producer.
+ * it (same producer, same stamp) is deduplicated by the broker's idempotence check; dead letters are encoded
+ * here too, each with its own key, timestamp and headers.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -26,10 +26,11 @@ const PARTITIONS = 3;
 const topic = uniqueTopic('encoded');
 const retryTopic = uniqueTopic('encoded-retry');
 const lostTopic = uniqueTopic('encoded-lost');
+const letterTopic = uniqueTopic('encoded-letters');
 const conn = kafkaConnection(testConfig(), 'test');
 
 after(async () => {
-  await deleteTopics([topic, dlqTopic(topic), retryTopic, lostTopic]);
+  await deleteTopics([topic, dlqTopic(topic), retryTopic, lostTopic, letterTopic, dlqTopic(letterTopic)]);
 });
 
 async function createTopics(...names: string[]): Promise<void> {
@@ -97,6 +98,55 @@ test('records land once, in the partition of their key, with key, value, timesta
   const [letter] = await readRecords(dlqTopic(topic), 1);
   assert.equal(letter?.value, '{"no":"id"}');
   assert.equal(letter?.headers.get('reason'), 'data without a string id');
+});
+
+test("sink dead letters keep their records' keys, timestamps years apart and headers, in their key's partition", async () => {
+  await createTopics(letterTopic, dlqTopic(letterTopic));
+  const producer = new TweetProducer(conn, 'replay', { topic: letterTopic, compression: 'zstd' });
+  // Same key, so one partition and one batch: timestamps 2^31 ms and more from the batch's first record.
+  const key = Buffer.from('1900000000000000042');
+  const originals = [Date.UTC(2019, 0, 1), Date.UTC(2026, 5, 1), Date.UTC(2019, 0, 20), -1].map(
+    (timestamp, i) => ({
+      topic: letterTopic,
+      partition: 2,
+      offset: BigInt(100 + i),
+      timestamp,
+      key,
+      value: Buffer.from(`not json ${i}`),
+      headers: new Map([
+        ['source', Buffer.from('replay')],
+        ['reason', Buffer.from('an older reason, replaced')],
+      ]),
+    }),
+  );
+  const before = Date.now();
+  try {
+    await producer.sendDeadLetters(
+      originals.map((record, i) => ({ raw: record.value, reason: `bad ${i}`, record })),
+      { stage: 'sink', group: 'g-letters' },
+    );
+  } finally {
+    await producer.close();
+  }
+  const read = await readRecords(dlqTopic(letterTopic), originals.length);
+  assert.equal(read.length, originals.length);
+  const order = read.map((r) => r.value);
+  assert.deepEqual(order, ['not json 0', 'not json 1', 'not json 2', 'not json 3'], 'in order, each once');
+  for (const [i, r] of read.entries()) {
+    assert.equal(r.partition, (murmur2(key) >>> 0) % PARTITIONS, 'the key picks the partition');
+    assert.equal(r.key, key.toString());
+    if (i < 3) assert.equal(r.timestamp, originals[i]!.timestamp, `letter ${i} keeps its record's timestamp`);
+    else assert.ok(r.timestamp >= before, 'a record without a timestamp gets the time of sending');
+    assert.deepEqual(Object.fromEntries(r.headers), {
+      source: 'replay',
+      reason: `bad ${i}`,
+      stage: 'sink',
+      sink_group: 'g-letters',
+      original_topic: letterTopic,
+      original_partition: '2',
+      original_offset: String(100 + i),
+    });
+  }
 });
 
 test('a batch sent again with its stamp, as a retry after a broker error sends it, is stored once', async () => {
