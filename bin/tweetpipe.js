@@ -12,7 +12,8 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // Memory settings that only take effect at process start (docs/benchmarks.md, "Sink memory, fourth round" and
 // "Fifth round: sink memory"):
 // - V8's young generation: 128 MiB by default on a machine with a 4 GB heap limit, though what tweetpipe allocates
-//   per record dies young or lives in Buffers; 4 MiB semi-spaces (8 MiB in all) cost no measurable CPU.
+//   per record dies young or lives in Buffers; 8 MiB semi-spaces (16 MiB in all) cost no measurable CPU (4 MiB
+//   saved another 8 MiB for ~5-10% more CPU per tweet: not the default).
 // - glibc's mmap threshold: by default it rises to the size of any large block freed (up to 32 MiB), after which
 //   the sink's buffers come from malloc's arenas and their freed space stays resident (~100-300 MiB in a sink);
 //   fixed at 32 KiB, buffers from 32 KiB up (encoder blocks, zlib's 64 KiB windows and tables, which field
@@ -28,7 +29,7 @@ if (typeof process.execve === 'function' && !(hasSemiSpace && hasMmapThreshold))
     process.execPath,
     [
       process.execPath,
-      ...(hasSemiSpace ? [] : [`${SEMI_SPACE_FLAG}=4`]),
+      ...(hasSemiSpace ? [] : [`${SEMI_SPACE_FLAG}=8`]),
       ...process.execArgv,
       ...process.argv.slice(1),
     ],

@@ -36,9 +36,9 @@ async function runWith(nodeFlags: string[], env: Record<string, string>): Promis
 const semiSpaceFlags = (p: Probe) => p.flags.filter((f) => f.startsWith('--max-semi-space-size'));
 
 describe('bin/tweetpipe.js memory settings', () => {
-  test('by default: 4 MiB semi-spaces and a 32 KiB mmap threshold', async () => {
+  test('by default: 8 MiB semi-spaces and a 32 KiB mmap threshold', async () => {
     const p = await runWith([], {});
-    assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=4']);
+    assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=8']);
     assert.equal(p.mmap, '32768');
   });
 
