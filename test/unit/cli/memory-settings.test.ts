@@ -36,22 +36,22 @@ async function runWith(nodeFlags: string[], env: Record<string, string>): Promis
 const semiSpaceFlags = (p: Probe) => p.flags.filter((f) => f.startsWith('--max-semi-space-size'));
 
 describe('bin/tweetpipe.js memory settings', () => {
-  test('by default: 8 MiB semi-spaces and a 32 KiB mmap threshold', async () => {
+  test('by default: 8 MiB semi-spaces and a 64 KiB mmap threshold', async () => {
     const p = await runWith([], {});
     assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=8']);
-    assert.equal(p.mmap, '32768');
+    assert.equal(p.mmap, '65536');
   });
 
   test("the user's own semi-space flag and mmap threshold are kept as given", async () => {
-    const p = await runWith(['--max-semi-space-size=16'], { MALLOC_MMAP_THRESHOLD_: '65536' });
+    const p = await runWith(['--max-semi-space-size=16'], { MALLOC_MMAP_THRESHOLD_: '262144' });
     assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=16']);
-    assert.equal(p.mmap, '65536');
+    assert.equal(p.mmap, '262144');
   });
 
   test('a semi-space size in NODE_OPTIONS is kept too', async () => {
     const p = await runWith([], { NODE_OPTIONS: '--max-semi-space-size=2' });
     assert.deepEqual(semiSpaceFlags(p), []);
     assert.equal(p.node, '--max-semi-space-size=2');
-    assert.equal(p.mmap, '32768');
+    assert.equal(p.mmap, '65536');
   });
 });
