@@ -2,8 +2,8 @@
  * The sink process's memory, for comparing checkouts (before/after a change) on one topic: fills a fresh topic with
  * N synthetic tweets once (or fills $SINK_MEM_TOPIC once and leaves it for the next runs), then runs `tweetpipe sink` of each checkout
  * for each case, alternating, each with a fresh group and HDFS folder, and prints its peak RSS (VmHWM), what
- * process.memoryUsage() and V8's heap spaces held at the highest sampled RSS (bench/memory-sampler.ts), and its CPU
- * per tweet (as bench/sink-process-cpu.ts takes it).
+ * process.memoryUsage() and V8's heap spaces held at the highest sampled RSS (bench/memory-sampler.ts), the array
+ * buffers live after its major GCs (median and highest), and its CPU per tweet (as bench/sink-process-cpu.ts takes it).
  *
  *   node_modules/.bin/node bench/sink-memory.ts [tweets=300000] [cases=jsonl,jsonl.gz,parquet,jsonl.gz+folders] \
  *     [checkout dirs, default this one]
@@ -82,7 +82,11 @@ async function sinkMemory(checkout: string, kase: string, n: number): Promise<st
   clearInterval(sampler);
   if (code !== 0 || first === undefined || last === undefined)
     throw new Error(`tweetpipe sink of ${checkout} (${kase}) exited with ${code}`);
-  const { atPeak: p } = JSON.parse(readFileSync(out, 'utf8')) as { atPeak: Record<string, number> };
+  const { atPeak: p, liveAfterMajorGc: live } = JSON.parse(readFileSync(out, 'utf8')) as {
+    atPeak: Record<string, number>;
+    liveAfterMajorGc: number[];
+  };
+  live.sort((a, b) => a - b);
   const young = (p['new_space.size'] ?? 0) + (p['new_large_object_space.size'] ?? 0);
   const old = (p.heapTotal ?? 0) - young;
   return [
@@ -90,6 +94,7 @@ async function sinkMemory(checkout: string, kase: string, n: number): Promise<st
     `${(((last - first) * 1e6) / tweets).toFixed(1)} us CPU/tweet`,
     `at the highest sample: rss ${mib(p.rss)}, heap ${mib(p.heapTotal)} (young ${mib(young)}, old+code+lo ${mib(old)}, used ${mib(p.heapUsed)}),`,
     `external ${mib(p.external)} (arrayBuffers ${mib(p.arrayBuffers)}), rest ${mib((p.rss ?? 0) - (p.heapTotal ?? 0) - (p.external ?? 0))} MiB`,
+    `arrayBuffers after the ${live.length} major GCs: median ${mib(live[live.length >> 1])}, max ${mib(live.at(-1))} MiB`,
   ].join('; ');
 }
 

@@ -9,12 +9,16 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(2);
 }
 
-// Memory settings that only take effect at process start (docs/benchmarks.md, "Sink memory, fourth round"):
+// Memory settings that only take effect at process start (docs/benchmarks.md, "Sink memory, fourth round" and
+// "Fifth round: sink memory"):
 // - V8's young generation: 128 MiB by default on a machine with a 4 GB heap limit, though what tweetpipe allocates
-//   per record dies young or lives in Buffers; 8 MiB semi-spaces (16 MiB in all) cost no measurable CPU.
+//   per record dies young or lives in Buffers; 8 MiB semi-spaces (16 MiB in all) cost no measurable CPU (4 MiB
+//   saved another 8 MiB for ~5-10% more CPU per tweet: not the default).
 // - glibc's mmap threshold: by default it rises to the size of any large block freed (up to 32 MiB), after which
-//   the sink's 1-8 MiB buffers come from malloc's arenas and their freed space stays resident (~100-300 MiB in a
-//   sink); fixed at 128 KiB, large buffers are mapped and unmapped, and RSS follows what is live.
+//   the sink's buffers come from malloc's arenas and their freed space stays resident (~100-300 MiB in a sink);
+//   fixed at 64 KiB, buffers from 64 KiB up (zlib's 64 KiB windows and tables and the first encoder blocks, which
+//   field partitioning opens by the hundred) are mapped and unmapped, and RSS follows what is live. (32 KiB
+//   measured ~10% more CPU per tweet for jsonl.gz; 128 KiB left zlib's blocks in the arenas.)
 // They are applied by replacing this process with one started with them (same pid, so signals and kill -9 reach
 // tweetpipe itself). A user's own --max-semi-space-size (flag or NODE_OPTIONS) or MALLOC_MMAP_THRESHOLD_ wins.
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
@@ -30,7 +34,7 @@ if (typeof process.execve === 'function' && !(hasSemiSpace && hasMmapThreshold))
       ...process.execArgv,
       ...process.argv.slice(1),
     ],
-    { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' },
+    { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '65536' },
   );
 }
 await import('../src/cli/main.ts');

@@ -1,0 +1,57 @@
+/**
+ * bin/tweetpipe.js restarts itself with the memory settings that only take effect at process start (a small young
+ * generation, glibc's mmap threshold), unless the user gave their own. A probe preloaded into the process reports,
+ * at exit, the node flags and the environment tweetpipe ended up running with.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+
+const BIN = new URL('../../../bin/tweetpipe.js', import.meta.url).pathname;
+const MARK = 'memory-settings-probe:';
+const PROBE = `data:text/javascript,process.on('exit',()=>process.stderr.write(${JSON.stringify(MARK)}+JSON.stringify({flags:process.execArgv,node:process.env.NODE_OPTIONS,mmap:process.env.MALLOC_MMAP_THRESHOLD_})+'\\n'))`;
+
+interface Probe {
+  flags: string[];
+  node?: string;
+  mmap?: string;
+}
+
+/** Runs `tweetpipe --help` with extra node flags and environment; returns what the final process ran with. */
+async function runWith(nodeFlags: string[], env: Record<string, string>): Promise<Probe> {
+  const baseEnv = { ...process.env };
+  delete baseEnv.NODE_OPTIONS;
+  delete baseEnv.MALLOC_MMAP_THRESHOLD_;
+  const { stderr } = await promisify(execFile)(
+    process.execPath,
+    [...nodeFlags, '--import', PROBE, BIN, '--help'],
+    { env: { ...baseEnv, ...env } },
+  );
+  const line = stderr.split('\n').find((l) => l.startsWith(MARK));
+  assert.ok(line, `no probe line in:\n${stderr}`);
+  return JSON.parse(line.slice(MARK.length)) as Probe;
+}
+
+const semiSpaceFlags = (p: Probe) => p.flags.filter((f) => f.startsWith('--max-semi-space-size'));
+
+describe('bin/tweetpipe.js memory settings', () => {
+  test('by default: 8 MiB semi-spaces and a 64 KiB mmap threshold', async () => {
+    const p = await runWith([], {});
+    assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=8']);
+    assert.equal(p.mmap, '65536');
+  });
+
+  test("the user's own semi-space flag and mmap threshold are kept as given", async () => {
+    const p = await runWith(['--max-semi-space-size=16'], { MALLOC_MMAP_THRESHOLD_: '262144' });
+    assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=16']);
+    assert.equal(p.mmap, '262144');
+  });
+
+  test('a semi-space size in NODE_OPTIONS is kept too', async () => {
+    const p = await runWith([], { NODE_OPTIONS: '--max-semi-space-size=2' });
+    assert.deepEqual(semiSpaceFlags(p), []);
+    assert.equal(p.node, '--max-semi-space-size=2');
+    assert.equal(p.mmap, '65536');
+  });
+});
