@@ -39,6 +39,20 @@ const split = (bytes: Buffer, sizes: number[]): Buffer[] => {
   return blocks;
 };
 
+/** The first member `format` flushes when written lines until it wants to, with those lines' text. */
+async function firstMember(
+  format: ReturnType<typeof jsonlGzipFormat>,
+): Promise<{ member: Buffer; text: Buffer }> {
+  const { records } = lines(0, 3000);
+  const enc = format.open();
+  let written = 0;
+  while (!enc.wantsFlush) enc.write(records[written++]!);
+  const member = Buffer.from(await enc.flush());
+  const { text } = lines(0, written);
+  assert.ok(text.length > 64 * 1024 + 128 * 1024, 'the member spans several blocks');
+  return { member, text };
+}
+
 const captureLog = () => {
   const entries: Record<string, unknown>[] = [];
   return {
@@ -106,13 +120,7 @@ describe('libdeflate gzip', () => {
         entries.map((e) => [e.gzipEngine, e.gzipLevel]),
         [['libdeflate', 3]],
       );
-      const { records } = lines(0, 3000);
-      const enc = format.open();
-      let written = 0;
-      while (!enc.wantsFlush) enc.write(records[written++]!);
-      const member = Buffer.from(await enc.flush());
-      const { text } = lines(0, written);
-      assert.ok(text.length > 64 * 1024 + 128 * 1024, 'the member spans several blocks');
+      const { member, text } = await firstMember(format);
       assert.ok(member.equals(await libdeflateGzip(3)([text], text.length)), 'libdeflate of the lines whole');
     },
   );
@@ -127,13 +135,7 @@ describe('jsonl.gz without libdeflate', () => {
       entries.map((e) => [e.level, e.gzipEngine, e.library]),
       [[40, 'zlib', '/nonexistent/libdeflate.so.0']],
     );
-    const { records } = lines(0, 3000);
-    const enc = format.open();
-    let written = 0;
-    while (!enc.wantsFlush) enc.write(records[written++]!);
-    const member = Buffer.from(await enc.flush());
-    const { text } = lines(0, written);
-    assert.ok(text.length > 64 * 1024 + 128 * 1024, 'the member spans several blocks');
+    const { member, text } = await firstMember(format);
     // zlib's output does not depend on how its input is split: the blocks are fed one by one, not concatenated.
     assert.ok(member.equals(gzipSync(text, { level: 1 })), 'zlib of the lines whole');
   });
