@@ -12,7 +12,7 @@ import { forwardMetrics } from '../observe/metrics-bridge.ts';
 import { hdfsStorage } from './hdfs-storage.ts';
 import { runSinkLoop } from './sink-loop.ts';
 import { kafkaSinkParts } from './sink-parts.ts';
-import type { SinkWorkerData, WorkerMessage } from './sink-threads.ts';
+import { postablePoison, type SinkWorkerData, type WorkerMessage } from './sink-threads.ts';
 
 const port = parentPort;
 if (!port) throw new TweetpipeError('INTERNAL', 'sink-thread-entry.ts runs as a worker thread only');
@@ -44,7 +44,7 @@ try {
       observer: {
         onCommit: (arg) => post({ type: 'event', event: 'onCommit', arg }),
         onWindowCommitted: (arg) => post({ type: 'event', event: 'onWindowCommitted', arg }),
-        onPoison: (arg) => post({ type: 'event', event: 'onPoison', arg }),
+        onPoison: (arg) => post({ type: 'event', event: 'onPoison', arg: arg.map(postablePoison) }),
       },
     },
     kafkaSinkParts({ config, storage, metrics, log, signal: stop.signal }),

@@ -128,6 +128,26 @@ function deliver(opts: Pick<SinkLoopOptions, 'observer'>, m: WorkerEvent): void 
   else observer.onPoison?.(m.arg.map(asBuffers));
 }
 
+/**
+ * A poison record as plain data, for postMessage: a structured clone keeps an object's own data properties only,
+ * and a decoded record's key is a getter (record-batch-records.ts), which the clone would drop.
+ */
+export function postablePoison(p: PoisonRecord): PoisonRecord {
+  const r = p.record;
+  return {
+    reason: p.reason,
+    record: {
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+      timestamp: r.timestamp,
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+    },
+  };
+}
+
 /** Buffers arrive from another thread as plain Uint8Arrays; give them their Buffer methods back. */
 function asBuffers(p: PoisonRecord): PoisonRecord {
   const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
