@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'HDFS_NOT_SNAPSHOTTABLE' // a snapshot of a directory that no superuser made snapshottable (hdfs dfsadmin -allowSnapshot)
   | 'HDFS_AUTH' // WebHDFS refused our credentials (401/403), or Kerberos could not make any (principal, keytab)
   | 'KAFKA'
+  | 'KAFKA_FETCH_STALLED' // a consumer owning partitions got no Fetch response and no error for too long: restarted
   | 'METASTORE' // the Hive Metastore is unreachable, dropped the connection or missed a deadline
   | 'KAFKA_DENIED' // the broker refused for lack of a permission (ACLs): final
   | 'KAFKA_AUTH' // the connection's security failed: credentials, an untrusted certificate, a refused client certificate

@@ -169,6 +169,10 @@ export const CONSUMER_DEFAULTS = {
   retries: 5,
   retryDelayMs: 500,
   fetchMaxWaitMs: 500,
+  /** The least silence of a consumer's fetching taken for a dead fetch loop (BatchConsumerOptions.fetchStallMs). */
+  minFetchStallMs: 60_000,
+  /** How often the consumer looks for that silence. */
+  fetchWatchEveryMs: 5000,
   /**
    * Bytes a fetch response may carry (compressed; the broker exceeds it only for a first batch larger than it). It
    * is decompressed whole while the buffer may already be full, so it adds to the buffer's bound: 4 MiB of zstd

@@ -14,9 +14,11 @@ import type { CallbackWithPromise, MessagesStream } from '@platformatic/kafka';
 import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes } from '@platformatic/kafka';
 import { CONSUMER_DEFAULTS } from '../config/kafka.ts';
 import { settlesWithin } from '../deadline.ts';
+import { TweetpipeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { KafkaRecord, TopicPartition } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
+import { FetchWatch } from './fetch-watch.ts';
 import {
   FetchedBuffer,
   type FetchedPartition,
@@ -42,6 +44,12 @@ export interface BatchConsumerOptions {
   sessionTimeoutMs?: number;
   /** How long close() may wait for the group to let this member leave. */
   closeDeadlineMs?: number;
+  /**
+   * Owning partitions and not paused, with no Fetch response for this long: the fetch loop is dead (fetch-watch.ts),
+   * and next() fails so that the sink starts a new consumer. Default: twice the session timeout (which is also the
+   * rebalance timeout), at least a minute (twice the request timeout).
+   */
+  fetchStallMs?: number;
 }
 
 /** ListOffsets' timestamp for "the log start offset" (Kafka's protocol constant). */
@@ -70,6 +78,8 @@ export class BatchConsumer {
   private owned = new Set<number>();
   private readonly opts: BatchConsumerOptions;
   private readonly closeDeadlineMs: number;
+  private readonly fetchWatch: FetchWatch;
+  private fetchWatchTimer: NodeJS.Timeout | undefined;
 
   constructor(conn: KafkaConnection, opts: BatchConsumerOptions) {
     this.opts = opts;
@@ -78,6 +88,10 @@ export class BatchConsumer {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? CONSUMER_DEFAULTS.maxBufferedBytes;
     this.closeDeadlineMs = opts.closeDeadlineMs ?? CONSUMER_DEFAULTS.closeDeadlineMs;
     const sessionTimeout = opts.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs;
+    this.fetchWatch = new FetchWatch(
+      opts.fetchStallMs ?? Math.max(CONSUMER_DEFAULTS.minFetchStallMs, 2 * sessionTimeout),
+      performance.now(),
+    );
     this.consumer = new Consumer({
       ...conn,
       groupId: opts.groupId,
@@ -90,7 +104,11 @@ export class BatchConsumer {
     });
     useRawRecordBatches(this.consumer);
     this.takeRecordsFromFetches();
+    // A rebalance may hold fetching up to its timeout (the session timeout here): the watch's clock starts over
+    // when one starts and when it ends.
+    this.consumer.on('consumer:group:rebalance', () => this.fetchWatch.alive(performance.now()));
     this.consumer.on('consumer:group:join', () => {
+      this.fetchWatch.alive(performance.now());
       const assigned = this.assignments();
       this.opts.log.info({ assignments: assigned }, 'consumer group joined');
       this.owned = new Set(assigned.map((tp) => tp.partition));
@@ -143,6 +161,29 @@ export class BatchConsumer {
       );
       this.wake?.();
     });
+    this.fetchWatch.alive(performance.now());
+    this.fetchWatchTimer = setInterval(() => this.checkFetching(), CONSUMER_DEFAULTS.fetchWatchEveryMs);
+    this.fetchWatchTimer.unref();
+  }
+
+  /** Fails the consumer (next() throws, the sink starts a new one) when its fetching went silent (fetch-watch.ts). */
+  private checkFetching(): void {
+    if (this.failure) return;
+    const silentMs = this.fetchWatch.stalledFor(performance.now(), {
+      assigned: this.assignments().length > 0,
+      paused: this.stream?.isPaused() ?? true,
+    });
+    if (silentMs === undefined) return;
+    const partitions = this.assignments().map((tp) => tp.partition);
+    this.failure = new TweetpipeError(
+      'KAFKA_FETCH_STALLED',
+      `no Fetch response for ${Math.round(silentMs / 1000)} s on partitions ${partitions.join(', ')} of ${this.opts.topic} ` +
+        `(group ${this.opts.groupId}), though this member owns them and is not paused: the Kafka ` +
+        `client's fetching stopped without an error; starting a new consumer`,
+      { retryable: true, details: { partitions, silentMs: Math.round(silentMs) } },
+    );
+    this.opts.log.error({ err: this.failure }, 'consumer fetching stalled');
+    this.wake?.();
   }
 
   /**
@@ -161,6 +202,7 @@ export class BatchConsumer {
       if (!callback) return fetch(options);
       const requested = requestedOffsets(options.topics);
       return fetch(options, (error, response) => {
+        this.fetchWatch.alive(performance.now());
         if (!error && response) this.accept(takeFetchedRecords(response, requested));
         callback(error, response);
       });
@@ -205,8 +247,10 @@ export class BatchConsumer {
       this.stream?.isPaused() &&
       this.buffer.records < this.maxBuffered / 2 &&
       this.buffer.bytes < this.maxBufferedBytes / 2
-    )
+    ) {
+      this.fetchWatch.alive(performance.now());
       this.stream.resume();
+    }
     return out;
   }
 
@@ -267,6 +311,7 @@ export class BatchConsumer {
    * manifests make that safe.
    */
   async close(): Promise<void> {
+    clearInterval(this.fetchWatchTimer);
     const leave = (async () => {
       await this.stream?.close().catch(() => {});
       await this.consumer.close(true).catch(() => {});
