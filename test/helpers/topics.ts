@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { createAdmin } from '../../src/kafka/admin.ts';
+import { createAdmin, ensureTopic } from '../../src/kafka/admin.ts';
 import { kafkaConnection } from '../../src/kafka/client-options.ts';
 import { consoleConsumeKeys } from '../../src/stack/kafka-tools.ts';
 
@@ -18,6 +18,16 @@ export function testConfig(): Config {
 
 export function uniqueTopic(label: string): string {
   return `tp-test-${label}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Creates `topic` with `partitions` on the test broker (one replica, kept for ever). */
+export async function createTestTopic(topic: string, partitions: number): Promise<void> {
+  const admin = createAdmin(kafkaConnection(testConfig(), 'test'));
+  try {
+    await ensureTopic(admin, { name: topic, partitions, replication: 1, retentionMs: -1 });
+  } finally {
+    await admin.close();
+  }
 }
 
 /**

@@ -10,10 +10,9 @@ import { after, test } from 'node:test';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
 import { pino } from 'pino';
 import { TweetpipeError } from '../../../src/errors.ts';
-import { createAdmin, ensureTopic } from '../../../src/kafka/admin.ts';
 import { BatchConsumer } from '../../../src/kafka/batch-consumer.ts';
 import { kafkaConnection } from '../../../src/kafka/client-options.ts';
-import { deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
+import { createTestTopic, deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
 
 const topic = uniqueTopic('fetch-watch');
 const RECORDS = 10;
@@ -51,12 +50,7 @@ async function pollFor(consumer: BatchConsumer, ms: number): Promise<{ records: 
 
 test('setup: a topic of 2 partitions holding a few records', async () => {
   const conn = kafkaConnection(testConfig(), 'test');
-  const admin = createAdmin(conn);
-  try {
-    await ensureTopic(admin, { name: topic, partitions: 2, replication: 1, retentionMs: -1 });
-  } finally {
-    await admin.close();
-  }
+  await createTestTopic(topic, 2);
   const producer = new Producer({ ...conn, acks: ProduceAcks.ALL, autocreateTopics: false });
   try {
     await producer.send({

@@ -9,10 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Producer } from '@platformatic/kafka';
 import { pino } from 'pino';
 import { CONSUMER_DEFAULTS } from '../../../src/config/kafka.ts';
-import { createAdmin, ensureTopic } from '../../../src/kafka/admin.ts';
 import { BatchConsumer } from '../../../src/kafka/batch-consumer.ts';
 import { kafkaConnection } from '../../../src/kafka/client-options.ts';
-import { deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
+import { createTestTopic, deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
 
 const topic = uniqueTopic('buffer-bytes');
 const RECORD_BYTES = 100 * 1024;
@@ -25,12 +24,7 @@ after(async () => {
 
 test('the buffer stops fetching at maxBufferedBytes, however few records that is', async () => {
   const conn = kafkaConnection(testConfig(), 'test');
-  const admin = createAdmin(conn);
-  try {
-    await ensureTopic(admin, { name: topic, partitions: 1, replication: 1, retentionMs: -1 });
-  } finally {
-    await admin.close();
-  }
+  await createTestTopic(topic, 1);
   const producer = new Producer({ ...conn, autocreateTopics: false });
   try {
     for (let i = 0; i < RECORDS; i += 5)

@@ -14,10 +14,9 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { createAdmin, ensureTopic } from '../../../src/kafka/admin.ts';
 import { BatchConsumer } from '../../../src/kafka/batch-consumer.ts';
 import { kafkaConnection } from '../../../src/kafka/client-options.ts';
-import { deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
+import { createTestTopic, deleteTopics, testConfig, uniqueTopic } from '../../helpers/topics.ts';
 
 const topic = uniqueTopic('close');
 const group = `tp-test-close-${randomUUID()}`;
@@ -32,12 +31,7 @@ after(async () => {
 
 test('close() during a rebalance that waits for a frozen member returns after its deadline', async () => {
   const conn = kafkaConnection(testConfig(), 'test');
-  const admin = createAdmin(conn);
-  try {
-    await ensureTopic(admin, { name: topic, partitions: 2, replication: 1, retentionMs: -1 });
-  } finally {
-    await admin.close();
-  }
+  await createTestTopic(topic, 2);
   const script = fileURLToPath(new URL('../../helpers/group-member.ts', import.meta.url));
   member = spawn(process.execPath, [script, topic, group, String(FROZEN_TIMEOUT_MS)], {
     stdio: ['ignore', 'pipe', 'inherit'],
