@@ -158,7 +158,8 @@ export const CONSUMER_DEFAULTS = {
   /**
    * Buffered bytes above which fetching pauses too (records of 100 KB would otherwise fill gigabytes): the batches
    * as fetched (compressed), which is what the buffer holds; each is decompressed as its records are handed out.
-   * With zstd tweets (~5x) maxBuffered binds first (docs/benchmarks.md, "Sixth round: consumer buffers").
+   * zstd shrinks tweets 5-9x, so maxBuffered binds first for them (docs/benchmarks.md, "Sixth round: consumer
+   * buffers").
    */
   maxBufferedBytes: 16 * 1024 * 1024,
   /**

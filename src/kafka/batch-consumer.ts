@@ -34,8 +34,8 @@ export interface BatchConsumerOptions {
   /** Buffered records above which fetching pauses. */
   maxBuffered?: number;
   /**
-   * Buffered bytes (of the fetched batches, uncompressed: the values and a few bytes of framing each) above which
-   * fetching pauses: a count alone lets large records (or a burst of them) take memory without bound. The fetch
+   * Buffered bytes (of the fetched batches as fetched, compressed: each is decompressed as its records are handed
+   * out) above which fetching pauses: a count alone lets large records (or a burst of them) take memory without bound. The fetch
    * that crosses it is kept whole (at most fetchMaxBytes).
    */
   maxBufferedBytes?: number;

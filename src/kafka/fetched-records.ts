@@ -138,16 +138,14 @@ export class FetchedBuffer {
   #records = 0;
   /** Bytes of the batches not yet decoded, as fetched (compressed): what the buffer holds of them. */
   #bytes = 0;
-  readonly #reused: ReusedBuffers;
+  readonly #reused = new ReusedBuffers(CONSUMER_DEFAULTS.reusedBatchBytes);
   /** The decompressed body the waiting decoded records are views of. */
   #waitingBody: Buffer | undefined;
   /** Decompressed bodies every record of which was handed out: given back by the next take. */
   #handedOut: Buffer[] = [];
 
-  /** `reusedBytes`: decompressed batches kept for reuse (see CONSUMER_DEFAULTS.reusedBatchBytes). */
-  constructor(topic: string, reusedBytes: number = CONSUMER_DEFAULTS.reusedBatchBytes) {
+  constructor(topic: string) {
     this.#topic = topic;
-    this.#reused = new ReusedBuffers(reusedBytes);
   }
 
   get records(): number {
