@@ -35,8 +35,8 @@ export interface BatchConsumerOptions {
   maxBuffered?: number;
   /**
    * Buffered bytes (of the fetched batches as fetched, compressed: each is decompressed as its records are handed
-   * out) above which fetching pauses: a count alone lets large records (or a burst of them) take memory without bound. The fetch
-   * that crosses it is kept whole (at most fetchMaxBytes).
+   * out) above which fetching pauses: a count alone lets large records (or a burst of them) take memory without
+   * bound. The fetch that crosses it is kept whole (at most fetchMaxBytes).
    */
   maxBufferedBytes?: number;
   sessionTimeoutMs?: number;
