@@ -227,12 +227,12 @@ describe('the buffer of fetched batches', () => {
 
 describe('FetchedBuffer: decompressed batches reused', () => {
   test('records keep their bytes until the next take; held past it they read empty, never another batch', () => {
-    const valueOf = (offset: number) => `{"id":"${offset}","text":"${String(offset).repeat(50)}"}`;
+    const valueAt = (offset: number) => `{"id":"${offset}","text":"${String(offset).repeat(50)}"}`;
     const batches = [];
     for (let first = 0; first < 60; first += 6)
       batches.push({
         firstOffset: BigInt(first),
-        values: Array.from({ length: 6 }, (_, i) => valueOf(first + i)),
+        values: Array.from({ length: 6 }, (_, i) => valueAt(first + i)),
         headers: true,
       });
     const [taken] = takeFetchedRecords(
@@ -248,13 +248,13 @@ describe('FetchedBuffer: decompressed batches reused', () => {
       const records = buffer.take(max);
       for (const r of held) {
         assert.ok(
-          r.value?.length === 0 || r.value?.toString() === valueOf(Number(r.offset)),
+          r.value?.length === 0 || r.value?.toString() === valueAt(Number(r.offset)),
           `record ${r.offset}, held past a take, reads ${r.value?.toString()}`,
         );
       }
       for (const r of records) {
         assert.equal(r.offset, BigInt(next++));
-        assert.equal(r.value?.toString(), valueOf(Number(r.offset)));
+        assert.equal(r.value?.toString(), valueAt(Number(r.offset)));
         assert.equal(r.key?.toString().startsWith('k'), true);
         assert.equal(r.headers.get('source')?.toString(), 'synthetic');
       }
