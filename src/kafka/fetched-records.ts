@@ -74,16 +74,18 @@ export interface FetchedPartition {
 }
 
 /**
- * Appends the records of `fetched` to `into`, as KafkaRecords of `topic`; `body` is its records section
- * uncompressed, when the caller decompressed it.
+ * Appends the records of `fetched` to `into`, as KafkaRecords of `topic`, and returns the decompressed body they
+ * are views of: a buffer of `reused` when given and the batch is zstd (give it back there once they are done with).
  */
 export function decodeFetchedBatch(
   fetched: FetchedBatch,
   topic: string,
   into: KafkaRecord[],
-  body: Buffer = decompressedBody(fetched.batch),
-): void {
+  reused?: ReusedBuffers,
+): Buffer {
+  const body = decompressedBody(fetched.batch, reused);
   decodeRecords(fetched.batch, topic, fetched.partition, fetched.from, into, body);
+  return body;
 }
 
 /**
@@ -190,9 +192,8 @@ export class FetchedBuffer {
       const b = this.#batches[taken++]!;
       this.#records -= b.records;
       this.#bytes -= b.batch.body.length;
-      const body = decompressedBody(b.batch, this.#reused);
       const records: KafkaRecord[] = [];
-      decodeFetchedBatch(b, this.#topic, records, body);
+      const body = decodeFetchedBatch(b, this.#topic, records, this.#reused);
       const room = max - out.length;
       if (records.length <= room) this.#handedOut.push(body);
       else {
