@@ -156,10 +156,18 @@ export const CONSUMER_DEFAULTS = {
   /** Buffered records above which fetching pauses. */
   maxBuffered: 20_000,
   /**
-   * Buffered bytes above which fetching pauses too (records of 100 KB would otherwise fill gigabytes). 16 MiB is
-   * three polls' worth of 2 KB tweets; 32 MiB measured no faster (docs/benchmarks.md, "Sink memory, fourth round").
+   * Buffered bytes above which fetching pauses too (records of 100 KB would otherwise fill gigabytes): the batches
+   * as fetched (compressed), which is what the buffer holds; each is decompressed as its records are handed out.
+   * zstd shrinks tweets 5-9x, so maxBuffered binds first for them (docs/benchmarks.md, "Sixth round: consumer
+   * buffers").
    */
   maxBufferedBytes: 16 * 1024 * 1024,
+  /**
+   * Decompressed batches kept for reuse once their records are done with (src/kafka/reused-buffers.ts): one poll of
+   * 5,000 2 KB tweets is ~10 MiB of batches, so 16 MiB reuses them all (docs/benchmarks.md, "Sixth round: consumer
+   * buffers").
+   */
+  reusedBatchBytes: 16 * 1024 * 1024,
   sessionTimeoutMs: 30_000,
   /** How long close() may wait for the group to let this member leave; a normal leave takes well under a second. */
   closeDeadlineMs: 5000,
@@ -175,8 +183,7 @@ export const CONSUMER_DEFAULTS = {
   fetchWatchEveryMs: 5000,
   /**
    * Bytes a fetch response may carry (compressed; the broker exceeds it only for a first batch larger than it). It
-   * is decompressed whole while the buffer may already be full, so it adds to the buffer's bound: 4 MiB of zstd
-   * tweets are ~20 MiB of values. Per partition it is fetchMaxBytesPerPartition, so it binds from 5 partitions up.
+   * is buffered whole while the buffer may already be full, so it adds to the buffer's bound. Per partition it is fetchMaxBytesPerPartition, so it binds from 5 partitions up.
    */
   fetchMaxBytes: 4 * 1024 * 1024,
   /**

@@ -27,6 +27,7 @@ import {
   takeFetchedRecords,
 } from './fetched-records.ts';
 import { kafkaError, type NeededPermissions } from './kafka-errors.ts';
+import { LIBZSTD_LIBRARY, libzstdDecompressInto } from './libzstd.ts';
 import { useRawRecordBatches } from './record-batch-fetch.ts';
 
 export interface BatchConsumerOptions {
@@ -36,9 +37,9 @@ export interface BatchConsumerOptions {
   /** Buffered records above which fetching pauses. */
   maxBuffered?: number;
   /**
-   * Buffered bytes (of the fetched batches, uncompressed: the values and a few bytes of framing each) above which
-   * fetching pauses: a count alone lets large records (or a burst of them) take memory without bound. The fetch
-   * that crosses it is kept whole (at most fetchMaxBytes).
+   * Buffered bytes (of the fetched batches as fetched, compressed: each is decompressed as its records are handed
+   * out) above which fetching pauses: a count alone lets large records (or a burst of them) take memory without
+   * bound. The fetch that crosses it is kept whole (at most fetchMaxBytes).
    */
   maxBufferedBytes?: number;
   sessionTimeoutMs?: number;
@@ -50,6 +51,21 @@ export interface BatchConsumerOptions {
    * rebalance timeout), at least a minute (twice the request timeout).
    */
   fetchStallMs?: number;
+}
+
+/** Whether this process said yet how it decompresses zstd batches (once, not once per consumer). */
+let zstdEngineAnnounced = false;
+
+function announceZstdEngine(log: Logger): void {
+  if (zstdEngineAnnounced) return;
+  zstdEngineAnnounced = true;
+  if (libzstdDecompressInto())
+    log.info({ library: LIBZSTD_LIBRARY }, 'zstd batches decompress with libzstd into reused buffers');
+  else
+    log.warn(
+      { library: LIBZSTD_LIBRARY },
+      'libzstd could not be loaded (Debian/Ubuntu package libzstd1): zstd batches decompress through node:zlib into new buffers, about 6 us more CPU per tweet',
+    );
 }
 
 /** ListOffsets' timestamp for "the log start offset" (Kafka's protocol constant). */
@@ -129,6 +145,7 @@ export class BatchConsumer {
   });
 
   async start(): Promise<void> {
+    announceZstdEngine(this.opts.log);
     const stream = await this.consumer
       .consume({
         topics: [this.opts.topic],

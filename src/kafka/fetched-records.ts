@@ -16,20 +16,23 @@
  * partitions the request did not ask for (left over in an incremental fetch session) are skipped; records before
  * the requested offset (a compressed batch starts before it) are skipped. The caller filters on ownership.
  *
- * The batches are decompressed here (so a bad codec fails the fetch, and the consumer knows the bytes it buffers)
- * but their records are decoded only when the consumer hands them out (`decodeFetchedBatch`). Decoded at fetch
- * time, a record's objects (the record, its value view, its offset) waited in the consumer's buffer (up to 16 MiB
- * of tweets) through young-generation collections, each of which copied them; decoded as they are handed out, they
- * are made just before the sink's put and die young. A third of the sink's CPU is V8's collector
- * (docs/benchmarks.md, "Fifth round: sink CPU").
+ * The batches are decompressed and their records decoded only when the consumer hands them out (`FetchedBuffer`):
+ * decoded at fetch time, a record's objects (the record, its value view, its offset) waited in the consumer's buffer
+ * through young-generation collections, each of which copied them; decoded as they are handed out, they are made
+ * just before the sink's put and die young. A third of the sink's CPU is V8's collector (docs/benchmarks.md, "Fifth
+ * round: sink CPU"). The buffer holds the batches as fetched (compressed), and decompresses zstd batches into
+ * buffers it reuses (reused-buffers.ts), given back once the records decoded from them are done with: the records
+ * `take` hands out are valid until its next call ("Sixth round: consumer buffers").
  */
 
 import type { Consumer } from '@platformatic/kafka';
+import { CONSUMER_DEFAULTS } from '../config/kafka.ts';
 import { TweetpipeError } from '../errors.ts';
 import type { KafkaRecord } from '../types.ts';
 import { decompressedBody, isRawRecordBatch, type RawRecordBatch } from './record-batch.ts';
 import { IS_CONTROL } from './record-batch-layout.ts';
 import { decodeRecords, safeOffset } from './record-batch-records.ts';
+import { ReusedBuffers } from './reused-buffers.ts';
 
 /** A decoded Fetch response (the client exports the type of its fetch, not of its response). */
 export type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
@@ -53,12 +56,10 @@ export function requestedOffsets(
   return out;
 }
 
-/** One data batch taken out of a response: decompressed, its records still encoded. */
+/** One data batch taken out of a response, as fetched (compressed): its records still encoded. */
 export interface FetchedBatch {
   partition: number;
   batch: RawRecordBatch;
-  /** The records section, uncompressed. */
-  body: Buffer;
   /** Records at or after this offset are the ones to hand out. */
   from: number;
   /** Records at or after `from` if the batch's offsets are consecutive (at most that many otherwise). */
@@ -72,14 +73,24 @@ export interface FetchedPartition {
   batches: FetchedBatch[];
 }
 
-/** Appends the records of `fetched` to `into`, as KafkaRecords of `topic`. */
-export function decodeFetchedBatch(fetched: FetchedBatch, topic: string, into: KafkaRecord[]): void {
-  decodeRecords(fetched.batch, topic, fetched.partition, fetched.from, into, fetched.body);
+/**
+ * Appends the records of `fetched` to `into`, as KafkaRecords of `topic`, and returns the decompressed body they
+ * are views of: a buffer of `reused` when given and the batch is zstd (give it back there once they are done with).
+ */
+export function decodeFetchedBatch(
+  fetched: FetchedBatch,
+  topic: string,
+  into: KafkaRecord[],
+  reused?: ReusedBuffers,
+): Buffer {
+  const body = decompressedBody(fetched.batch, reused);
+  decodeRecords(fetched.batch, topic, fetched.partition, fetched.from, into, body);
+  return body;
 }
 
 /**
  * Takes every data batch of `response` into the returned partitions (in response order, which is offset order per
- * partition), decompressed.
+ * partition), still compressed.
  */
 export function takeFetchedRecords(response: FetchResponse, requested: RequestedOffsets): FetchedPartition[] {
   const out: FetchedPartition[] = [];
@@ -105,7 +116,7 @@ export function takeFetchedRecords(response: FetchResponse, requested: Requested
         const last = first + batch.lastOffsetDelta;
         if (last < from) continue;
         const records = Math.min(batch.recordCount, last - Math.max(first, from) + 1);
-        taken.push({ partition: p.partitionIndex, batch, body: decompressedBody(batch), from, records });
+        taken.push({ partition: p.partitionIndex, batch, from, records });
       }
       if (taken.length > 0) out.push({ partition: p.partitionIndex, leaderEpoch, batches: taken });
     }
@@ -116,6 +127,10 @@ export function takeFetchedRecords(response: FetchResponse, requested: Requested
 /**
  * The consumer's buffer of fetched batches, oldest first. Their records are decoded only as `take` hands them out;
  * the records of the last decoded batch that did not fit wait for the next call.
+ *
+ * The records `take` returns (their value, key and header bytes) are valid until the next `take`: a zstd batch is
+ * decompressed into a reused buffer, which the next call gives back for reuse once every record decoded from it
+ * was handed out. A record held past that reads as empty (reused-buffers.ts); whoever keeps bytes copies them.
  */
 export class FetchedBuffer {
   readonly #topic: string;
@@ -123,8 +138,13 @@ export class FetchedBuffer {
   #decoded: KafkaRecord[] = [];
   /** Records in the batches (at most; see FetchedBatch.records) and the decoded ones waiting. */
   #records = 0;
-  /** Bytes of the batches not yet decoded (uncompressed). */
+  /** Bytes of the batches not yet decoded, as fetched (compressed): what the buffer holds of them. */
   #bytes = 0;
+  readonly #reused = new ReusedBuffers(CONSUMER_DEFAULTS.reusedBatchBytes);
+  /** The decompressed body the waiting decoded records are views of. */
+  #waitingBody: Buffer | undefined;
+  /** Decompressed bodies every record of which was handed out: given back by the next take. */
+  #handedOut: Buffer[] = [];
 
   constructor(topic: string) {
     this.#topic = topic;
@@ -140,45 +160,60 @@ export class FetchedBuffer {
 
   push(batch: FetchedBatch): void {
     this.#records += batch.records;
-    this.#bytes += batch.body.length;
+    this.#bytes += batch.batch.body.length;
     this.#batches.push(batch);
   }
 
-  /** Drops what it holds of partitions not in `owned` (after a rebalance). */
+  /**
+   * Drops what it holds of partitions not in `owned` (after a rebalance). Called between two takes (a group join),
+   * while records handed out may still be in use: a body is only given back by the next take.
+   */
   keepOnly(owned: ReadonlySet<number>): void {
     this.#batches = this.#batches.filter((b) => owned.has(b.partition));
     this.#decoded = this.#decoded.filter((r) => owned.has(r.partition));
+    if (this.#decoded.length === 0) this.#bodyHandedOut();
     this.#records = this.#decoded.length;
     this.#bytes = 0;
     for (const b of this.#batches) {
       this.#records += b.records;
-      this.#bytes += b.body.length;
+      this.#bytes += b.batch.body.length;
     }
   }
 
-  /** Up to `max` records in order, decoding the batches as far as needed. */
+  /** Up to `max` records in order, decoding the batches as far as needed; the previous call's records end here. */
   take(max: number): KafkaRecord[] {
+    for (const body of this.#handedOut) this.#reused.giveBack(body);
+    this.#handedOut = [];
     let out = this.#decoded.splice(0, max);
     this.#records -= out.length;
+    if (this.#decoded.length === 0) this.#bodyHandedOut();
     let taken = 0;
     while (out.length < max && taken < this.#batches.length) {
       const b = this.#batches[taken++]!;
       this.#records -= b.records;
-      this.#bytes -= b.body.length;
+      this.#bytes -= b.batch.body.length;
       const records: KafkaRecord[] = [];
-      decodeFetchedBatch(b, this.#topic, records);
+      const body = decodeFetchedBatch(b, this.#topic, records, this.#reused);
+      const room = max - out.length;
+      if (records.length <= room) this.#handedOut.push(body);
+      else {
+        this.#decoded = records.slice(room);
+        this.#records += this.#decoded.length;
+        this.#waitingBody = body;
+      }
       if (out.length === 0 && records.length <= max) {
         out = records;
         continue;
       }
-      const room = max - out.length;
       for (let i = 0; i < room && i < records.length; i++) out.push(records[i]!);
-      if (records.length > room) {
-        this.#decoded = records.slice(room);
-        this.#records += this.#decoded.length;
-      }
     }
     this.#batches.splice(0, taken);
     return out;
+  }
+
+  /** The waiting records' body has no record left to hand out: given back by the next take. */
+  #bodyHandedOut(): void {
+    if (this.#waitingBody) this.#handedOut.push(this.#waitingBody);
+    this.#waitingBody = undefined;
   }
 }

@@ -13,6 +13,7 @@
  */
 
 import {
+  compressionsAlgorithms,
   compressionsAlgorithmsByBitmask,
   crc32c,
   Reader,
@@ -39,6 +40,8 @@ import {
   RECORD_COUNT_AT,
   RECORDS_AT,
 } from './record-batch-layout.ts';
+import type { ReusedBuffers } from './reused-buffers.ts';
+import { zstdDecompressReused } from './zstd-codec.ts';
 
 /** A batch as the client's consumer reads it, with its records section not yet decoded. */
 export interface RawRecordBatch extends RecordsBatch {
@@ -118,10 +121,19 @@ function readBatch(b: Buffer): RawRecordBatch {
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
-/** The records section uncompressed, through the client's codec table (zstd tuned by zstd-codec.ts). */
-export function decompressedBody(batch: RawRecordBatch): Buffer {
+const ZSTD_CODEC = compressionsAlgorithms.zstd.bitmask;
+
+/**
+ * The records section uncompressed, through the client's codec table (zstd tuned by zstd-codec.ts); zstd into a
+ * buffer of `reused` when given (the caller gives it back there).
+ */
+export function decompressedBody(batch: RawRecordBatch, reused?: ReusedBuffers): Buffer {
   const codec = batch.attributes & CODEC_BITS;
   if (codec === 0) return batch.body;
+  if (codec === ZSTD_CODEC && reused) {
+    const body = zstdDecompressReused(batch.body, reused);
+    if (body) return body;
+  }
   const algorithm = compressionsAlgorithmsByBitmask[codec];
   if (!algorithm)
     throw corruptBatch(`compression codec ${codec} is none of gzip, snappy, lz4, zstd`, batch.firstOffset);

@@ -15,10 +15,15 @@
  * The client exports its codec table (`compressionsAlgorithms`) and looks codecs up in it per batch, so the zstd
  * entry's two functions are replaced, decompression sizing its chunk from the frame's content size (written by
  * every zstd encoder that knows its input size, as node's does). The format on the wire is standard zstd.
+ *
+ * The sink's consumer decompresses into buffers it reuses instead (`zstdDecompressReused`, through libzstd), and
+ * falls back to the codec table when it cannot.
  */
 
 import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { compressionsAlgorithms } from '@platformatic/kafka';
+import { libzstdDecompressInto } from './libzstd.ts';
+import type { ReusedBuffers } from './reused-buffers.ts';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 /** zlib's smallest chunk; below it zlib refuses the option. */
@@ -51,6 +56,22 @@ export function zstdContentSize(b: Uint8Array): number | undefined {
     default:
       return Number(view.readBigUInt64LE(at));
   }
+}
+
+/**
+ * The zstd frames of `input` decompressed into a buffer of `buffers` (give it back there once no view of it is
+ * read any more), or undefined when that cannot be done: libzstd not loadable, a first frame that does not say its
+ * size, or libzstd refusing the input (corrupt, or more frames than the first one's size). The caller then
+ * decompresses the usual way, which also names what is wrong with a corrupt input.
+ */
+export function zstdDecompressReused(input: Buffer, buffers: ReusedBuffers): Buffer | undefined {
+  const decompress = libzstdDecompressInto();
+  const size = zstdContentSize(input);
+  if (!decompress || size === undefined || size > MAX_CHUNK) return undefined;
+  const output = buffers.take(size);
+  if (decompress(input, output) === size) return output;
+  buffers.giveBack(output);
+  return undefined;
 }
 
 /** One byte of room past the content, so that the output never fills the chunk (see the header). */

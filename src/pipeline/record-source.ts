@@ -10,7 +10,10 @@
  *   the group: KAFKA_DENIED, KAFKA_AUTH are final).
  * - next(max, waitMs) in a loop, one call at a time: up to `max` records in offset order per partition, waiting
  *   at most `waitMs` for the first (an empty batch is normal). Throws once the source failed; the loop then
- *   closes it and builds a new one (a reset) that resumes from the committed offsets.
+ *   closes it and builds a new one (a reset) that resumes from the committed offsets. The records' bytes (value,
+ *   key, headers) are valid until the next call: the consumer reuses the buffers they are views of (a record held
+ *   past it reads as empty, src/kafka/reused-buffers.ts), so whatever keeps bytes longer copies them (the encoders
+ *   do; dead letters are encoded before put() returns).
  * - commit(offsets) with the next offset to read per partition, only offsets HDFS holds. Best effort: a failed
  *   commit is logged, not thrown (HDFS is the truth; the next commit catches up).
  * - lag() any time after start(): per partition of the topic, committed offset, end offset and the records between.

@@ -224,3 +224,47 @@ describe('the buffer of fetched batches', () => {
     );
   });
 });
+
+describe('FetchedBuffer: decompressed batches reused', () => {
+  test('records keep their bytes until the next take; held past it they read empty, never another batch', () => {
+    const valueAt = (offset: number) => `{"id":"${offset}","text":"${String(offset).repeat(50)}"}`;
+    const batches = [];
+    for (let first = 0; first < 60; first += 6)
+      batches.push({
+        firstOffset: BigInt(first),
+        values: Array.from({ length: 6 }, (_, i) => valueAt(first + i)),
+        headers: true,
+      });
+    const [taken] = takeFetchedRecords(
+      response([{ index: 0, batches: fetchedBatches(batches) }]),
+      requested({ 0: 0n }),
+    );
+    const buffer = new FetchedBuffer(TOPIC);
+    for (const b of taken!.batches) buffer.push(b);
+    const held: KafkaRecord[] = [];
+    let next = 0;
+    // Takes that end inside a batch, at its end, and span several: records of one batch span two takes.
+    for (const max of [4, 2, 5, 7, 1, 12, 3, 9, 20]) {
+      const records = buffer.take(max);
+      for (const r of held) {
+        assert.ok(
+          r.value?.length === 0 || r.value?.toString() === valueAt(Number(r.offset)),
+          `record ${r.offset}, held past a take, reads ${r.value?.toString()}`,
+        );
+      }
+      for (const r of records) {
+        assert.equal(r.offset, BigInt(next++));
+        assert.equal(r.value?.toString(), valueAt(Number(r.offset)));
+        assert.equal(r.key?.toString().startsWith('k'), true);
+        assert.equal(r.headers.get('source')?.toString(), 'synthetic');
+      }
+      held.push(...records);
+    }
+    assert.equal(next, 60);
+    buffer.take(1);
+    assert.ok(
+      held.every((r) => r.value?.length === 0),
+      'every batch handed out whole was given back for reuse',
+    );
+  });
+});

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { compressionsAlgorithms } from '@platformatic/kafka';
-import { installZstdCodec, zstdContentSize } from '../../../src/kafka/zstd-codec.ts';
+import { ReusedBuffers } from '../../../src/kafka/reused-buffers.ts';
+import { installZstdCodec, zstdContentSize, zstdDecompressReused } from '../../../src/kafka/zstd-codec.ts';
 
 describe('zstd codec', () => {
   test('reads the content size of frames of every field width', () => {
@@ -59,5 +60,35 @@ describe('zstd codec', () => {
       Buffer.allocUnsafe = allocUnsafe;
     }
     assert.deepEqual(large, [data.length + 1], 'one output chunk, with room for the whole content');
+  });
+
+  test('decompresses into reused buffers; says undefined (and gives the buffer back) where it cannot', () => {
+    const reused = new ReusedBuffers(1 << 20);
+    let lent = 0;
+    const take = reused.take.bind(reused);
+    const giveBack = reused.giveBack.bind(reused);
+    reused.take = (size) => {
+      lent++;
+      return take(size);
+    };
+    reused.giveBack = (buffer) => {
+      lent--;
+      giveBack(buffer);
+    };
+    const data = Buffer.from(JSON.stringify({ id: '1', text: 'music '.repeat(5000) }));
+    const frame = zstdCompressSync(data);
+    const out = zstdDecompressReused(frame, reused);
+    assert.ok(out?.equals(data));
+    reused.giveBack(out!);
+    assert.equal(out!.length, 0, 'the buffer came from the reused ones');
+    // Two frames (no Kafka client writes them in one batch): the first one's size is too small for both.
+    assert.equal(zstdDecompressReused(Buffer.concat([frame, frame]), reused), undefined);
+    // A frame that does not say its size, and a damaged one.
+    const unsized = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x48, 0x01, 0x00, 0x00]);
+    assert.equal(zstdDecompressReused(unsized, reused), undefined);
+    const damaged = Buffer.from(frame);
+    damaged.fill(0xff, 12, 40);
+    assert.equal(zstdDecompressReused(damaged, reused), undefined);
+    assert.equal(lent, 0, 'the buffers taken for the refused inputs were given back');
   });
 });
