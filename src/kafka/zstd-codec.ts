@@ -59,10 +59,11 @@ const chunkFor = (size: number): number => Math.min(MAX_CHUNK, Math.max(MIN_CHUN
 
 /**
  * Room for any zstd output of `size` input bytes (ZSTD_compressBound: size + size/256, plus at most 64 bytes under
- * 128 KiB of input). Given one output chunk this large, zstd compresses the whole input in one pass: no streaming
- * window buffer in its context and no concat of 16 KiB pieces. With the CLI's 64 KiB mmap threshold
- * (bin/tweetpipe.js) those per-call buffers were mapped and unmapped for every batch: ~0.55 ms of system time per
- * 700 KB batch of tweets against ~0.1-0.2 ms this way (docs/benchmarks.md, "Sixth round: produce and replay").
+ * 128 KiB of input). Given one output chunk this large, a batch comes out as one piece instead of 16 KiB pieces
+ * concatenated into a new buffer (zstd's own 1.3 MiB context is still made per call). With the CLI's 64 KiB mmap
+ * threshold (bin/tweetpipe.js) every buffer from 64 KiB up is mapped, faulted in and unmapped: ~0.55 ms of system
+ * time per 700 KB batch of tweets before, ~0.1-0.2 ms this way (docs/benchmarks.md, "Sixth round: produce and
+ * replay"). The chunk is mostly untouched address space: pages are only faulted in where zstd writes.
  */
 const compressChunkFor = (size: number): number => Math.max(MIN_CHUNK, size + (size >> 8) + 1024);
 
