@@ -8,10 +8,11 @@
  * - Decompression was 15% of the sink's CPU. With a 16 KiB chunk a batch takes one native round trip per 16 KiB of
  *   output and a concat of the pieces; measured on synthetic tweet batches (64 KiB and 1 MiB, 4 alternating
  *   rounds), one chunk of exactly the output size decompressed 1.2-1.4x faster. A fixed 1 MiB chunk was slower on
- *   small batches (the allocation); the chunk size made no difference to compression. The chunk is one byte
+ *   small batches (the allocation). The chunk is one byte
  *   larger than the content: zlib allocates a second chunk whenever a call fills the first to its last byte, and a
  *   chunk of exactly the content size always does (a wasted buffer of the batch's size and a second native call
  *   per batch, 0.3-0.4 us per tweet; docs/benchmarks.md, "Fifth round: sink CPU").
+ * - Compression gets one output chunk large enough for any result (compressChunkFor says why).
  * The client exports its codec table (`compressionsAlgorithms`) and looks codecs up in it per batch, so the zstd
  * entry's two functions are replaced, decompression sizing its chunk from the frame's content size (written by
  * every zstd encoder that knows its input size, as node's does). The format on the wire is standard zstd.
@@ -77,6 +78,16 @@ export function zstdDecompressReused(input: Buffer, buffers: ReusedBuffers): Buf
 /** One byte of room past the content, so that the output never fills the chunk (see the header). */
 const chunkFor = (size: number): number => Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, size + 1));
 
+/**
+ * Room for any zstd output of `size` input bytes (ZSTD_compressBound: size + size/256, plus at most 64 bytes under
+ * 128 KiB of input). Given one output chunk this large, a batch comes out as one piece instead of 16 KiB pieces
+ * concatenated into a new buffer (zstd's own 1.3 MiB context is still made per call). With the CLI's 64 KiB mmap
+ * threshold (bin/tweetpipe.js) every buffer from 64 KiB up is mapped, faulted in and unmapped: ~0.55 ms of system
+ * time per 700 KB batch of tweets before, ~0.1-0.2 ms this way (docs/benchmarks.md, "Sixth round: produce and
+ * replay"). The chunk is mostly untouched address space: pages are only faulted in where zstd writes.
+ */
+const compressChunkFor = (size: number): number => Math.max(MIN_CHUNK, size + (size >> 8) + 1024);
+
 type Bytes = Buffer | { buffer: Buffer };
 /** The client hands its codecs either a Buffer or its DynamicBuffer (whose `buffer` is the bytes). */
 const bytesOf = (data: Bytes): Buffer => (Buffer.isBuffer(data) ? data : data.buffer);
@@ -92,8 +103,13 @@ export function installZstdCodec(compressionLevel: number): void {
     available: boolean;
   };
   if (!zstd.available) return;
-  zstd.compressSync = (data) =>
-    zstdCompressSync(bytesOf(data), { params: { [constants.ZSTD_c_compressionLevel]: level } });
+  zstd.compressSync = (data) => {
+    const input = bytesOf(data);
+    return zstdCompressSync(input, {
+      chunkSize: compressChunkFor(input.length),
+      params: { [constants.ZSTD_c_compressionLevel]: level },
+    });
+  };
   zstd.decompressSync = (data) => {
     const input = bytesOf(data);
     return zstdDecompressSync(input, {

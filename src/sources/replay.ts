@@ -5,12 +5,15 @@
  * reproduces the gaps between the tweets' `created_at` (out-of-order tweets go out at once).
  * Replay keeps no cursor: running it again replays the files again.
  *
- * Hot path (`--pace max` replays hundreds of thousands of payloads): files are read in 1 MiB chunks and split into
- * lines as byte views of the chunk, each decoded once (by the JSON parse); no string per line, no promise per line.
+ * Hot path (`--pace max` replays hundreds of thousands of payloads): a plain file is read 1 MiB at a time into one
+ * buffer reused for every block (a fresh 1 MiB buffer per block was mapped and unmapped under the CLI's 64 KiB mmap
+ * threshold, with a page fault per 4 KiB; docs/benchmarks.md, "Sixth round: produce and replay"), and split into
+ * lines as byte views of the block; no string per line, no promise per line. The mapping copies what a record keeps,
+ * so nothing outlives its block but the start of a line that continues in the next one and the payloads that
+ * become dead letters, both copied.
  */
 import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { access, open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { REPLAY_DEFAULTS } from '../config/sources.ts';
 import { TweetpipeError } from '../errors.ts';
@@ -51,9 +54,8 @@ export class ReplaySource implements Source {
   readonly #sleep: Sleep;
   readonly #now: () => number;
   #fileIndex = 0;
-  #chunks: AsyncIterator<Buffer> | undefined;
-  #input: Readable | undefined;
-  /** The start of a line whose end is in a later chunk. */
+  #chunks: AsyncGenerator<Buffer> | undefined;
+  /** The start of a line whose end is in a later chunk (a copy: the block it came from is read into again). */
   #partial: Buffer | undefined;
   /** Mapped tweets of the current line not yet handed out (pace original hands them out when due). */
   #pending: TweetRecord[] = [];
@@ -114,7 +116,7 @@ export class ReplaySource implements Source {
   }
 
   async close(): Promise<void> {
-    this.#input?.destroy();
+    await this.#chunks?.return(undefined);
     this.#state = { state: 'stopped', reconnects: 0 };
   }
 
@@ -131,7 +133,8 @@ export class ReplaySource implements Source {
     // Search pages list the newest tweet first; original pace wants them in time order.
     if (this.#opts.pace === 'original') mapped.records.sort((a, b) => a.createdAtMs - b.createdAtMs);
     for (const t of mapped.records) this.#pending.push(t);
-    for (const d of mapped.deadLetters) this.#pendingDead.push(d);
+    // A dead letter's payload is a view of the block, which the next read overwrites.
+    for (const d of mapped.deadLetters) this.#pendingDead.push({ ...d, raw: Buffer.from(d.raw) });
   }
 
   #dueInMs(tweet: TweetRecord): number {
@@ -163,11 +166,7 @@ export class ReplaySource implements Source {
       if (!this.#chunks) {
         const file = this.#opts.files[this.#fileIndex];
         if (file === undefined) return undefined;
-        const raw = createReadStream(file, { highWaterMark: REPLAY_DEFAULTS.chunkBytes });
-        this.#input = file.endsWith('.gz')
-          ? raw.pipe(createGunzip({ chunkSize: REPLAY_DEFAULTS.chunkBytes }))
-          : raw;
-        this.#chunks = this.#input[Symbol.asyncIterator]();
+        this.#chunks = file.endsWith('.gz') ? gunzippedBlocks(file) : fileBlocks(file);
       }
       const next = await this.#chunks.next();
       if (next.done) {
@@ -178,22 +177,70 @@ export class ReplaySource implements Source {
         if (last && !isBlank(last)) return [last];
         continue;
       }
-      const chunk: Buffer = this.#partial ? Buffer.concat([this.#partial, next.value]) : next.value;
+      const chunk: Buffer = next.value;
       const lines: Buffer[] = [];
       let start = 0;
-      for (let nl = chunk.indexOf(LF); nl !== -1; nl = chunk.indexOf(LF, start)) {
-        const line = chunk.subarray(start, nl > start && chunk[nl - 1] === CR ? nl - 1 : nl);
-        if (!isBlank(line)) lines.push(line);
+      if (this.#partial) {
+        // Only the line that spans the two chunks is copied, not the whole chunk behind it.
+        const nl = chunk.indexOf(LF);
+        const end = nl === -1 ? chunk.length : nl;
+        const joined = Buffer.concat([this.#partial, chunk.subarray(0, end)]);
+        if (nl === -1) {
+          this.#partial = joined;
+          continue;
+        }
+        this.#partial = undefined;
+        addLine(lines, joined, 0, joined.length);
         start = nl + 1;
       }
-      this.#partial = start < chunk.length ? chunk.subarray(start) : undefined;
+      for (let nl = chunk.indexOf(LF, start); nl !== -1; nl = chunk.indexOf(LF, start)) {
+        addLine(lines, chunk, start, nl);
+        start = nl + 1;
+      }
+      this.#partial = start < chunk.length ? Buffer.from(chunk.subarray(start)) : undefined;
       if (lines.length > 0) return lines;
     }
   }
 }
 
+/**
+ * A plain file's bytes, block by block, each read into the same buffer: a block is valid until the next one is
+ * asked for.
+ */
+async function* fileBlocks(file: string): AsyncGenerator<Buffer> {
+  const handle = await open(file);
+  try {
+    const block = Buffer.allocUnsafe(REPLAY_DEFAULTS.chunkBytes);
+    for (;;) {
+      const { bytesRead } = await handle.read(block, 0, block.length, null);
+      if (bytesRead === 0) return;
+      yield block.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A gzip file's decompressed bytes, chunk by chunk. */
+async function* gunzippedBlocks(file: string): AsyncGenerator<Buffer> {
+  const input = createReadStream(file, { highWaterMark: REPLAY_DEFAULTS.chunkBytes }).pipe(
+    createGunzip({ chunkSize: REPLAY_DEFAULTS.chunkBytes }),
+  );
+  try {
+    for await (const chunk of input) yield chunk as Buffer;
+  } finally {
+    input.destroy();
+  }
+}
+
 const LF = 0x0a;
 const CR = 0x0d;
+
+/** Adds the line of `chunk` that ends before the line feed at `lf` (a CR before it dropped) unless it is blank. */
+function addLine(lines: Buffer[], chunk: Buffer, start: number, lf: number): void {
+  const line = chunk.subarray(start, lf > start && chunk[lf - 1] === CR ? lf - 1 : lf);
+  if (!isBlank(line)) lines.push(line);
+}
 
 /** True when the line holds only JSON whitespace (space, tab, CR, LF). */
 function isBlank(line: Buffer): boolean {

@@ -31,6 +31,16 @@ const PUBLIC_METRICS = name('public_metrics');
 const POST = name('post');
 const AUTHOR = name('author');
 const MEDIA_KEY = name('media_key');
+const ATTACHMENTS = name('attachments');
+const MEDIA_KEYS = name('media_keys');
+const GEO = name('geo');
+const PLACE_ID = name('place_id');
+/** The includes lists. */
+const USERS = name('users');
+const MEDIA = name('media');
+const PLACES = name('places');
+const POSTS = name('posts');
+const TWEETS = name('tweets');
 /** Names the mapping adds to a tweet: a payload carrying one already is left to the general way. */
 const ADDED = ['author', 'media', 'place', 'matching_rules', '_ingest'].map(name);
 const TOP_LEVEL = ['data', 'includes', 'matching_rules'].map(name);
@@ -92,24 +102,38 @@ const fallBack: () => never = () => {
 /** Below this many bytes a copy loop beats Buffer.copy's native call. */
 const SHORT_COPY = 64;
 
-/** Bytes written into one growing scratch buffer, copied out once per record. */
+/**
+ * A new slab's size: room for ~28 of the bench's 2.1 KB records, and under the CLI's 64 KiB mmap threshold
+ * (bin/tweetpipe.js), so slabs come from malloc's arenas; 1 MiB slabs were mapped, faulted in and unmapped, and
+ * cost ~1 us a line more (docs/benchmarks.md, "Sixth round: produce and replay").
+ */
+const SLAB_BYTES = 60 * 1024;
+
+/**
+ * Bytes written into a shared slab; a finished record is a view of it, not a copy of a scratch buffer. A record
+ * that does not fit moves, with what was written of it, to a new slab; the old one lives as long as the records
+ * that view it. What a record abandoned by the general-mapping fallback wrote is overwritten by the next one.
+ */
 class Out {
-  static #scratch = Buffer.allocUnsafe(64 * 1024);
-  #n = 0;
+  static #slab = Buffer.allocUnsafe(SLAB_BYTES);
+  /** Bytes of the slab held by finished records. */
+  static #used = 0;
+  #start = Out.#used;
+  #n = Out.#used;
 
   /** JSON text made here (names, separators): mostly a few ASCII characters, copied without a native call. */
   text(s: string): void {
     this.#fit(s.length);
-    const scratch = Out.#scratch;
+    const slab = Out.#slab;
     let n = this.#n;
     for (let k = 0; k < s.length; k++) {
       const c = s.charCodeAt(k);
       if (c >= 0x80) {
         this.#fit(Buffer.byteLength(s));
-        this.#n += Out.#scratch.write(s, this.#n, 'utf8');
+        this.#n += Out.#slab.write(s, this.#n, 'utf8');
         return;
       }
-      scratch[n++] = c;
+      slab[n++] = c;
     }
     this.#n = n;
   }
@@ -117,30 +141,36 @@ class Out {
   /** One ASCII byte of JSON syntax (a comma, a bracket). */
   byte(c: number): void {
     this.#fit(1);
-    Out.#scratch[this.#n++] = c;
+    Out.#slab[this.#n++] = c;
   }
 
   bytes(from: Buffer, start: number, end: number): void {
     this.#fit(end - start);
     if (end - start > SHORT_COPY) {
-      this.#n += from.copy(Out.#scratch, this.#n, start, end);
+      this.#n += from.copy(Out.#slab, this.#n, start, end);
       return;
     }
-    const scratch = Out.#scratch;
+    const slab = Out.#slab;
     let n = this.#n;
-    for (let k = start; k < end; k++) scratch[n++] = from[k]!;
+    for (let k = start; k < end; k++) slab[n++] = from[k]!;
     this.#n = n;
   }
 
+  /** The record written since this Out began, a view of the slab that no later record overwrites. */
   done(): Buffer {
-    return Buffer.from(Out.#scratch.subarray(0, this.#n));
+    Out.#used = this.#n;
+    return Out.#slab.subarray(this.#start, this.#n);
   }
 
   #fit(more: number): void {
-    if (this.#n + more <= Out.#scratch.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(Out.#scratch.length * 2, this.#n + more));
-    Out.#scratch.copy(bigger, 0, 0, this.#n);
-    Out.#scratch = bigger;
+    if (this.#n + more <= Out.#slab.length) return;
+    const written = this.#n - this.#start;
+    const slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, 2 * (written + more)));
+    Out.#slab.copy(slab, 0, this.#start, this.#n);
+    Out.#slab = slab;
+    Out.#used = 0;
+    this.#start = 0;
+    this.#n = written;
   }
 }
 
@@ -185,8 +215,8 @@ class LineRecord {
     const rest = tweet.filter((m) => m !== idMember && m !== createdAtMember);
     this.#renamed(rest, POST_FIELDS, POST_METRICS, false, true);
     this.#author(tweet);
-    this.#mediaOf(json.find(tweet, name('attachments')));
-    this.#placeOf(json.find(tweet, name('geo')));
+    this.#mediaOf(json.find(tweet, ATTACHMENTS));
+    this.#placeOf(json.find(tweet, GEO));
     out.text(',"matching_rules":');
     const rules = json.find(top, TOP_LEVEL[2]!);
     if (rules && this.#line[rules.start] === OPEN_ARRAY) out.bytes(this.#line, rules.start, rules.end);
@@ -208,11 +238,11 @@ class LineRecord {
     const json = this.#json;
     const lists = json.members(includes.start);
     const each = (
-      list: string,
+      list: Name,
       key: Name,
       put: (id: string, entry: Member[], span: [number, number]) => void,
     ) => {
-      const found = json.find(lists, name(list));
+      const found = json.find(lists, list);
       if (!found || this.#line[found.start] !== OPEN_ARRAY) return;
       for (const span of json.elements(found.start)) {
         if (this.#line[span[0]] !== OPEN_OBJECT) continue;
@@ -225,11 +255,11 @@ class LineRecord {
         put(id, members, span);
       }
     };
-    each('users', ID, (id, members) => this.#users.set(id, members));
-    each('media', MEDIA_KEY, (id, _, span) => this.#media.set(id, span));
-    each('places', ID, (id, _, span) => this.#places.set(id, span));
-    each('posts', ID, (id, members) => this.#posts.set(id, members));
-    each('tweets', ID, (id, members) => this.#posts.set(id, members));
+    each(USERS, ID, (id, members) => this.#users.set(id, members));
+    each(MEDIA, MEDIA_KEY, (id, _, span) => this.#media.set(id, span));
+    each(PLACES, ID, (id, _, span) => this.#places.set(id, span));
+    each(POSTS, ID, (id, members) => this.#posts.set(id, members));
+    each(TWEETS, ID, (id, members) => this.#posts.set(id, members));
   }
 
   /** `"name":value` as the payload spells it, with a comma unless first. */
@@ -308,7 +338,7 @@ class LineRecord {
 
   #mediaOf(attachments: Member | undefined): void {
     if (!attachments || this.#line[attachments.start] !== OPEN_OBJECT) return;
-    const keys = this.#json.find(this.#json.members(attachments.start), name('media_keys'));
+    const keys = this.#json.find(this.#json.members(attachments.start), MEDIA_KEYS);
     if (!keys || this.#line[keys.start] !== OPEN_ARRAY) return;
     const found: [number, number][] = [];
     for (const [start, end] of this.#json.elements(keys.start)) {
@@ -329,7 +359,7 @@ class LineRecord {
 
   #placeOf(geo: Member | undefined): void {
     if (!geo || this.#line[geo.start] !== OPEN_OBJECT) return;
-    const placeId = this.#json.find(this.#json.members(geo.start), name('place_id'));
+    const placeId = this.#json.find(this.#json.members(geo.start), PLACE_ID);
     if (!placeId) return;
     const id = this.#string(placeId);
     if (id === undefined) fallBack();

@@ -70,3 +70,32 @@ test('a CRLF line that is not JSON goes to the dead letters without its CR', asy
     ['not json'],
   );
 });
+
+test('records and dead letters keep their bytes after later chunks are read into the same buffer', async () => {
+  const f = join(dir, 'held.ndjson');
+  const text = Array.from({ length: LINES }, (_, i) => line(i)).join('\n');
+  await writeFile(f, `not json at the start\n${text}\nnot json at the end\n`);
+  const source = new ReplaySource({ files: [f], pace: 'max', batchMaxTweets: 400 });
+  await source.connect(AbortSignal.timeout(1_000));
+  const values: Buffer[] = [];
+  const letters: string[] = [];
+  for (;;) {
+    try {
+      const batch = await source.read(AbortSignal.timeout(5_000));
+      for (const t of batch.tweets) values.push(t.value);
+      for (const d of batch.deadLetters) letters.push(d.raw.toString());
+    } catch (err) {
+      if (err instanceof EndOfInput) break;
+      throw err;
+    }
+  }
+  // Checked only now, after every chunk of the file was read.
+  assert.deepEqual(letters, ['not json at the start', 'not json at the end']);
+  assert.deepEqual(
+    values.map((v) => {
+      const doc = JSON.parse(v.toString()) as { id: string; text: string };
+      return doc.text.startsWith(`${Number(doc.id) - 1}:x`) ? doc.id : `bad ${doc.id}`;
+    }),
+    expected,
+  );
+});
