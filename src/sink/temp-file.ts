@@ -9,7 +9,8 @@
  * timeout while a quiet window waits for its age rotation; the next chunk opens an append.
  *
  * Memory: the encoder holds at most flushBytes (a Parquet row group), plus maxInFlight chunks on their way to
- * HDFS and an upload buffer of ~1 MB.
+ * HDFS and an upload buffer of ~1 MB. An encoder that reuses its chunks' memory (RecordEncoder.release) gets each
+ * chunk back once the storage reported its bytes sent (the socket took them), never earlier.
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
