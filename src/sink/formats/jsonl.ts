@@ -40,7 +40,14 @@ const FIRST_BLOCK_BYTES = 64 * 1024;
  * Free blocks and compressed chunks a format keeps for its files to reuse (buffer-pool.ts): about the blocks a few
  * files have in flight at once; more is memory held for nothing when the files are many and small.
  */
-const POOL_FREE_BYTES = 16 * 1024 * 1024;
+const POOL_FREE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * jsonl.gz's blocks, all of one size: they go back to the pool as soon as their chunk is compressed (libdeflate
+ * copies them together anyway), so small blocks cost nothing more and a file holds at most one block it does not
+ * fill, where doubling blocks could hold twice its lines (many open files: field partitions).
+ */
+const GZIP_BLOCK_BYTES = 64 * 1024;
 
 class JsonlEncoder implements RecordEncoder {
   /**
@@ -63,7 +70,7 @@ class JsonlEncoder implements RecordEncoder {
 
   constructor(flushBytes: number, compress: GzipChunk | null, pool: BufferPool) {
     this.flushBytes = flushBytes;
-    this.blockBytes = Math.min(flushBytes, BLOCK_BYTES);
+    this.blockBytes = Math.min(flushBytes, compress ? GZIP_BLOCK_BYTES : BLOCK_BYTES);
     this.nextBlockBytes = Math.min(FIRST_BLOCK_BYTES, this.blockBytes);
     this.compress = compress;
     this.pool = pool;
