@@ -6,6 +6,7 @@ import {
   type Storage,
   type StorageBody,
   snapshotPath,
+  type WriteOptions,
 } from './storage.ts';
 
 interface Node {
@@ -45,25 +46,35 @@ export class MemoryStorage implements Storage {
     this.mkdirsSync(parentOf(p), p);
     const node: Node = { type: 'FILE', data: Buffer.alloc(0), modificationTime: Date.now() };
     this.nodes.set(p, node);
-    await this.land(p, node, body);
+    await this.land(p, node, body, opts);
   }
 
-  async append(path: string, body: StorageBody): Promise<void> {
+  async append(path: string, body: StorageBody, opts: WriteOptions = {}): Promise<void> {
     this.count('append');
     const p = normalize(path);
     const node = this.nodes.get(p);
     if (node?.type === 'DIRECTORY')
       throw new TweetpipeError('HDFS_ALREADY_EXISTS', `Cannot append to directory ${path}`);
     if (!node) throw new TweetpipeError('HDFS_NOT_FOUND', `File does not exist: ${path}`);
-    await this.land(p, node, body);
+    await this.land(p, node, body, opts);
   }
 
   /**
    * Adds the body to the file once it has all arrived: like HDFS, a file under construction shows its earlier
-   * length, and one that was deleted or replaced meanwhile cannot be completed (the writer lost its lease).
+   * length, and one that was deleted or replaced meanwhile cannot be completed (the writer lost its lease). A stream's
+   * chunks are copied as they come, and reported sent once copied.
    */
-  private async land(p: string, node: Node, body: StorageBody): Promise<void> {
-    const data = body instanceof Uint8Array ? body : Buffer.concat(await body.toArray());
+  private async land(p: string, node: Node, body: StorageBody, { sent }: WriteOptions): Promise<void> {
+    let data: Uint8Array;
+    if (body instanceof Uint8Array) data = body;
+    else {
+      const copies: Buffer[] = [];
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        copies.push(Buffer.from(chunk));
+        sent?.(chunk.length);
+      }
+      data = Buffer.concat(copies);
+    }
     if (this.nodes.get(p) !== node)
       throw new TweetpipeError(
         'HDFS_NOT_FOUND',

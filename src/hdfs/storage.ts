@@ -12,7 +12,16 @@ export interface FileStatus {
   modificationTime: number;
 }
 
-export interface CreateOptions {
+export interface WriteOptions {
+  /**
+   * For a stream body: told, in order, how many more of its bytes the storage will not read from the caller's
+   * buffers any more (the socket took them, or they were copied), so that the caller may reuse the buffers that
+   * held them. Never called ahead of that; bytes of a failed call may never be reported.
+   */
+  sent?: (bytes: number) => void;
+}
+
+export interface CreateOptions extends WriteOptions {
   /** When false (the default) creating an existing path fails with code HDFS_ALREADY_EXISTS. */
   overwrite?: boolean;
 }
@@ -27,7 +36,7 @@ export interface Storage {
   /** Creates a file with the given bytes; parents are created as needed. */
   create(path: string, data: StorageBody, opts?: CreateOptions): Promise<void>;
   /** Appends bytes to an existing file (HDFS_NOT_FOUND when it does not exist). */
-  append(path: string, data: StorageBody): Promise<void>;
+  append(path: string, data: StorageBody, opts?: WriteOptions): Promise<void>;
   /** Reads a whole file (HDFS_NOT_FOUND when missing). */
   read(path: string): Promise<Buffer>;
   /** Renames; false when the source is missing or the destination exists (HDFS semantics). */

@@ -6,6 +6,7 @@ import {
   type Storage,
   type StorageBody,
   snapshotPath,
+  type WriteOptions,
 } from './storage.ts';
 import type { WebHdfsClient } from './webhdfs.ts';
 import { normalizePath } from './webhdfs-paths.ts';
@@ -20,11 +21,14 @@ export class WebHdfsStorage implements Storage {
 
   /** HDFS CREATE makes the missing parents itself. */
   async create(path: string, data: StorageBody, opts: CreateOptions = {}): Promise<void> {
-    await this.client.create(path, data, { overwrite: opts.overwrite ?? false });
+    await this.client.create(path, data, {
+      overwrite: opts.overwrite ?? false,
+      ...(opts.sent ? { sent: opts.sent } : {}),
+    });
   }
 
-  async append(path: string, data: StorageBody): Promise<void> {
-    await this.client.append(path, data);
+  async append(path: string, data: StorageBody, opts: WriteOptions = {}): Promise<void> {
+    await this.client.append(path, data, opts);
   }
 
   async read(path: string): Promise<Buffer> {

@@ -30,7 +30,12 @@ export interface ContentSummary {
   spaceQuota: number;
 }
 
-export interface WebHdfsCreateOptions {
+export interface WebHdfsWriteOptions {
+  /** For a streaming body: told, in order, how many more of its bytes the socket took (Storage's WriteOptions). */
+  sent?: (bytes: number) => void;
+}
+
+export interface WebHdfsCreateOptions extends WebHdfsWriteOptions {
   /** Replace an existing file; when false (the default) an existing path fails with HDFS_ALREADY_EXISTS. */
   overwrite?: boolean;
   blockSize?: number;

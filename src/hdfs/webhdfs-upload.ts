@@ -18,6 +18,11 @@ export interface UploadOptions {
   agents: { http: http.Agent; https: https.Agent };
   /** Longest silence on the socket, while sending or waiting for the answer. */
   timeoutMs: number;
+  /**
+   * For a Readable body: told, in order, how many more of its bytes the socket took, so that the caller may reuse
+   * the buffers that held them (a chunk waits in the request's and the socket's buffers until then).
+   */
+  sent?: (bytes: number) => void;
 }
 
 /**
@@ -62,7 +67,28 @@ export function upload(
       req.end(body);
     } else {
       body.on('error', fail);
-      body.pipe(req);
+      pump(body, req, options.sent);
     }
   });
+}
+
+/**
+ * `body.pipe(req)` that also says when each chunk's bytes left for the socket: the callback of a request's write
+ * runs once the socket's write of it completed (node:http writes a chunk, in order, after the chunks before it).
+ * Bytes of a write that failed are not reported: the socket may still hold them.
+ */
+function pump(body: Readable, req: http.ClientRequest, sent: ((bytes: number) => void) | undefined): void {
+  const resume = () => body.resume();
+  body.on('data', (chunk: Buffer) => {
+    const more = sent
+      ? req.write(chunk, (err) => {
+          if (!err) sent(chunk.length);
+        })
+      : req.write(chunk);
+    if (!more) {
+      body.pause();
+      req.once('drain', resume);
+    }
+  });
+  body.on('end', () => req.end());
 }

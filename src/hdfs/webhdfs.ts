@@ -47,6 +47,7 @@ import type {
   OpenOptions,
   WebHdfsBody,
   WebHdfsCreateOptions,
+  WebHdfsWriteOptions,
 } from './webhdfs-types.ts';
 import { type UploadAnswer, upload } from './webhdfs-upload.ts';
 
@@ -134,7 +135,7 @@ export class WebHdfsClient {
     await this.call('CREATE', path, async (attempt) => {
       const location = await this.location('PUT', 'CREATE', path, params);
       try {
-        await this.upload(location, 'PUT', 'CREATE', path, body, attempt);
+        await this.upload(location, 'PUT', 'CREATE', path, body, attempt, options);
       } catch (err) {
         const landed =
           err instanceof TweetpipeError &&
@@ -148,11 +149,11 @@ export class WebHdfsClient {
     });
   }
 
-  async append(path: string, body: WebHdfsBody): Promise<void> {
+  async append(path: string, body: WebHdfsBody, options: WebHdfsWriteOptions = {}): Promise<void> {
     await this.call('APPEND', path, async (attempt) => {
       const location = await this.location('POST', 'APPEND', path, {});
       try {
-        await this.upload(location, 'POST', 'APPEND', path, body, attempt);
+        await this.upload(location, 'POST', 'APPEND', path, body, attempt, options);
       } catch (err) {
         if (err instanceof TweetpipeError && !isRemoteAnswer(err) && !isConnectFailure(err)) {
           throw new TweetpipeError(err.code, `${err.message} (the append may have landed; not retried)`, {
@@ -418,6 +419,7 @@ export class WebHdfsClient {
     path: string,
     body: WebHdfsBody,
     attempt: Attempt,
+    { sent }: WebHdfsWriteOptions,
   ) {
     if (!(body instanceof Uint8Array)) attempt.stop = true;
     const payload = body instanceof Uint8Array || body instanceof Readable ? body : Readable.from(body);
@@ -427,6 +429,7 @@ export class WebHdfsClient {
         method,
         agents: this.uploadAgents,
         timeoutMs: this.timeoutMs,
+        ...(sent ? { sent } : {}),
       });
     } catch (err) {
       throw transportError(op, path, err);

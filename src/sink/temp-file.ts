@@ -9,7 +9,8 @@
  * timeout while a quiet window waits for its age rotation; the next chunk opens an append.
  *
  * Memory: the encoder holds at most flushBytes (a Parquet row group), plus maxInFlight chunks on their way to
- * HDFS and an upload buffer of ~1 MB.
+ * HDFS and an upload buffer of ~1 MB. An encoder that reuses its chunks' memory (RecordEncoder.release) gets each
+ * chunk back once the storage reported its bytes sent (the socket took them), never earlier.
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
@@ -28,6 +29,10 @@ interface Upload {
   /** Bytes written into the body. */
   bytes: number;
   lastWriteAt: number;
+  /** Chunks written into the body whose bytes the storage has not all sent on yet, oldest first. */
+  unsent: Uint8Array[];
+  /** Bytes of unsent[0] already sent on. */
+  sentOfFirst: number;
 }
 
 export interface TempFileOptions {
@@ -159,6 +164,7 @@ export class TempFile {
     if (upload.failure) throw upload.failure;
     upload.bytes += bytes.length;
     upload.lastWriteAt = this.opts.clock();
+    if (this.encoder.release) upload.unsent.push(bytes);
     if (upload.body.write(bytes)) return;
     const drained = new AbortController();
     try {
@@ -178,13 +184,18 @@ export class TempFile {
     const { storage } = this.opts;
     const upload: Upload = {
       body,
-      done: this.created
-        ? storage.append(this.tmp, body)
-        : storage.create(this.tmp, body, { overwrite: true }),
+      done: Promise.resolve(),
       failure: undefined,
       bytes: 0,
       lastWriteAt: this.opts.clock(),
+      unsent: [],
+      sentOfFirst: 0,
     };
+    // An encoder that reuses its chunks' memory gets each back once the storage no longer reads it.
+    const options = this.encoder.release ? { sent: (bytes: number) => this.releaseSent(upload, bytes) } : {};
+    upload.done = this.created
+      ? storage.append(this.tmp, body, options)
+      : storage.create(this.tmp, body, { overwrite: true, ...options });
     upload.done.catch((err: unknown) => {
       upload.failure = err;
     });
@@ -195,6 +206,19 @@ export class TempFile {
     this.created = true;
     this.upload = upload;
     return upload;
+  }
+
+  /** Gives the encoder back the chunks whose bytes the upload has all sent on. */
+  private releaseSent(upload: Upload, bytes: number): void {
+    let sent = upload.sentOfFirst + bytes;
+    let first = upload.unsent[0];
+    while (first && sent >= first.length) {
+      sent -= first.length;
+      upload.unsent.shift();
+      this.encoder.release?.(first);
+      first = upload.unsent[0];
+    }
+    upload.sentOfFirst = sent;
   }
 
   /** Ends the upload and waits for HDFS to confirm it: its bytes are then durable. */

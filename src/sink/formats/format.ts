@@ -22,6 +22,12 @@ export interface RecordEncoder {
   flushAll(): Promise<Uint8Array>;
   /** Ends the file and hands out its remaining bytes. The encoder is unusable afterwards. */
   finish(): Promise<Uint8Array>;
+  /**
+   * Told that nothing reads a chunk it handed out any more (the upload's socket took its bytes), so that it may
+   * reuse the chunk's memory. Called at most once per chunk, and never for a chunk that may still be read. Optional:
+   * an encoder that reuses nothing has none.
+   */
+  release?(chunk: Uint8Array): void;
 }
 
 export interface Format {

@@ -13,12 +13,16 @@
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import type { BufferPool } from './buffer-pool.ts';
 
 /** The library's soname: the dynamic loader finds it where the OS installed it. */
 export const LIBDEFLATE_LIBRARY = 'libdeflate.so.0';
 
-/** Compresses `bytes` bytes held in `blocks` (in order) into one gzip member. */
-export type GzipChunk = (blocks: readonly Buffer[], bytes: number) => Promise<Buffer>;
+/**
+ * Compresses `bytes` bytes held in `blocks` (in order) into one gzip member, in a buffer taken from `output` when the
+ * engine copies its result out anyway (the caller gives it back there once nothing reads it).
+ */
+export type GzipChunk = (blocks: readonly Buffer[], bytes: number, output: BufferPool) => Promise<Buffer>;
 
 /** An opaque `struct libdeflate_compressor *`, as koffi hands it out. */
 type Compressor = object;
@@ -124,10 +128,10 @@ export function libdeflateGzip(level: number, library: string = LIBDEFLATE_LIBRA
     pools.set(key, pool);
   }
   const shared = pool;
-  return async (blocks, bytes) => {
+  return async (blocks, bytes, output) => {
     const ws = await shared.acquire();
     try {
-      return await compressInto(shared.lib, ws, blocks, bytes);
+      return await compressInto(shared.lib, ws, blocks, bytes, output);
     } finally {
       shared.release(ws);
     }
@@ -139,6 +143,7 @@ async function compressInto(
   ws: Workspace,
   blocks: readonly Buffer[],
   bytes: number,
+  output: BufferPool,
 ): Promise<Buffer> {
   let input = blocks[0];
   if (blocks.length !== 1 || !input) {
@@ -155,6 +160,9 @@ async function compressInto(
   const n = await lib.compress(ws.compressor, input, bytes, ws.output, ws.output.length);
   if (n === 0)
     throw new Error(`libdeflate: no room for ${bytes} bytes compressed in its own bound (${bound})`);
-  // A copy: the workspace's buffer is the next call's.
-  return Buffer.from(ws.output.subarray(0, n));
+  // A copy: the workspace's buffer is the next call's. Into a pooled buffer of its size class rather than one
+  // sized to the worst case, which would hold ~6 times the member's bytes while it waits for the upload.
+  const member = output.take(n);
+  ws.output.copy(member, 0, 0, n);
+  return member.subarray(0, n);
 }

@@ -167,6 +167,43 @@ describe('WebHdfsClient on a real HDFS', () => {
     for (const p of paths) assert.equal((await hdfs.readAll(p)).toString(), 'first\nlast\n');
   });
 
+  test('CREATE and APPEND report a streamed body sent only once the socket took it: buffers reused then arrive intact', async () => {
+    // What the sink's encoders do: a few buffers, each refilled as soon as the upload reports its bytes sent.
+    const path = `${dir}/reused-buffers.bin`;
+    const chunkSize = 256 * 1024;
+    const free: Buffer[] = Array.from({ length: 3 }, () => Buffer.alloc(chunkSize));
+    const unsent: Buffer[] = [];
+    let sentOfFirst = 0;
+    let reported = 0;
+    let freed: (() => void) | undefined;
+    const sent = (bytes: number) => {
+      reported += bytes;
+      sentOfFirst += bytes;
+      while (unsent.length > 0 && sentOfFirst >= chunkSize) {
+        sentOfFirst -= chunkSize;
+        free.push(unsent.shift()!);
+      }
+      freed?.();
+    };
+    const written = createHash('sha256');
+    async function* body(from: number, count: number): AsyncGenerator<Buffer> {
+      for (let i = from; i < from + count; i++) {
+        while (free.length === 0) await new Promise<void>((resolve) => (freed = resolve));
+        const buf = free.pop()!;
+        fillChunk(buf, i);
+        written.update(buf);
+        unsent.push(buf);
+        yield buf;
+      }
+    }
+    await hdfs.create(path, Readable.from(body(0, 40)), { sent });
+    await hdfs.append(path, Readable.from(body(40, 20)), { sent });
+    assert.equal(reported, 60 * chunkSize, 'every byte reported sent');
+    const stored = createHash('sha256');
+    for await (const piece of await hdfs.open(path)) stored.update(piece as Buffer);
+    assert.equal(stored.digest('hex'), written.digest('hex'));
+  });
+
   test('APPEND takes a Readable body and a Uint8Array body', async () => {
     const path = `${dir}/append.log`;
     await hdfs.create(path, Buffer.from('a\n'));

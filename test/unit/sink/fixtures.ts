@@ -3,7 +3,13 @@
  * the author embedded) and a Storage wrapper that "crashes" at a chosen mutating call.
  */
 import type { MemoryStorage } from '../../../src/hdfs/memory-storage.ts';
-import type { CreateOptions, FileStatus, Storage, StorageBody } from '../../../src/hdfs/storage.ts';
+import type {
+  CreateOptions,
+  FileStatus,
+  Storage,
+  StorageBody,
+  WriteOptions,
+} from '../../../src/hdfs/storage.ts';
 import type { KafkaRecord } from '../../../src/types.ts';
 
 const LANGS = ['en', 'en', 'en', 'es', 'ja', 'pt', 'fr', 'ar'];
@@ -147,9 +153,9 @@ export class CrashingStorage implements Storage {
     this.step(`create ${path}`);
     return this.inner.create(path, data, opts);
   }
-  async append(path: string, data: StorageBody): Promise<void> {
+  async append(path: string, data: StorageBody, opts?: WriteOptions): Promise<void> {
     this.step(`append ${path}`);
-    return this.inner.append(path, data);
+    return this.inner.append(path, data, opts);
   }
   async rename(from: string, to: string): Promise<boolean> {
     this.step(`rename ${from}`);
