@@ -8,6 +8,11 @@
  * comes back only through `give`, and only once: the caller gives it when nothing reads its bytes any more (the
  * upload's socket took them, or they were copied). A buffer that is never given back (a failed upload) is simply
  * collected. Free buffers are kept up to a byte cap, beyond which a given buffer is dropped.
+ *
+ * Not src/kafka/reused-buffers.ts, the consumer's pool: that one detaches every view of memory given back, because
+ * the records it backs are read by code it cannot see (a record kept too long must read empty, not another's
+ * bytes), and sizes its buffers to the batch (64 KiB steps, best fit). Here the only reader is the upload, which says
+ * when it is done (Storage's `sent`), and chunks come in few sizes, so exact power-of-two classes serve them.
  */
 
 export class BufferPool {
