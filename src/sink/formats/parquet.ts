@@ -2,14 +2,14 @@
  * Parquet through hyparquet-writer: rows are buffered column-wise and encoded one row group at a time, so a
  * file is appended to HDFS row group by row group and only one row group per open file is held in memory.
  * Compression is zstd (native, faster and smaller than the pure-JS snappy that hyparquet-writer ships) through the
- * OS's libzstd with one context per thread (libzstd.ts), else through Node's own zlib binding; snappy on request.
+ * OS's libzstd with one context per thread (libzstd-pages.ts), else through Node's own zlib binding; snappy on request.
  */
 import { zstdCompressSync } from 'node:zlib';
 import type { CompressionCodec } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SinkRecord } from '../sink-record.ts';
 import type { Format, RecordEncoder } from './format.ts';
-import { libzstdPageCompressor, type PageCompressor } from './libzstd.ts';
+import { libzstdPageCompressor, type PageCompressor } from './libzstd-pages.ts';
 import { TweetColumnBuilder, tweetSchema } from './tweet-columns.ts';
 
 export type ParquetCodec = 'ZSTD' | 'SNAPPY';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
-import { libzstdPageCompressor, type PageCompressor } from '../../../../src/sink/formats/libzstd.ts';
+import { libzstdPageCompressor, type PageCompressor } from '../../../../src/sink/formats/libzstd-pages.ts';
 
 const libzstd = ((): PageCompressor | null => {
   try {
