@@ -55,10 +55,17 @@ function epochMs(f: TweetFieldReader, node: FieldNode): number | null {
 const firstString = (f: TweetFieldReader, a: FieldNode, b: FieldNode): FieldNode =>
   f.kind(a) === STRING ? a : b;
 
+/**
+ * The BigInts of small counts, made once: BigInt(n) allocates a new one each time, six per tweet, and many counts are
+ * small (a fresh post's likes and replies are 0). The writer only reads them.
+ */
+const SMALL_INT64 = Array.from({ length: 1024 }, (_, n) => BigInt(n));
+
 /** A JSON number that is a safe integer, as INT64; else null. */
 function int64(f: TweetFieldReader, node: FieldNode): bigint | null {
   const n = f.number(node);
-  return Number.isSafeInteger(n) ? BigInt(n) : null;
+  if (!Number.isSafeInteger(n)) return null;
+  return n >= 0 && n < SMALL_INT64.length ? SMALL_INT64[n]! : BigInt(n);
 }
 
 // The members the columns read, as a tree built once. Records of every schema version and API era fill the
