@@ -15,6 +15,7 @@ import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes } from '@pla
 import { CONSUMER_DEFAULTS } from '../config/kafka.ts';
 import { settlesWithin } from '../deadline.ts';
 import { TweetpipeError } from '../errors.ts';
+import { LIBZSTD_LIBRARY, libzstdDecompressInto } from '../libzstd.ts';
 import type { Logger } from '../log.ts';
 import type { KafkaRecord, TopicPartition } from '../types.ts';
 import type { KafkaConnection } from './client-options.ts';
@@ -27,7 +28,6 @@ import {
   takeFetchedRecords,
 } from './fetched-records.ts';
 import { kafkaError, type NeededPermissions } from './kafka-errors.ts';
-import { LIBZSTD_LIBRARY, libzstdDecompressInto } from './libzstd.ts';
 import { useRawRecordBatches } from './record-batch-fetch.ts';
 
 export interface BatchConsumerOptions {

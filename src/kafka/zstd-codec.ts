@@ -23,7 +23,7 @@
 
 import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { compressionsAlgorithms } from '@platformatic/kafka';
-import { libzstdDecompressInto } from './libzstd.ts';
+import { libzstdDecompressInto } from '../libzstd.ts';
 import type { ReusedBuffers } from './reused-buffers.ts';
 
 const ZSTD_MAGIC = 0xfd2fb528;

@@ -32,12 +32,13 @@ function importGraph(): Map<string, string[]> {
   return graph;
 }
 
-/** The files every layer may import: errors, logging, shared types, deadlines and the settings. */
+/** The files every layer may import: errors, logging, shared types, deadlines, libzstd and the settings. */
 const BASE = [
   'src/errors.ts',
   'src/log.ts',
   'src/types.ts',
   'src/deadline.ts',
+  'src/libzstd.ts',
   'src/config.ts',
   'src/config/',
 ];

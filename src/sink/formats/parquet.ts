@@ -1,12 +1,13 @@
 /**
  * Parquet through hyparquet-writer: rows are buffered column-wise and encoded one row group at a time, so a
  * file is appended to HDFS row group by row group and only one row group per open file is held in memory.
- * Compression is zstd through Node's own zlib binding (native, faster and smaller than the pure-JS snappy that
- * hyparquet-writer ships), snappy on request.
+ * Compression is zstd (native, faster and smaller than the pure-JS snappy that hyparquet-writer ships) through the
+ * OS's libzstd with one context per thread (src/libzstd.ts), else through Node's own zlib binding; snappy on request.
  */
 import { zstdCompressSync } from 'node:zlib';
 import type { CompressionCodec } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { libzstdPageCompressor, type PageCompressor } from '../../libzstd.ts';
 import type { SinkRecord } from '../sink-record.ts';
 import type { Format, RecordEncoder } from './format.ts';
 import { TweetColumnBuilder, tweetSchema } from './tweet-columns.ts';
@@ -23,7 +24,22 @@ export interface ParquetOptions {
 
 const EMPTY = new Uint8Array(0);
 const CREATED_BY = 'tweetpipe (hyparquet-writer)';
-const zstd = (input: Uint8Array): Uint8Array => zstdCompressSync(input);
+/** zstd's default level, what zstdCompressSync uses: both engines write the same bytes. */
+const ZSTD_LEVEL = 3;
+
+let pageZstd: PageCompressor | undefined;
+
+/** The thread's zstd page compressor, chosen on first use: libzstd when it loads, else node:zlib (same bytes). */
+function zstd(page: Uint8Array): Uint8Array {
+  if (!pageZstd) {
+    try {
+      pageZstd = libzstdPageCompressor(ZSTD_LEVEL);
+    } catch {
+      pageZstd = (input) => zstdCompressSync(input);
+    }
+  }
+  return pageZstd(page);
+}
 
 class ParquetEncoder implements RecordEncoder {
   private readonly out = new ByteWriter();

@@ -29,6 +29,14 @@ export interface TweetColumn {
    * values are handed to it as one object (byte-column.ts).
    */
   repeats?: true;
+  /**
+   * False where values almost never repeat within a row group (ids, free text, authors, links): the writer then
+   * writes them PLAIN at once. Left to choose, it samples the column, builds a dictionary of every value (a Map entry
+   * per value) and only then finds it does not halve the bytes and throws it away. Counts are left to choose: fresh
+   * tweets' counts are mostly 0, and larger row groups of the synthetic ones took a dictionary (docs/benchmarks.md,
+   * "Sixth round: Parquet").
+   */
+  dictionary?: false;
 }
 
 /** The largest distance from the epoch a Date can hold (ECMA-262 "time values"), about 275,760 years. */
@@ -47,10 +55,17 @@ function epochMs(f: TweetFieldReader, node: FieldNode): number | null {
 const firstString = (f: TweetFieldReader, a: FieldNode, b: FieldNode): FieldNode =>
   f.kind(a) === STRING ? a : b;
 
+/**
+ * The BigInts of small counts, made once: BigInt(n) allocates a new one each time, six per tweet, and many counts are
+ * small (a fresh post's likes and replies are 0). The writer only reads them.
+ */
+const SMALL_INT64 = Array.from({ length: 1024 }, (_, n) => BigInt(n));
+
 /** A JSON number that is a safe integer, as INT64; else null. */
 function int64(f: TweetFieldReader, node: FieldNode): bigint | null {
   const n = f.number(node);
-  return Number.isSafeInteger(n) ? BigInt(n) : null;
+  if (!Number.isSafeInteger(n)) return null;
+  return n >= 0 && n < SMALL_INT64.length ? SMALL_INT64[n]! : BigInt(n);
 }
 
 // The members the columns read, as a tree built once. Records of every schema version and API era fill the
@@ -121,22 +136,37 @@ const stringList = (name: string): SchemaElement[] => [
 ];
 
 const COLUMNS = [
-  { name: 'id', schema: [string('id', 'REQUIRED')] },
+  { name: 'id', schema: [string('id', 'REQUIRED')], dictionary: false },
   { name: 'created_at', schema: [timestampMillis('created_at', 'REQUIRED')] },
-  { name: 'text', schema: [string('text')], statistics: false },
+  { name: 'text', schema: [string('text')], statistics: false, dictionary: false },
   { name: 'lang', schema: [string('lang')], repeats: true },
-  { name: 'author_id', schema: [string('author_id')] },
-  { name: 'author_username', schema: [string('author_username')], statistics: false },
-  { name: 'author_name', schema: [string('author_name')], statistics: false },
+  { name: 'author_id', schema: [string('author_id')], dictionary: false },
+  {
+    name: 'author_username',
+    schema: [string('author_username')],
+    statistics: false,
+    dictionary: false,
+  },
+  { name: 'author_name', schema: [string('author_name')], statistics: false, repeats: true },
   {
     name: 'author_verified',
     schema: [{ name: 'author_verified', type: 'BOOLEAN', repetition_type: 'OPTIONAL' }],
   },
   { name: 'author_followers_count', schema: [long('author_followers_count')] },
-  { name: 'conversation_id', schema: [string('conversation_id')], statistics: false },
+  {
+    name: 'conversation_id',
+    schema: [string('conversation_id')],
+    statistics: false,
+    dictionary: false,
+  },
   { name: 'in_reply_to_user_id', schema: [string('in_reply_to_user_id')], statistics: false },
   { name: 'referenced_type', schema: [string('referenced_type')], repeats: true },
-  { name: 'referenced_id', schema: [string('referenced_id')], statistics: false },
+  {
+    name: 'referenced_id',
+    schema: [string('referenced_id')],
+    statistics: false,
+    dictionary: false,
+  },
   { name: 'retweet_count', schema: [long('retweet_count')] },
   { name: 'reply_count', schema: [long('reply_count')] },
   { name: 'like_count', schema: [long('like_count')] },
@@ -144,7 +174,7 @@ const COLUMNS = [
   { name: 'impression_count', schema: [long('impression_count')] },
   { name: 'hashtags', schema: stringList('hashtags'), statistics: false, repeats: true },
   { name: 'mentions', schema: stringList('mentions'), statistics: false },
-  { name: 'urls', schema: stringList('urls'), statistics: false },
+  { name: 'urls', schema: stringList('urls'), statistics: false, dictionary: false },
   { name: 'rule_tags', schema: stringList('rule_tags'), repeats: true },
   { name: 'source', schema: [string('source')], repeats: true },
   { name: 'ingested_at', schema: [timestampMillis('ingested_at', 'OPTIONAL')] },
@@ -152,7 +182,11 @@ const COLUMNS = [
     name: 'kafka_partition',
     schema: [{ name: 'kafka_partition', type: 'INT32', repetition_type: 'REQUIRED' }],
   },
-  { name: 'kafka_offset', schema: [{ name: 'kafka_offset', type: 'INT64', repetition_type: 'REQUIRED' }] },
+  {
+    name: 'kafka_offset',
+    schema: [{ name: 'kafka_offset', type: 'INT64', repetition_type: 'REQUIRED' }],
+    dictionary: false,
+  },
 ] as const satisfies readonly TweetColumn[];
 
 export const TWEET_COLUMNS: readonly TweetColumn[] = COLUMNS;
@@ -277,7 +311,13 @@ export class TweetColumnBuilder {
     this.#rows = row + 1;
   }
 
-  /** The columns of the rows added, in schema order; valid until clear(). */
+  /**
+   * The columns of the rows added, in schema order; valid until clear(). Each column's values are made when the
+   * writer reads its `data`, which hyparquet-writer does column by column as it encodes them (and once more for the
+   * first column, for the row count): so only the column being encoded has its value views (one object per string)
+   * alive, not every column's at once. Made all at once, a row group's ~100,000 views outlived the young-generation
+   * collections that ran while the row group was encoded, were promoted and left to the old generation's collector.
+   */
   columnData(): ColumnSource[] {
     const rows = this.#rows;
     const numeric: Record<NumericColumn, DecodedArray> = {
@@ -294,8 +334,11 @@ export class TweetColumnBuilder {
     };
     return COLUMNS.map((c) => ({
       name: c.name,
-      data: data(c),
+      get data() {
+        return data(c);
+      },
       ...('statistics' in c ? { statistics: c.statistics } : {}),
+      ...('dictionary' in c ? { encoding: 'PLAIN' as const } : {}),
     }));
   }
 

@@ -9,6 +9,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { TweetpipeError } from '../../../src/errors.ts';
 import type { Format, FormatName } from '../../../src/sink/formats/format.ts';
 import { createFormat } from '../../../src/sink/formats/index.ts';
+import { TWEET_COLUMNS } from '../../../src/sink/formats/tweet-columns.ts';
 import { classify, type SinkRecord } from '../../../src/sink/sink-record.ts';
 import { kafkaRecord, tweetDoc, tweetRecords } from './fixtures.ts';
 
@@ -204,6 +205,29 @@ describe('parquet', () => {
     assert.equal(row?.author_verified, null);
     assert.equal(row?.source, 'synthetic', 'without _ingest the producer header names the source');
     assert.equal(row?.ingested_at, null);
+  });
+
+  test('columns of values that rarely repeat are PLAIN even where they do repeat; the others may take a dictionary', async () => {
+    // The fixtures repeat each author every 97 tweets: left to choose, the writer would dictionary-encode author_id.
+    const { bytes } = await encode(createFormat('parquet', { flushBytes: 1024 }), sinkRecords(0, 500));
+    const { metadata } = await read(bytes);
+    const encodings = new Map(
+      metadata.row_groups[0]!.columns.map((c) => [c.meta_data!.path_in_schema[0]!, c.meta_data!.encodings]),
+    );
+    const plain = TWEET_COLUMNS.filter((c) => c.dictionary === false).map((c) => c.name);
+    assert.deepEqual(plain, [
+      'id',
+      'text',
+      'author_id',
+      'author_username',
+      'conversation_id',
+      'referenced_id',
+      'urls',
+      'kafka_offset',
+    ]);
+    for (const name of plain) assert.deepEqual(encodings.get(name), ['PLAIN'], name);
+    for (const name of ['lang', 'author_name', 'source'])
+      assert.ok(encodings.get(name)?.includes('RLE_DICTIONARY'), name);
   });
 
   test('a time outside what a Date can hold is null (created_at: the record timestamp), not a failed file', async () => {
