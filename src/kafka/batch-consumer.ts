@@ -186,12 +186,12 @@ export class BatchConsumer {
   /** Fails the consumer (next() throws, the sink starts a new one) when its fetching went silent (fetch-watch.ts). */
   private checkFetching(): void {
     if (this.failure) return;
+    const partitions = this.assignments().map((tp) => tp.partition);
     const silentMs = this.fetchWatch.stalledFor(performance.now(), {
-      assigned: this.assignments().length > 0,
+      assigned: partitions.length > 0,
       paused: this.stream?.isPaused() ?? true,
     });
     if (silentMs === undefined) return;
-    const partitions = this.assignments().map((tp) => tp.partition);
     this.failure = new TweetpipeError(
       'KAFKA_FETCH_STALLED',
       `no Fetch response for ${Math.round(silentMs / 1000)} s on partitions ${partitions.join(', ')} of ${this.opts.topic} ` +
