@@ -16,7 +16,7 @@
  *   collections early ("Seventh round: synthetic produce").
  *
  * Both are synchronous, like the node:zlib calls they replace. koffi and the library load on first use, once per
- * thread: a process that neither consumes nor writes Parquet never loads koffi's native addon.
+ * thread: a process that neither consumes, produces zstd batches nor writes Parquet never loads koffi's native addon.
  */
 import { createRequire } from 'node:module';
 

@@ -120,9 +120,13 @@ export class SyntheticRecordWriter {
     this.#rules = Buffer.from(JSON.stringify(matchingRules));
   }
 
-  /** Starts a batch of about `n` records written at `ingestedAtMs` by `source`. */
-  begin(n: number, source: string, ingestedAtMs: number): void {
-    this.#buf = Buffer.allocUnsafeSlow(Math.max(1, n) * RECORD_BYTES_GUESS);
+  /**
+   * Starts a batch of about `n` records written at `ingestedAtMs` by `source`, into `spare` (the memory of a batch
+   * its reader is done with) when it is large enough, else into a new buffer.
+   */
+  begin(n: number, source: string, ingestedAtMs: number, spare?: ArrayBuffer): void {
+    const size = Math.max(1, n) * RECORD_BYTES_GUESS;
+    this.#buf = spare && spare.byteLength >= size ? Buffer.from(spare) : Buffer.allocUnsafeSlow(size);
     this.#at = 0;
     this.#ids = [];
     this.#createdAtMs = [];
