@@ -11,9 +11,12 @@
  *   call builds a new context (its tables allocated and zeroed: ~30 us even for a page of 100 bytes) and a new
  *   output Buffer. `ZSTD_compressCCtx` at the same level writes the same bytes (a test checks it) with one context and
  *   one output buffer per compressor ("Sixth round: Parquet").
+ * - The producer's record batches take the same compressor (src/kafka/zstd-codec.ts, `zstdCompressRecords`): each
+ *   zstdCompressSync call also took an output chunk of the batch's size, new external memory that started V8's full
+ *   collections early ("Seventh round: synthetic produce").
  *
  * Both are synchronous, like the node:zlib calls they replace. koffi and the library load on first use, once per
- * thread: a process that neither consumes nor writes Parquet never loads koffi's native addon.
+ * thread: a process that neither consumes, produces zstd batches nor writes Parquet never loads koffi's native addon.
  */
 import { createRequire } from 'node:module';
 

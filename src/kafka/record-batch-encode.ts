@@ -33,6 +33,7 @@ import {
   RECORD_COUNT_AT,
   RECORDS_AT,
 } from './record-batch-layout.ts';
+import { zstdCompressRecords } from './zstd-codec.ts';
 
 /** The codecs of the client's table (zstd-codec.ts tunes its zstd entry); 'none' writes the records as they are. */
 export type BatchCompression = keyof typeof compressionsAlgorithms;
@@ -244,7 +245,8 @@ function sealBatch(
   const codec = compressionsAlgorithms[compression];
   let batch = raw;
   if (codec.bitmask !== 0) {
-    const body = codec.compressSync(raw.subarray(RECORDS_AT, at));
+    const records = raw.subarray(RECORDS_AT, at);
+    const body = compression === 'zstd' ? zstdCompressRecords(records) : codec.compressSync(records);
     batch = Buffer.allocUnsafe(RECORDS_AT + body.length);
     batch.set(body, RECORDS_AT);
   }

@@ -23,7 +23,7 @@
 
 import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { compressionsAlgorithms } from '@platformatic/kafka';
-import { libzstdDecompressInto } from '../libzstd.ts';
+import { libzstdDecompressInto, libzstdPageCompressor, type PageCompressor } from '../libzstd.ts';
 import type { ReusedBuffers } from './reused-buffers.ts';
 
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -94,26 +94,54 @@ const bytesOf = (data: Bytes): Buffer => (Buffer.isBuffer(data) ? data : data.bu
 
 let level = 1;
 
+/** node:zlib's zstd at `level`, into one output chunk (compressChunkFor says why). */
+const zlibCompress = (input: Buffer): Buffer =>
+  zstdCompressSync(input, {
+    chunkSize: compressChunkFor(input.length),
+    params: { [constants.ZSTD_c_compressionLevel]: level },
+  });
+
+/**
+ * This thread's compressor of encoded batches at the installed level: made at first use after installZstdCodec; null
+ * before it, or where libzstd cannot be loaded (the codec table's compressSync then).
+ */
+let recordsCompressor: PageCompressor | null | undefined = null;
+
 /** Replaces the zstd functions of the client's codec table (once) and sets the compression level. */
 export function installZstdCodec(compressionLevel: number): void {
   level = compressionLevel;
+  recordsCompressor = undefined;
   const zstd = compressionsAlgorithms.zstd as {
     compressSync(data: Bytes): Buffer;
     decompressSync(data: Bytes): Buffer;
     available: boolean;
   };
   if (!zstd.available) return;
-  zstd.compressSync = (data) => {
-    const input = bytesOf(data);
-    return zstdCompressSync(input, {
-      chunkSize: compressChunkFor(input.length),
-      params: { [constants.ZSTD_c_compressionLevel]: level },
-    });
-  };
+  zstd.compressSync = (data) => zlibCompress(bytesOf(data));
   zstd.decompressSync = (data) => {
     const input = bytesOf(data);
     return zstdDecompressSync(input, {
       chunkSize: chunkFor(zstdContentSize(input) ?? UNKNOWN_SIZE_CHUNK),
     });
   };
+}
+
+/**
+ * The records of a batch encoded by record-batch-encode.ts, compressed at the installed level: a view of an output
+ * buffer that the next call overwrites (the caller copies it into the batch at once). Through libzstd with one
+ * context and one output buffer per thread (the page compressor of libzstd.ts, whose bytes are node:zlib's at the
+ * same level), where each zstdCompressSync builds a context of ~1.3 MiB and takes an output chunk of the batch's
+ * size: that chunk was ~2 KB of new external memory per tweet, which starts V8's full collections early
+ * (docs/benchmarks.md, "Seventh round: synthetic produce"). The codec table's before installZstdCodec, or when
+ * libzstd cannot be loaded.
+ */
+export function zstdCompressRecords(records: Buffer): Uint8Array {
+  if (recordsCompressor === undefined) {
+    try {
+      recordsCompressor = libzstdPageCompressor(level);
+    } catch {
+      recordsCompressor = null;
+    }
+  }
+  return recordsCompressor ? recordsCompressor(records) : compressionsAlgorithms.zstd.compressSync(records);
 }

@@ -141,12 +141,14 @@ class ProduceRun {
     return { fresh, letters };
   }
 
-  /** Sends the batch now; acks it to the source once Kafka holds it and the batch before it was acked. */
+  /**
+   * Sends the batch now; acks it to the source once Kafka holds it and the batch before it was acked. The ack comes
+   * last, once nothing here reads the records any more: a source may then reuse their memory (synthetic.ts does).
+   */
   async #ackInOrder(batch: SourceBatch, fresh: TweetRecord[], letters: DeadLetter[]): Promise<void> {
     const { metrics, producer } = this.#opts;
     const sent = this.#send(fresh, letters);
     await Promise.all([this.#lastAck, sent]);
-    await batch.ack();
     this.#summary.produced += fresh.length;
     this.#summary.deadLetters += letters.length;
     metrics.produced.inc({ topic: producer.topic }, fresh.length);
@@ -156,6 +158,7 @@ class ProduceRun {
     );
     if (letters.length > 0) metrics.deadLetters.inc({ stage: 'source' }, letters.length);
     this.#opts.onProduced?.(fresh, letters);
+    await batch.ack();
   }
 
   /** Retries until Kafka holds the batch; a re-send first drops what the topic's tail shows already arrived. */

@@ -23,9 +23,9 @@ export interface MappedBatch {
 }
 
 /**
- * The records of the next `n` tweets, packed. `atMs` pins created_at (real-time pacing); undefined uses the
- * generator's virtual clock, which never runs past the real one: Kafka rejects record timestamps more than an
- * hour ahead (log.message.timestamp.after.max.ms).
+ * The records of the next `n` tweets, packed (into `spare` when it is large enough). `atMs` pins created_at
+ * (real-time pacing); undefined uses the generator's virtual clock, which never runs past the real one: Kafka
+ * rejects record timestamps more than an hour ahead (log.message.timestamp.after.max.ms).
  */
 export function writeBatch(
   tweets: SyntheticTweets,
@@ -33,9 +33,10 @@ export function writeBatch(
   n: number,
   atMs: number | undefined,
   source: string,
+  spare?: ArrayBuffer,
 ): PackedBatch {
   const now = Date.now();
-  writer.begin(n, source, now);
+  writer.begin(n, source, now, spare);
   for (let i = 0; i < n; i++) writer.write(tweets.nextTweet(atMs, now));
   return writer.end();
 }

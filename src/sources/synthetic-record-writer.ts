@@ -120,9 +120,13 @@ export class SyntheticRecordWriter {
     this.#rules = Buffer.from(JSON.stringify(matchingRules));
   }
 
-  /** Starts a batch of about `n` records written at `ingestedAtMs` by `source`. */
-  begin(n: number, source: string, ingestedAtMs: number): void {
-    this.#buf = Buffer.allocUnsafeSlow(Math.max(1, n) * RECORD_BYTES_GUESS);
+  /**
+   * Starts a batch of about `n` records written at `ingestedAtMs` by `source`, into `spare` (the memory of a batch
+   * its reader is done with) when it is large enough, else into a new buffer.
+   */
+  begin(n: number, source: string, ingestedAtMs: number, spare?: ArrayBuffer): void {
+    const size = Math.max(1, n) * RECORD_BYTES_GUESS;
+    this.#buf = spare && spare.byteLength >= size ? Buffer.from(spare) : Buffer.allocUnsafeSlow(size);
     this.#at = 0;
     this.#ids = [];
     this.#createdAtMs = [];
@@ -471,35 +475,19 @@ export class SyntheticRecordWriter {
   }
 
   /**
-   * A JSON string. ASCII without escapes (ids, dates, URLs, most names) is copied here; anything else goes to
-   * the UTF-8 encoder, or through JSON.stringify when it needs escapes.
+   * A JSON string: written by the UTF-8 encoder when nothing in it needs an escape (nearly always), else as
+   * JSON.stringify writes it. Copying ASCII strings character by character in JS instead cost the writer ~30% more
+   * (docs/benchmarks.md, "Seventh round: synthetic produce").
    */
   #string(s: string): void {
-    const n = s.length;
-    this.#reserve(n * 3 + 2);
-    const buf = this.#buf;
-    let at = this.#at;
-    buf[at++] = 0x22;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
-        this.#encoded(s);
-        return;
-      }
-      buf[at++] = c;
-    }
-    buf[at++] = 0x22;
-    this.#at = at;
-  }
-
-  #encoded(s: string): void {
-    const json = NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : undefined;
-    const buf = this.#buf;
-    if (json !== undefined) {
+    if (NEEDS_ESCAPE.test(s)) {
+      const json = JSON.stringify(s);
       this.#reserve(json.length * 3);
       this.#at += this.#buf.write(json, this.#at);
       return;
     }
+    this.#reserve(s.length * 3 + 2);
+    const buf = this.#buf;
     buf[this.#at++] = 0x22;
     this.#at += buf.write(s, this.#at);
     buf[this.#at++] = 0x22;

@@ -4,7 +4,8 @@
  * With `rate` it paces to that many tweets per second in real time (created_at = now, for demos); without it,
  * it runs as fast as it can on a virtual clock that ends near now (never ahead of it), the same tweets for a seed
  * (for benchmarks and tests), generated a few batches ahead on worker threads: batch k is stream segment k, made
- * by thread k mod threads, and read() hands the batches out in order.
+ * by thread k mod threads, and read() hands the batches out in order. A batch's memory goes back to its thread when
+ * the batch is acked (the produce loop acks last, once nothing reads its records), to be written over.
  */
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +15,7 @@ import { EndOfInput, type Source, type SourceBatch, type SourceState } from './s
 import { generateBatch, SYNTHETIC_RULES, syntheticStartMs } from './synthetic-batch.ts';
 import { SyntheticTweets } from './synthetic-payloads.ts';
 import { type PackedBatch, SyntheticRecordWriter, unpackBatch } from './synthetic-record-writer.ts';
-import type { SegmentRequest, SyntheticWorkerData } from './synthetic-worker.ts';
+import type { SegmentRequest, SpareBatch, SyntheticWorkerData } from './synthetic-worker.ts';
 
 export interface SyntheticSourceOptions {
   seed: number;
@@ -49,7 +50,8 @@ export class SyntheticSource implements Source {
   /** Rate mode's writer, kept across batches for what it encodes once (users, places, posts). */
   private readonly writer = new SyntheticRecordWriter(SYNTHETIC_RULES);
   private threads: GeneratorThread[] = [];
-  private readonly ready: Promise<PackedBatch>[] = [];
+  /** Batches requested and not read yet, in stream order, with the thread that makes each. */
+  private readonly ready: { thread: GeneratorThread; batch: Promise<PackedBatch> }[] = [];
 
   constructor(opts: SyntheticSourceOptions) {
     this.opts = opts;
@@ -94,7 +96,10 @@ export class SyntheticSource implements Source {
       const n = Math.min(this.batchSize, this.max - this.requested);
       this.requested += n;
       const thread = this.threads[segment % this.threads.length]!;
-      this.ready.push(new Promise((resolve, reject) => thread.pending.push({ resolve, reject })));
+      this.ready.push({
+        thread,
+        batch: new Promise((resolve, reject) => thread.pending.push({ resolve, reject })),
+      });
       const request: SegmentRequest = { segment, n, source: this.name };
       thread.worker.postMessage(request);
     }
@@ -106,10 +111,17 @@ export class SyntheticSource implements Source {
     if (this.threads.length > 0) {
       const next = this.ready.shift();
       if (!next) throw new EndOfInput();
-      const tweets = unpackBatch(await next);
+      const packed = await next.batch;
+      const tweets = unpackBatch(packed);
       this.generated += tweets.length;
       this.prefetch();
-      return { tweets, deadLetters: [], ack: async () => {} };
+      // Transferring detaches this thread's views of the batch: its records must not be read after the ack.
+      const spare: SpareBatch = { spare: packed.bytes.buffer as ArrayBuffer };
+      return {
+        tweets,
+        deadLetters: [],
+        ack: async () => next.thread.worker.postMessage(spare, [spare.spare]),
+      };
     }
     const rate = this.opts.rate!;
     // Pace: as many tweets as the rate allows by now, waiting a little when none are due.

@@ -16,6 +16,7 @@ import {
   stampProducer,
 } from '../../../src/kafka/record-batch-encode.ts';
 import { BatchSequences, produceRequest } from '../../../src/kafka/record-batch-encode-produce.ts';
+import { installZstdCodec } from '../../../src/kafka/zstd-codec.ts';
 import type { TweetRecord } from '../../../src/types.ts';
 
 const HEADERS: [Buffer, Buffer][] = [
@@ -108,6 +109,31 @@ describe('record batch encoding', () => {
     ).buffer;
     assert.ok(batch.equals(client));
     assert.throws(() => encodeRecordBatch([], [], 'none'), /at least one record/);
+  });
+
+  test("with the codec installed, zstd batches are the client's bytes at its level, with no output chunk per batch", () => {
+    installZstdCodec(1);
+    const rs = records();
+    const recordBytes = rs.reduce((n, r) => n + r.value.length, 0);
+    // The first batch sizes the scratch buffers the next one reuses.
+    encodeRecordBatch(rs, HEADERS, 'zstd');
+    // node:zlib takes each call's output chunk from Buffer.allocUnsafe: one as large as the records.
+    const allocUnsafe = Buffer.allocUnsafe;
+    const large: number[] = [];
+    Buffer.allocUnsafe = (size: number) => {
+      if (size >= recordBytes) large.push(size);
+      return allocUnsafe(size);
+    };
+    let batch: Buffer;
+    try {
+      batch = encodeRecordBatch(rs, HEADERS, 'zstd');
+    } finally {
+      Buffer.allocUnsafe = allocUnsafe;
+    }
+    assert.deepEqual(large, [], 'no buffer the size of the records per batch');
+    stampProducer(batch, STAMP);
+    const client = createRecordsBatch(asMessages(rs), clientOptions('zstd')).buffer;
+    assert.ok(batch.equals(client), "the client's encoder's bytes with the installed codec (level 1)");
   });
 });
 

@@ -149,3 +149,59 @@ test('a tweet a source hands out twice is produced once and counted once as a du
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a batch is acked last: on ack a source may take back the memory of its records (the synthetic source does)', async () => {
+  const ids = ['11', '12', '13'];
+  const values = ids.map((id) => `{"id":"${id}","text":"café"}`);
+  const expectedBytes = values.reduce((n, v) => n + Buffer.byteLength(v), 0);
+  // The records are views of one buffer, which the ack detaches, as a transfer to another thread does.
+  const memory = Buffer.from(new TextEncoder().encode(values.join('')).buffer);
+  let at = 0;
+  const tweets = ids.map((id, i): TweetRecord => {
+    const length = Buffer.byteLength(values[i]!);
+    const value = memory.subarray(at, at + length);
+    at += length;
+    return { id, createdAtMs: Date.now(), value } as unknown as TweetRecord;
+  });
+  let served = false;
+  const source = {
+    name: 'reusing',
+    connect: async () => {},
+    read: async (): Promise<SourceBatch> => {
+      if (served) throw new EndOfInput();
+      served = true;
+      return {
+        tweets,
+        deadLetters: [],
+        ack: async () => {
+          structuredClone(memory.buffer, { transfer: [memory.buffer] });
+        },
+      };
+    },
+    close: async () => {},
+    state: () => ({ state: 'connected', reconnects: 0 }),
+  } as Source;
+  const metrics = new Metrics();
+  const seen: string[] = [];
+  await runProduceLoop({
+    source,
+    producer: {
+      topic: 't',
+      send: async () => {},
+      sendDeadLetters: async () => {},
+    } as unknown as TweetProducer,
+    dedup: { add: () => true },
+    metrics,
+    log: silentLogger,
+    maxInFlight: 1000,
+    tailCheck: new TopicTailCheck(async () => []),
+    signal: new AbortController().signal,
+    onProduced: (produced) => {
+      for (const t of produced) seen.push(t.value.toString());
+    },
+  });
+  assert.equal(memory.buffer.byteLength, 0, 'the source took its memory back');
+  assert.deepEqual(seen, values, 'onProduced read the records before the ack');
+  const bytes = (await metrics.producedBytes.get()).values.find((v) => v.labels.topic === 't');
+  assert.equal(bytes?.value, expectedBytes, 'the produced bytes were counted before the ack');
+});

@@ -315,4 +315,44 @@ describe('SyntheticSource at full speed', () => {
     assert.equal(ids.size, 185_000);
     assert.ok(latest <= Date.now(), `a tweet dated ${new Date(latest).toISOString()}, after now`);
   });
+
+  test('acked batches give their memory back to the generator threads; the batches written over it are the same', async () => {
+    /**
+     * What of each record does not depend on when the run starts (its time, ids, links to posts and `_ingest` do),
+     * each checked to be whole JSON of its own id; and how many batches' memory went back on ack.
+     */
+    const run = async (ack: boolean) => {
+      const source = new SyntheticSource({ seed: 7, maxTweets: 8_000, batchSize: 500 });
+      await source.connect();
+      const signal = new AbortController().signal;
+      const records: string[] = [];
+      let givenBack = 0;
+      try {
+        for (;;) {
+          const batch = await source.read(signal);
+          for (const t of batch.tweets) {
+            const record = JSON.parse(t.value.toString());
+            assert.equal(record.id, t.id);
+            records.push(JSON.stringify([record.text, record.author_id, record.lang, record.public_metrics]));
+          }
+          if (!ack) continue;
+          await batch.ack();
+          if (batch.tweets.every((t) => t.value.length === 0)) givenBack++;
+        }
+      } catch (err) {
+        if (!(err instanceof EndOfInput)) throw err;
+      } finally {
+        await source.close();
+      }
+      return { records, givenBack };
+    };
+    const kept = await run(false);
+    const reused = await run(true);
+    assert.equal(reused.givenBack, 16, 'every acked batch detached: its buffer went back to its thread');
+    assert.equal(reused.records.length, 8_000);
+    assert.ok(
+      reused.records.every((r, i) => r === kept.records[i]),
+      'the same records as without reuse',
+    );
+  });
 });
