@@ -156,6 +156,16 @@ class Out {
     this.#n = n;
   }
 
+  /**
+   * Makes the next record start a new slab, so the slabs written so far are written no more and may be handed to
+   * another thread (replay-worker.ts transfers them).
+   */
+  static seal(): void {
+    if (Out.#used === 0) return;
+    Out.#slab = Buffer.allocUnsafe(SLAB_BYTES);
+    Out.#used = 0;
+  }
+
   /** The record written since this Out began, a view of the slab that no later record overwrites. */
   done(): Buffer {
     Out.#used = this.#n;
@@ -173,6 +183,9 @@ class Out {
     this.#n = written;
   }
 }
+
+/** After this, no record is written into the slabs of the records made so far (Out.seal). */
+export const sealSlabs = (): void => Out.seal();
 
 class LineRecord {
   readonly #line: Buffer;
