@@ -17,7 +17,10 @@ export interface MappedChunk {
 
 /** Where ReplaySource takes its mapped chunks from. */
 export interface MappedChunks {
-  /** The next chunk, its records stamped `ingestedAtMs`; undefined after the last file's last line. */
+  /**
+   * The next chunk, its records stamped `ingestedAtMs` (or, mapped ahead, the time given to the call before);
+   * undefined after the last file's last line.
+   */
   next(ingestedAtMs: number): Promise<MappedChunk | undefined>;
   close(): Promise<void>;
 }

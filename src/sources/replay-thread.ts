@@ -23,7 +23,8 @@ export class ReplayThread implements MappedChunks {
   /** Answers owed, in request order. */
   readonly #waiting: Promise<ChunkAnswer>[] = [];
   readonly #waiters: Waiter[] = [];
-  #ended = false;
+  /** The end of the input or the thread's failure, once answered: every later call answers the same. */
+  #last: Exclude<ChunkAnswer, { chunk: PackedChunk }> | undefined;
 
   constructor(files: readonly string[], source: string) {
     const workerData: ReplayWorkerData = { files, source };
@@ -36,17 +37,16 @@ export class ReplayThread implements MappedChunks {
   }
 
   async next(ingestedAtMs: number): Promise<MappedChunk | undefined> {
-    if (this.#ended) return undefined;
-    while (this.#waiting.length <= AHEAD) this.#request(ingestedAtMs);
-    const answer = await this.#waiting.shift()!;
-    if ('failure' in answer) throw answer.failure;
-    if ('end' in answer) {
-      this.#ended = true;
-      // Nothing more to map: the thread ends now, not when the caller closes the source.
+    if (!this.#last) {
+      while (this.#waiting.length <= AHEAD) this.#request(ingestedAtMs);
+      const answer = await this.#waiting.shift()!;
+      if ('chunk' in answer) return unpack(answer.chunk);
+      // Nothing more to map, or nothing more that can be: the thread ends now, not when the caller closes the source.
+      this.#last = answer;
       await this.close();
-      return undefined;
     }
-    return unpack(answer.chunk);
+    if ('failure' in this.#last) throw this.#last.failure;
+    return undefined;
   }
 
   async close(): Promise<void> {
