@@ -10,8 +10,11 @@ import type { TweetRecord } from '../types.ts';
 import type { MappedChunk, MappedChunks } from './replay-mapping.ts';
 import type { ChunkAnswer, ChunkRequest, PackedChunk, ReplayWorkerData } from './replay-worker.ts';
 
-/** Chunks asked for beyond the one being handed out: the thread maps the next while the caller produces this one. */
-const AHEAD = 1;
+/**
+ * Chunks asked for beyond the one being handed out, so the thread keeps mapping while the caller produces a batch:
+ * a chunk is one 1 MiB read block (~490 of the bench's tweets), a batch up to REPLAY_DEFAULTS.batchMaxTweets (1,000).
+ */
+const AHEAD = 4;
 
 interface Waiter {
   resolve(answer: ChunkAnswer): void;
