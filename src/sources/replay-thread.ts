@@ -26,16 +26,16 @@ export class ReplayThread implements MappedChunks {
   /** Answers owed, in request order. */
   readonly #waiting: Promise<ChunkAnswer>[] = [];
   readonly #waiters: Waiter[] = [];
-  /** The end of the input or the thread's failure, once answered: every later call answers the same. */
+  /** The end of the input (or of the thread, closed) or its failure, once known: every later call answers the same. */
   #last: Exclude<ChunkAnswer, { chunk: PackedChunk }> | undefined;
 
   constructor(files: readonly string[], source: string) {
     const workerData: ReplayWorkerData = { files, source };
     this.#worker = new Worker(new URL('./replay-worker.ts', import.meta.url), { workerData });
     this.#worker.on('message', (answer: ChunkAnswer) => this.#waiters.shift()?.resolve(answer));
-    this.#worker.on('error', (err) => this.#failAll(err));
+    this.#worker.on('error', (err) => this.#stopped(err));
     this.#worker.on('exit', (code) =>
-      this.#failAll(new Error(`the replay mapping thread exited (code ${code})`)),
+      this.#stopped(new Error(`the replay mapping thread exited (code ${code})`)),
     );
   }
 
@@ -53,7 +53,7 @@ export class ReplayThread implements MappedChunks {
   }
 
   async close(): Promise<void> {
-    this.#worker.removeAllListeners('exit');
+    this.#last ??= { end: true };
     await this.#worker.terminate();
   }
 
@@ -65,8 +65,10 @@ export class ReplayThread implements MappedChunks {
     this.#worker.postMessage({ ingestedAtMs } satisfies ChunkRequest);
   }
 
-  #failAll(err: unknown): void {
-    for (const w of this.#waiters.splice(0)) w.reject(err);
+  /** The thread is gone: the answers owed fail, and so does every later call unless the input had ended or was closed. */
+  #stopped(failure: unknown): void {
+    this.#last ??= { failure };
+    for (const w of this.#waiters.splice(0)) w.reject(failure);
   }
 }
 

@@ -98,3 +98,10 @@ test('a file that cannot be read fails next() with the reading error, then and o
   await assert.rejects(chunks.next(T0), /ENOENT/);
   await assert.rejects(chunks.next(T0), /ENOENT/);
 });
+
+test('after close(), next() answers the end of the input instead of waiting for a thread that is gone', async () => {
+  const chunks = new ReplayThread(files, 'replay');
+  assert.ok(await chunks.next(T0));
+  await chunks.close();
+  assert.equal(await chunks.next(T0), undefined);
+});
