@@ -51,7 +51,7 @@ export class ReplaySource implements Source {
   readonly #sleep: Sleep;
   readonly #now: () => number;
   #chunks: MappedChunks | undefined;
-  /** Mapped tweets of the current line not yet handed out (pace original hands them out when due). */
+  /** Mapped tweets of the current chunk not yet handed out (pace original hands them out when due). */
   #pending: TweetRecord[] = [];
   #pendingDead: DeadLetter[] = [];
   /** Pace original: wall time and tweet time of the first tweet; later tweets are due at the same offset. */
