@@ -1,8 +1,8 @@
 /**
  * The replay source's CPU per tweet, in process, no Kafka: ReplaySource (`--pace max`) read to the end of an NDJSON
  * archive of the bench's synthetic payloads (written first when `archive` does not exist), several rounds; reports
- * process.cpuUsage() (all threads) per tweet, the main thread's share (what the produce loop's thread pays) and
- * tweets/s. `root` picks the checkout whose src/ is measured, so a base and a branch can be alternated.
+ * process.cpuUsage() (all threads, the mapping thread of pace max included) per tweet, the main thread's share (what
+ * the produce loop's thread pays: since the seventh round only taking the mapped records over) and tweets/s. `root` picks the checkout whose src/ is measured, so a base and a branch can be alternated.
  *
  *   node_modules/.bin/node bench/replay-source-cpu.ts archive.ndjson [tweets=100000] [rounds=3] [root=.]
  */

@@ -50,6 +50,8 @@ export class JsonSpans {
   readonly bytes: Buffer;
   /** Where the text's one value starts. */
   readonly root: number;
+  /** No backslash anywhere (grammar.ts's plain text): no name or string needs its escapes looked for. */
+  readonly #plain: boolean;
 
   /** Checks that `bytes` hold exactly one JSON value (whitespace around it allowed) and notes where each part ends. */
   constructor(bytes: Buffer) {
@@ -57,7 +59,9 @@ export class JsonSpans {
     if (JsonSpans.#ends.length < bytes.length + 1) JsonSpans.#ends = new Int32Array(bytes.length * 2);
     this.root = skipWhitespace(bytes, 0);
     // Compact lines without escapes take the grammar's plain-text path (strings end at the next quote).
-    const end = scanValue(bytes, this.root, JsonSpans.#ends, MAX_DEPTH, lastQuoteIfPlain(bytes));
+    const lastQuote = lastQuoteIfPlain(bytes);
+    this.#plain = lastQuote >= 0;
+    const end = scanValue(bytes, this.root, JsonSpans.#ends, MAX_DEPTH, lastQuote);
     if (end < 0 || skipWhitespace(bytes, end) !== bytes.length) fail();
   }
 
@@ -75,8 +79,9 @@ export class JsonSpans {
   text(start: number, end: number): string | undefined {
     const b = this.bytes;
     if (b[start] !== QUOTE) return undefined;
-    for (let k = start + 1; k < end - 1; k++)
-      if (b[k] === BACKSLASH) return JSON.parse(b.toString('utf8', start, end)) as string;
+    if (!this.#plain)
+      for (let k = start + 1; k < end - 1; k++)
+        if (b[k] === BACKSLASH) return JSON.parse(b.toString('utf8', start, end)) as string;
     return b.toString('utf8', start + 1, end - 1);
   }
 
@@ -142,7 +147,7 @@ export class JsonSpans {
   #checkName(keyStart: number, keyEnd: number): void {
     const b = this.bytes;
     if (isDigit(b[keyStart + 1])) fail();
-    for (let k = keyStart + 1; k < keyEnd - 1; k++) if (b[k] === BACKSLASH) fail();
+    if (!this.#plain) for (let k = keyStart + 1; k < keyEnd - 1; k++) if (b[k] === BACKSLASH) fail();
     if (this.is({ keyStart, keyEnd, start: 0, end: 0 }, PROTO)) fail();
   }
 

@@ -5,21 +5,19 @@
  * reproduces the gaps between the tweets' `created_at` (out-of-order tweets go out at once).
  * Replay keeps no cursor: running it again replays the files again.
  *
- * Hot path (`--pace max` replays hundreds of thousands of payloads): a plain file is read 1 MiB at a time into one
- * buffer reused for every block (a fresh 1 MiB buffer per block was mapped and unmapped under the CLI's 64 KiB mmap
- * threshold, with a page fault per 4 KiB; docs/benchmarks.md, "Sixth round: produce and replay"), and split into
- * lines as byte views of the block; no string per line, no promise per line. The mapping copies what a record keeps,
- * so nothing outlives its block but the start of a line that continues in the next one and the payloads that
- * become dead letters, both copied.
+ * Hot path (`--pace max` replays hundreds of thousands of payloads): the files are read and their lines mapped on a
+ * mapping thread (replay-thread.ts), so this thread only hands records out; pace original, which waits for the
+ * tweets' times anyway, maps in this thread (replay-mapping.ts). Both read blocks of the file into one reused buffer
+ * (replay-file-lines.ts).
  */
-import { createReadStream } from 'node:fs';
-import { access, open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { access } from 'node:fs/promises';
 import { REPLAY_DEFAULTS } from '../config/sources.ts';
 import { TweetpipeError } from '../errors.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { type Sleep, sleep } from '../retry/backoff.ts';
 import type { DeadLetter, TweetRecord } from '../types.ts';
+import { InThreadChunks, type MappedChunk, type MappedChunks } from './replay-mapping.ts';
+import { ReplayThread } from './replay-thread.ts';
 import {
   EndOfInput,
   newSourceCounters,
@@ -28,7 +26,6 @@ import {
   type SourceCounters,
   type SourceState,
 } from './source.ts';
-import { fromJsonLine } from './tweet-record.ts';
 import { problemText } from './x-http.ts';
 
 export type ReplayPace = 'original' | 'max';
@@ -53,11 +50,8 @@ export class ReplaySource implements Source {
   readonly #logger: Logger;
   readonly #sleep: Sleep;
   readonly #now: () => number;
-  #fileIndex = 0;
-  #chunks: AsyncGenerator<Buffer> | undefined;
-  /** The start of a line whose end is in a later chunk (a copy: the block it came from is read into again). */
-  #partial: Buffer | undefined;
-  /** Mapped tweets of the current line not yet handed out (pace original hands them out when due). */
+  #chunks: MappedChunks | undefined;
+  /** Mapped tweets of the current chunk not yet handed out (pace original hands them out when due). */
   #pending: TweetRecord[] = [];
   #pendingDead: DeadLetter[] = [];
   /** Pace original: wall time and tweet time of the first tweet; later tweets are due at the same offset. */
@@ -104,19 +98,19 @@ export class ReplaySource implements Source {
         tweets.push(this.#pending.shift()!);
       }
       if (tweets.length >= max) return this.#batch(tweets, deadLetters);
-      const lines = await this.#nextLines();
-      if (lines === undefined) {
+      this.#chunks ??= this.#mappedChunks();
+      const chunk = await this.#chunks.next(this.#now());
+      if (chunk === undefined) {
         if (tweets.length > 0 || deadLetters.length > 0) return this.#batch(tweets, deadLetters);
         this.#state = { state: 'stopped', reason: 'end of input', reconnects: 0 };
         throw new EndOfInput();
       }
-      const ingestedAtMs = this.#now();
-      for (const line of lines) this.#map(line, ingestedAtMs);
+      this.#take(chunk);
     }
   }
 
   async close(): Promise<void> {
-    await this.#chunks?.return(undefined);
+    await this.#chunks?.close();
     this.#state = { state: 'stopped', reconnects: 0 };
   }
 
@@ -124,17 +118,19 @@ export class ReplaySource implements Source {
     return { ...this.#state };
   }
 
-  #map(line: Buffer, ingestedAtMs: number): void {
-    const mapped = fromJsonLine(line, { source: this.name, ingestedAtMs });
-    for (const p of mapped.errors)
+  /** Pace max maps on a mapping thread; pace original waits for the tweets' times and maps here. */
+  #mappedChunks(): MappedChunks {
+    const { files, pace } = this.#opts;
+    return pace === 'max' ? new ReplayThread(files, this.name) : new InThreadChunks(files, this.name, true);
+  }
+
+  #take(chunk: MappedChunk): void {
+    for (const p of chunk.problems)
       this.#logger.warn({ problem: p }, `X error object in the replay: ${problemText(p)}`);
-    this.counters.xProblems += mapped.errors.length;
-    this.counters.deadLetters += mapped.deadLetters.length;
-    // Search pages list the newest tweet first; original pace wants them in time order.
-    if (this.#opts.pace === 'original') mapped.records.sort((a, b) => a.createdAtMs - b.createdAtMs);
-    for (const t of mapped.records) this.#pending.push(t);
-    // A dead letter's payload is a view of the block, which the next read overwrites.
-    for (const d of mapped.deadLetters) this.#pendingDead.push({ ...d, raw: Buffer.from(d.raw) });
+    this.counters.xProblems += chunk.problems.length;
+    this.counters.deadLetters += chunk.deadLetters.length;
+    for (const t of chunk.records) this.#pending.push(t);
+    for (const d of chunk.deadLetters) this.#pendingDead.push(d);
   }
 
   #dueInMs(tweet: TweetRecord): number {
@@ -156,94 +152,4 @@ export class ReplaySource implements Source {
       },
     };
   }
-
-  /**
-   * The non-blank lines completed by the next chunk across all files (views of it; CRLF and LF both end a line), or
-   * undefined at the end of the last file. A file's last line needs no line break.
-   */
-  async #nextLines(): Promise<Buffer[] | undefined> {
-    for (;;) {
-      if (!this.#chunks) {
-        const file = this.#opts.files[this.#fileIndex];
-        if (file === undefined) return undefined;
-        this.#chunks = file.endsWith('.gz') ? gunzippedBlocks(file) : fileBlocks(file);
-      }
-      const next = await this.#chunks.next();
-      if (next.done) {
-        const last = this.#partial;
-        this.#chunks = undefined;
-        this.#partial = undefined;
-        this.#fileIndex += 1;
-        if (last && !isBlank(last)) return [last];
-        continue;
-      }
-      const chunk: Buffer = next.value;
-      const lines: Buffer[] = [];
-      let start = 0;
-      if (this.#partial) {
-        // Only the line that spans the two chunks is copied, not the whole chunk behind it.
-        const nl = chunk.indexOf(LF);
-        const end = nl === -1 ? chunk.length : nl;
-        const joined = Buffer.concat([this.#partial, chunk.subarray(0, end)]);
-        if (nl === -1) {
-          this.#partial = joined;
-          continue;
-        }
-        this.#partial = undefined;
-        addLine(lines, joined, 0, joined.length);
-        start = nl + 1;
-      }
-      for (let nl = chunk.indexOf(LF, start); nl !== -1; nl = chunk.indexOf(LF, start)) {
-        addLine(lines, chunk, start, nl);
-        start = nl + 1;
-      }
-      this.#partial = start < chunk.length ? Buffer.from(chunk.subarray(start)) : undefined;
-      if (lines.length > 0) return lines;
-    }
-  }
-}
-
-/**
- * A plain file's bytes, block by block, each read into the same buffer: a block is valid until the next one is
- * asked for.
- */
-async function* fileBlocks(file: string): AsyncGenerator<Buffer> {
-  const handle = await open(file);
-  try {
-    const block = Buffer.allocUnsafe(REPLAY_DEFAULTS.chunkBytes);
-    for (;;) {
-      const { bytesRead } = await handle.read(block, 0, block.length, null);
-      if (bytesRead === 0) return;
-      yield block.subarray(0, bytesRead);
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A gzip file's decompressed bytes, chunk by chunk. */
-async function* gunzippedBlocks(file: string): AsyncGenerator<Buffer> {
-  const input = createReadStream(file, { highWaterMark: REPLAY_DEFAULTS.chunkBytes }).pipe(
-    createGunzip({ chunkSize: REPLAY_DEFAULTS.chunkBytes }),
-  );
-  try {
-    for await (const chunk of input) yield chunk as Buffer;
-  } finally {
-    input.destroy();
-  }
-}
-
-const LF = 0x0a;
-const CR = 0x0d;
-
-/** Adds the line of `chunk` that ends before the line feed at `lf` (a CR before it dropped) unless it is blank. */
-function addLine(lines: Buffer[], chunk: Buffer, start: number, lf: number): void {
-  const line = chunk.subarray(start, lf > start && chunk[lf - 1] === CR ? lf - 1 : lf);
-  if (!isBlank(line)) lines.push(line);
-}
-
-/** True when the line holds only JSON whitespace (space, tab, CR, LF). */
-function isBlank(line: Buffer): boolean {
-  for (const byte of line) if (byte !== 0x20 && byte !== 0x09 && byte !== CR && byte !== LF) return false;
-  return true;
 }

@@ -70,6 +70,20 @@ describe('streamLineRecord: the record of a stream line from its bytes', () => {
     assertSameAsGeneral(line, { ...ctx, matchingRules: RULES });
   });
 
+  test('copies adjacent members as they are and drops the whitespace around commas between others, byte for byte', () => {
+    // Members after "lang" are set apart by a space (before one name, after one value): they are copied one by one.
+    const line =
+      '{"data":{"id":"1","created_at":"2026-11-25T06:00:00.000Z","text":"a, \\"b\\"","lang":"en", "possibly_sensitive":false ,' +
+      '"public_metrics":{"like_count":2},"source":"x","edit_history_tweet_ids":["1"]},"matching_rules":[{"id":"1","tag":"m"}]}';
+    const record = streamLineRecord(Buffer.from(line), ctx);
+    assert.equal(
+      record?.value.toString('utf8'),
+      '{"id":"1","created_at":"2026-11-25T06:00:00.000Z","text":"a, \\"b\\"","lang":"en","possibly_sensitive":false,' +
+        '"public_metrics":{"like_count":2},"source":"x","edit_history_tweet_ids":["1"],"edit_history_post_ids":["1"],' +
+        '"matching_rules":[{"id":"1","tag":"m"}],"_ingest":{"source":"replay","ingested_at":"2026-11-25T06:00:00.000Z","schema_version":2}}',
+    );
+  });
+
   test('returns undefined for every shape it leaves to the general mapping, which fromJsonLine then maps', () => {
     const ok = {
       data: {
