@@ -44,12 +44,6 @@ const FIRST_BLOCK_BYTES = 64 * 1024;
 const POOL_FREE_BYTES = 4 * 1024 * 1024;
 
 /**
- * Free blocks plain jsonl keeps: its 1 MiB blocks come back in bunches as the socket takes each upload's bytes, and
- * the files of a window share them. 16 MiB measured 0.7-2.0 us less CPU per tweet and no higher peak than none.
- */
-const JSONL_POOL_FREE_BYTES = 16 * 1024 * 1024;
-
-/**
  * jsonl.gz's blocks, all of one size: they go back to the pool as soon as their chunk is compressed (libdeflate
  * copies them together anyway), so small blocks cost nothing more and a file holds at most one block it does not
  * fill, where doubling blocks could hold twice its lines (many open files: field partitions).
@@ -176,11 +170,10 @@ class JsonlEncoder implements RecordEncoder {
 }
 
 export function jsonlFormat(flushBytes: number): Format {
-  // Keeps up to JSONL_POOL_FREE_BYTES of free blocks. A new block of 64 KiB or more is fresh memory mapped by the OS
-  // (bin/tweetpipe.js fixes glibc's mmap threshold at 64 KiB), and its page faults were ~10% of the sink's main
-  // thread; a 4 MiB cap dropped too many of the 1 MiB blocks that come back at once to help (docs/benchmarks.md,
-  // "Sixth round: output buffers" and "Seventh round: sink CPU").
-  const pool = new BufferPool(JSONL_POOL_FREE_BYTES);
+  // Keeps no free block: an uncompressed block leaves with the upload within moments and dies young, freed by V8's
+  // scavenges; pooled, blocks live long, and those dropped beyond the cap wait for full collections (measured with
+  // the consumer's reuse: ~15 MiB more at the peak, more full collections, no less CPU; docs/benchmarks.md).
+  const pool = new BufferPool(0);
   return { name: 'jsonl', extension: 'jsonl', open: () => new JsonlEncoder(flushBytes, null, pool) };
 }
 
