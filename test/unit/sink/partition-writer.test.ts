@@ -745,7 +745,10 @@ describe('memory across many open files', () => {
     await w.write(items(tweetRecords(0, 20_000)));
     await w.close(false);
     // The budget is checked every MiB appended.
-    assert.ok(held <= 5 * 1024 * 1024 + 64 * 1024, `the encoders held ${held} bytes, being compressed included`);
+    assert.ok(
+      held <= 5 * 1024 * 1024 + 64 * 1024,
+      `the encoders held ${held} bytes, being compressed included`,
+    );
     assert.deepEqual(await committedOffsets(storage), range(0, 20_000));
   });
 });
