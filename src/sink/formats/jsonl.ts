@@ -44,12 +44,6 @@ const FIRST_BLOCK_BYTES = 64 * 1024;
 const POOL_FREE_BYTES = 4 * 1024 * 1024;
 
 /**
- * One pool for every jsonl.gz file of the thread: a format is created per partition, and a pool per format kept
- * its free buffers once per partition (12 MiB free with 3 partitions) for blocks every file can use.
- */
-const gzipPool = new BufferPool(POOL_FREE_BYTES);
-
-/**
  * jsonl.gz's blocks, all of one size: they go back to the pool as soon as their chunk is compressed (libdeflate
  * copies them together anyway), so small blocks cost nothing more and a file holds at most one block it does not
  * fill, where doubling blocks could hold twice its lines (many open files: field partitions).
@@ -251,9 +245,10 @@ export function jsonlGzipFormat(
   engine: GzipEngineOptions = {},
 ): Format {
   const compress = gzipEngine(level, engine);
+  const pool = new BufferPool(POOL_FREE_BYTES);
   return {
     name: 'jsonl.gz',
     extension: 'jsonl.gz',
-    open: () => new JsonlEncoder(flushBytes, compress, gzipPool),
+    open: () => new JsonlEncoder(flushBytes, compress, pool),
   };
 }

@@ -131,26 +131,6 @@ describe('libdeflate gzip', () => {
       );
     },
   );
-
-  test(
-    "the formats of a process share one pool: a member one partition's file gave back serves another's",
-    needsLibdeflate,
-    async () => {
-      const { records } = lines(0, 50);
-      // One format per partition, as the sink task creates them.
-      const [first, second] = [jsonlGzipFormat(1024 * 1024), jsonlGzipFormat(1024 * 1024)];
-      const members: Uint8Array[] = [];
-      for (const format of [first!, second!]) {
-        const enc = format.open();
-        for (const r of records) enc.write(r);
-        const member = await enc.flushAll();
-        members.push(member);
-        // The upload sent it on.
-        enc.release?.(member);
-      }
-      assert.equal(members[1]!.buffer, members[0]!.buffer, 'the same memory');
-    },
-  );
 });
 
 describe('jsonl.gz without libdeflate', () => {
