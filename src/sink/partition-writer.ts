@@ -95,9 +95,10 @@ export interface PartitionWriterOptions {
   maxFlushesInFlight?: number;
   /**
    * Bytes the open files of a window may hold together in their encoders (default SINK_DEFAULTS.maxBufferedBytes;
-   * the sink task gives each partition its share of sink.maxBufferedBytes, setBufferBudget): past it the files
-   * holding most hand out everything, so that many open files (field partitions) do not each hold flushBytes,
-   * and a Parquet row group (held as parsed values) closes early.
+   * the sink task gives each partition its share of sink.maxBufferedBytes, setBufferBudget), bytes handed out and
+   * still being encoded included: past it the files holding most hand out everything and the write waits for
+   * their encoding (window.ts), so that many open files (field partitions) do not each hold flushBytes, and a
+   * Parquet row group (held as parsed values) closes early.
    */
   maxBufferedBytes?: number;
   /**

@@ -68,6 +68,9 @@ export class TempFile {
   /** Set when the window is aborted: chunks still queued must not open a new upload. */
   private aborted = false;
   private inFlight = 0;
+  private encoding = 0;
+  /** The chunks being encoded. */
+  private readonly encodings = new Set<Promise<unknown>>();
 
   constructor(opts: TempFileOptions) {
     this.opts = opts;
@@ -81,6 +84,19 @@ export class TempFile {
   /** Bytes the encoder holds (uncompressed). */
   get bufferedBytes(): number {
     return this.encoder.bufferedBytes;
+  }
+
+  /**
+   * Bytes the encoder handed out whose chunk is still being encoded (jsonl.gz: blocks waiting for, or in, a
+   * compression on the thread pool): they are still in memory, uncompressed.
+   */
+  get encodingBytes(): number {
+    return this.encoding;
+  }
+
+  /** Resolves once every chunk handed out so far is encoded (whatever the outcome: the upload reports failures). */
+  async encoded(): Promise<void> {
+    await Promise.all(this.encodings);
   }
 
   /**
@@ -99,7 +115,7 @@ export class TempFile {
    * buffer). Returns a promise to await when maxInFlight chunks were already queued.
    */
   flush(all: boolean): Promise<void> | undefined {
-    const take = () => this.schedule(all ? this.encoder.flushAll() : this.encoder.flush());
+    const take = () => this.schedule(() => (all ? this.encoder.flushAll() : this.encoder.flush()));
     if (this.inFlight < this.opts.maxInFlight) {
       take();
       return undefined;
@@ -109,7 +125,7 @@ export class TempFile {
 
   /** Hands the encoder's last bytes to the upload and ends it: once this resolves, `persisted` is final. */
   async finish(): Promise<void> {
-    this.schedule(this.encoder.finish());
+    this.schedule(() => this.encoder.finish());
     this.chain(() => this.endUpload());
     await this.tail;
   }
@@ -135,10 +151,20 @@ export class TempFile {
   }
 
   /**
-   * Queues the persistence of a chunk that is still being encoded (gzip runs on the thread pool), so encoding,
-   * HDFS uploads and the next records overlap; chunks are persisted in order.
+   * Takes a chunk from the encoder and queues its persistence while it is still being encoded (gzip runs on the
+   * thread pool), so encoding, HDFS uploads and the next records overlap; chunks are persisted in order.
    */
-  private schedule(chunk: Promise<Uint8Array>): void {
+  private schedule(take: () => Promise<Uint8Array>): void {
+    const held = this.encoder.bufferedBytes;
+    const chunk = take();
+    const handedOut = held - this.encoder.bufferedBytes;
+    this.encoding += handedOut;
+    const settle = () => {
+      this.encoding -= handedOut;
+      this.encodings.delete(encoded);
+    };
+    const encoded = chunk.then(settle, settle);
+    this.encodings.add(encoded);
     this.inFlight++;
     this.chain(async () => {
       try {

@@ -681,4 +681,74 @@ describe('memory across many open files', () => {
     assert.ok(held <= 5 * 1024 * 1024 + 64 * 1024, `the encoders held ${held} bytes together`);
     assert.deepEqual(await committedOffsets(storage), range(0, 20_000));
   });
+
+  test('bytes handed out and still being compressed count against maxBufferedBytes: the write waits for them', async () => {
+    const gzip = createFormat('jsonl.gz', { flushBytes: 8 * 1024 * 1024 });
+    const encoders: RecordEncoder[] = [];
+    /** Uncompressed bytes the encoders handed out whose member is not ready yet. */
+    let compressing = 0;
+    let held = 0;
+    // A compression completes only a few turns of the event loop later, as libdeflate's do on a busy thread pool:
+    // a write loop that never yields would keep every handed-out block waiting.
+    const later = <T>(chunk: Promise<T>, bytes: number): Promise<T> => {
+      compressing += bytes;
+      return chunk.then(async (c) => {
+        for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+        compressing -= bytes;
+        return c;
+      });
+    };
+    const slow: Format = {
+      ...gzip,
+      open: () => {
+        const e = gzip.open();
+        encoders.push(e);
+        const handOut = (take: () => Promise<Uint8Array>) => () => {
+          const before = e.bufferedBytes;
+          const chunk = take();
+          return later(chunk, before - e.bufferedBytes);
+        };
+        return {
+          get bufferedBytes() {
+            return e.bufferedBytes;
+          },
+          get wantsFlush() {
+            return e.wantsFlush;
+          },
+          write: (r: SinkRecord) => {
+            e.write(r);
+            held = Math.max(held, compressing + encoders.reduce((sum, x) => sum + x.bufferedBytes, 0));
+          },
+          flush: handOut(() => e.flush()),
+          flushAll: handOut(() => e.flushAll()),
+          finish: handOut(() => e.finish()),
+          release: (chunk: Uint8Array) => e.release?.(chunk),
+        };
+      },
+    };
+    const storage = new MemoryStorage();
+    const w = new PartitionWriter({
+      storage,
+      paths: new SinkPaths(ROOT),
+      topic: TOPIC,
+      partition: 0,
+      format: slow,
+      partitioner: { path: (r) => `folder=${r.offset % 100n}` },
+      rotation: { maxRecords: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 60_000 },
+      writerId: 'w1',
+      keepManifests: 2,
+      maxBufferedBytes: 4 * 1024 * 1024,
+      clock: () => 0,
+      logger: silentLogger,
+    });
+    assert.equal(await w.recover(), null);
+    await w.write(items(tweetRecords(0, 20_000)));
+    await w.close(false);
+    // The budget is checked every MiB appended.
+    assert.ok(
+      held <= 5 * 1024 * 1024 + 64 * 1024,
+      `the encoders held ${held} bytes, being compressed included`,
+    );
+    assert.deepEqual(await committedOffsets(storage), range(0, 20_000));
+  });
 });
