@@ -26,6 +26,23 @@ import {
   writer,
 } from './partition-writer-fixtures.ts';
 
+/** A writer with a 4 MiB budget whose records go to `folders` field-partition folders (by offset). */
+const folderWriter = (storage: MemoryStorage, format: Format, folders: bigint) =>
+  new PartitionWriter({
+    storage,
+    paths: new SinkPaths(ROOT),
+    topic: TOPIC,
+    partition: 0,
+    format,
+    partitioner: { path: (r) => `folder=${r.offset % folders}` },
+    rotation: { maxRecords: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 60_000 },
+    writerId: 'w1',
+    keepManifests: 2,
+    maxBufferedBytes: 4 * 1024 * 1024,
+    clock: () => 0,
+    logger: silentLogger,
+  });
+
 describe('rotation', () => {
   test('by record count: full windows are committed, the rest stays open', async () => {
     const storage = new MemoryStorage();
@@ -657,20 +674,7 @@ describe('memory across many open files', () => {
       },
     };
     const storage = new MemoryStorage();
-    const w = new PartitionWriter({
-      storage,
-      paths: new SinkPaths(ROOT),
-      topic: TOPIC,
-      partition: 0,
-      format: counting,
-      partitioner: { path: (r) => `folder=${r.offset % 20n}` },
-      rotation: { maxRecords: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 60_000 },
-      writerId: 'w1',
-      keepManifests: 2,
-      maxBufferedBytes: 4 * 1024 * 1024,
-      clock: () => 0,
-      logger: silentLogger,
-    });
+    const w = folderWriter(storage, counting, 20n);
     assert.equal(await w.recover(), null);
     const records = tweetRecords(0, 20_000);
     const total = records.reduce((sum, r) => sum + (r.value?.length ?? 0), 0);
@@ -727,20 +731,7 @@ describe('memory across many open files', () => {
       },
     };
     const storage = new MemoryStorage();
-    const w = new PartitionWriter({
-      storage,
-      paths: new SinkPaths(ROOT),
-      topic: TOPIC,
-      partition: 0,
-      format: slow,
-      partitioner: { path: (r) => `folder=${r.offset % 100n}` },
-      rotation: { maxRecords: 1_000_000, maxBytes: 1 << 30, maxAgeMs: 60_000 },
-      writerId: 'w1',
-      keepManifests: 2,
-      maxBufferedBytes: 4 * 1024 * 1024,
-      clock: () => 0,
-      logger: silentLogger,
-    });
+    const w = folderWriter(storage, slow, 100n);
     assert.equal(await w.recover(), null);
     await w.write(items(tweetRecords(0, 20_000)));
     await w.close(false);
