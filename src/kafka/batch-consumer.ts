@@ -87,6 +87,7 @@ export class BatchConsumer {
   private readonly leaderEpochs = new Map<number, number>();
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
+  private closing = false;
   private readonly maxBuffered: number;
   private readonly maxBufferedBytes: number;
   private rebalanceListener: ((assigned: TopicPartition[]) => void) | undefined;
@@ -120,6 +121,16 @@ export class BatchConsumer {
     });
     useRawRecordBatches(this.consumer);
     this.takeRecordsFromFetches();
+    // The client emits 'error' when rejoining the group after a rebalance failed; an EventEmitter throws an
+    // 'error' nobody listens to, which took a whole sink worker down when close() cut the connections under a
+    // pending rejoin. While open, the member is then out of its group: the consumer fails (next() throws) and the
+    // sink starts a new one, as after a stalled fetch. While closing, the connections were cut on purpose.
+    this.consumer.on('error', (err: Error) => {
+      if (this.closing || this.failure) return;
+      this.failure = kafkaError(`rejoining consumer group ${this.opts.groupId}`, err, this.needs());
+      this.opts.log.error({ err: this.failure }, 'rejoining the consumer group failed');
+      this.wake?.();
+    });
     // A rebalance may hold fetching up to its timeout (the session timeout here): the watch's clock starts over
     // when one starts and when it ends.
     this.consumer.on('consumer:group:rebalance', () => this.fetchWatch.alive(performance.now()));
@@ -328,6 +339,7 @@ export class BatchConsumer {
    * manifests make that safe.
    */
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.fetchWatchTimer);
     const leave = (async () => {
       await this.stream?.close().catch(() => {});

@@ -307,8 +307,13 @@ class SinkRun {
     }
   }
 
-  /** Commits the open windows within the grace period, else drops them (they are re-read on the next start). */
+  /**
+   * Commits the open windows within the grace period, else drops them (they are re-read on the next start). A
+   * rebalance reported since the last poll is applied first: the windows of partitions it took away belong to
+   * their new owner, whose commits would fence ours.
+   */
   async #shutdown(source: RecordSource): Promise<void> {
+    await this.#rebalance();
     const grace = this.#opts.shutdownGraceMs ?? SINK_LOOP_DEFAULTS.shutdownGraceMs;
     const all = [...this.#owned];
     const committed = await settlesWithin(this.#task.close(all, { abort: false }), grace);

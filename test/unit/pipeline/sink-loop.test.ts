@@ -255,6 +255,32 @@ describe('sink loop', () => {
     assert.equal(h.sources[0]!.batches.length, 1, 'the batch queued after the stop was not polled');
   });
 
+  test('a rebalance reported after the last poll is applied before shutdown commits: the revoked window is dropped', async (t) => {
+    const h = harness(t);
+    const done = h.run();
+    await until('first source', () => h.sources.length === 1);
+    const source = h.sources[0]!;
+    source.assign([0, 2]);
+    // Partition 2 moves away while the batch is written, and the loop is told to stop before it polls again:
+    // committing its window would race the new owner (who fences it).
+    h.task.afterPut = () => {
+      source.assign([0]);
+      h.stop.abort();
+    };
+    source.batches.push([record(0, 0), record(2, 7)]);
+    await done;
+    assert.deepEqual(h.log, [
+      'source start',
+      'open 0,2',
+      'put 0:0,2:7',
+      'close 2 abort',
+      'close 0',
+      'commit 0@1',
+      'source close',
+      'dead letters close',
+    ]);
+  });
+
   test('shutdown past its grace period drops the open windows and commits nothing of them', async (t) => {
     const h = harness(t);
     const done = h.run(20);
