@@ -136,6 +136,17 @@ export function installZstdCodec(compressionLevel: number): void {
  * libzstd cannot be loaded.
  */
 export function zstdCompressRecords(records: Buffer): Uint8Array {
+  const compressor = recordsCompressorOfThisThread();
+  return compressor ? compressor(records) : compressionsAlgorithms.zstd.compressSync(records);
+}
+
+/**
+ * Whether zstdCompressRecords goes through libzstd on this thread; false before installZstdCodec, or when libzstd
+ * cannot be loaded (node:zlib then: a context and an output chunk per batch).
+ */
+export const zstdRecordsThroughLibzstd = (): boolean => recordsCompressorOfThisThread() !== null;
+
+function recordsCompressorOfThisThread(): PageCompressor | null {
   if (recordsCompressor === undefined) {
     try {
       recordsCompressor = libzstdPageCompressor(level);
@@ -143,5 +154,5 @@ export function zstdCompressRecords(records: Buffer): Uint8Array {
       recordsCompressor = null;
     }
   }
-  return recordsCompressor ? recordsCompressor(records) : compressionsAlgorithms.zstd.compressSync(records);
+  return recordsCompressor;
 }

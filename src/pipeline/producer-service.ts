@@ -2,7 +2,9 @@
 import type { Config } from '../config.ts';
 import { kafkaConnection } from '../kafka/client-options.ts';
 import { readTailKeys } from '../kafka/topic-tail.ts';
-import { TweetProducer } from '../kafka/tweet-producer.ts';
+import { effectiveCompression, TweetProducer } from '../kafka/tweet-producer.ts';
+import { zstdRecordsThroughLibzstd } from '../kafka/zstd-codec.ts';
+import { LIBZSTD_LIBRARY } from '../libzstd.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { retryForever } from '../retry/retry-forever.ts';
@@ -50,6 +52,8 @@ export async function startProducer(
     topic: config.topic.name,
     compression: config.producer.compression,
   });
+  if (effectiveCompression(config.producer.compression) === 'zstd')
+    announceZstdCompression(log, config.producer.zstdLevel);
   const done = runProduceLoop({
     source,
     producer,
@@ -65,6 +69,21 @@ export async function startProducer(
   }).finally(() => producer.close().catch(() => {}));
   const stopBinding = bindSourceMetrics(source, metrics);
   return { source, done: done.finally(stopBinding) };
+}
+
+/** Says once at start how record batches are zstd-compressed: whether libzstd loaded is a cost an operator can fix. */
+function announceZstdCompression(log: Logger, level: number): void {
+  if (zstdRecordsThroughLibzstd())
+    log.info(
+      { library: LIBZSTD_LIBRARY, zstdLevel: level },
+      'zstd batches compress with libzstd, one context and output buffer per thread',
+    );
+  else
+    log.warn(
+      { library: LIBZSTD_LIBRARY, zstdLevel: level },
+      'libzstd could not be loaded (Debian/Ubuntu package libzstd1): zstd batches compress through node:zlib, ' +
+        'with a new context and output chunk per batch (more CPU and memory per tweet)',
+    );
 }
 
 /** Copies a source's own counters and connection state into the registry once a second. */

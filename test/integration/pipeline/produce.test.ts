@@ -69,6 +69,11 @@ describe('tweetpipe produce against the real Kafka', () => {
       ...LOG,
     ]);
     assert.equal(run.code, 0, run.stderr);
+    // This machine has libzstd (the OS package libzstd1): the producer says it compresses through it.
+    assert.ok(
+      run.logs.some((l) => l.msg.startsWith('zstd batches compress with libzstd') && l.level === 30),
+      run.stderr.slice(-2000),
+    );
 
     const keys = await consoleKeys(topic);
     assert.equal(keys.length, 20_000);
