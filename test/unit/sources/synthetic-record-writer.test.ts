@@ -121,6 +121,27 @@ describe('SyntheticRecordWriter', () => {
     assertSameRecords(payloads, 'escapes');
   });
 
+  test('ids, times and enum values with characters the generator never puts there are still escaped and encoded', () => {
+    // Those fields are copied byte by byte while they are printable ASCII; anything else must take the full path.
+    const odd = ['1"2', '3\\4', 'x\ty', 'é', '😂', 'lone \ud800', ''];
+    const payloads = segment(5, 0, 70).map((p, i) => {
+      const o = odd[i % odd.length]!;
+      const data = {
+        ...p.data,
+        lang: o,
+        reply_settings: o as 'everyone',
+        edit_history_tweet_ids: [p.data.id, o],
+        edit_controls: {
+          ...p.data.edit_controls,
+          editable_until: `${p.data.edit_controls.editable_until}${o}`,
+        },
+        conversation_id: `${o}${p.data.conversation_id}`,
+      };
+      return { data, includes: p.includes };
+    });
+    assertSameRecords(payloads, 'odd plain fields');
+  });
+
   test('leaves out what includes lack: author, referenced post, media, place', () => {
     // Includes that hold other objects than the tweet names (not just none).
     const other = <T extends object>(list: T[] | undefined, key: keyof T) =>
