@@ -210,7 +210,7 @@ class SinkRun {
 
   /**
    * After a failed session (its source closed): drops every open window; final errors are thrown, anything else
-   * waits out the reset schedule before the next session.
+   * waits out the reset schedule before the next session (none when stopping).
    */
   async #reset(err: TweetpipeError): Promise<void> {
     const { metrics, log, signal } = this.#opts;
@@ -219,6 +219,14 @@ class SinkRun {
     this.#owned.clear();
     this.#latency.forget();
     if (FINAL_CODES.has(err.code)) throw err;
+    if (signal.aborted) {
+      // Stopping (a window fenced by a rebalance during shutdown, say): no next session to resume in.
+      log.warn(
+        { err },
+        'stopping: open windows dropped after an error (their records are re-read on the next start)',
+      );
+      return;
+    }
     this.#resets++;
     const delay = delayFor(SINK_RESET, this.#resets);
     log.warn(

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
+import { pino } from 'pino';
 import { loadConfig } from '../../../src/config.ts';
 import { TweetpipeError } from '../../../src/errors.ts';
 import type { PartitionLag } from '../../../src/kafka/batch-consumer.ts';
-import { silentLogger } from '../../../src/log.ts';
 import { Metrics } from '../../../src/observe/metrics.ts';
 import type { RecordSink } from '../../../src/pipeline/record-sink.ts';
 import type { RecordSource } from '../../../src/pipeline/record-source.ts';
@@ -77,6 +77,8 @@ class FakeTask implements RecordSink {
   failPut: TweetpipeError | undefined;
   /** close(…, {abort: false}) never settles (a stuck HDFS). */
   hangOnCommit = false;
+  /** close(…, {abort: false}) throws this once (a window fenced while shutting down). */
+  failCommit: TweetpipeError | undefined;
   /** Called after each successful put (the test stops the loop there). */
   afterPut: (() => void) | undefined;
   readonly log: string[];
@@ -114,6 +116,11 @@ class FakeTask implements RecordSink {
   async close(partitions: readonly number[], opts: { abort: boolean }): Promise<void> {
     this.log.push(`close ${partitions.join(',')}${opts.abort ? ' abort' : ''}`);
     if (!opts.abort && this.hangOnCommit) return new Promise(() => {});
+    const failure = opts.abort ? undefined : this.failCommit;
+    if (failure) {
+      this.failCommit = undefined;
+      throw failure;
+    }
     for (const p of partitions) {
       const next = this.open_.get(p);
       if (!opts.abort && next !== undefined && next > 0n) this.durable.set(p, next);
@@ -124,6 +131,7 @@ class FakeTask implements RecordSink {
 
 function harness(t: TestContext) {
   const log: string[] = [];
+  const logLines: string[] = [];
   const sources: FakeSource[] = [];
   const task = new FakeTask(log);
   const stop = new AbortController();
@@ -151,13 +159,13 @@ function harness(t: TestContext) {
       {
         config,
         metrics: new Metrics({ processMetrics: false }),
-        log: silentLogger,
+        log: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
         signal: stop.signal,
         ...(grace === undefined ? {} : { shutdownGraceMs: grace }),
       },
       parts,
     );
-  return { log, sources, task, stop, run };
+  return { log, logLines, sources, task, stop, run };
 }
 
 /** Waits for the loop to get somewhere (a reset waits out its backoff, 500 ms the first time). */
@@ -279,6 +287,34 @@ describe('sink loop', () => {
       'source close',
       'dead letters close',
     ]);
+  });
+
+  test('an error while shutting down drops the open windows and stops: no reset, no new source', async (t) => {
+    const h = harness(t);
+    const done = h.run();
+    await until('first source', () => h.sources.length === 1);
+    h.task.failCommit = new TweetpipeError('FENCED', 'tweets/0: fenced, a newer writer committed offset 9', {
+      retryable: false,
+    });
+    h.task.afterPut = () => h.stop.abort();
+    h.sources[0]!.batches.push([record(0, 0)]);
+    await done;
+    assert.deepEqual(h.log, [
+      'source start',
+      'open 0',
+      'put 0:0',
+      'close 0',
+      'source close',
+      'close 0 abort',
+      'dead letters close',
+    ]);
+    assert.equal(h.sources.length, 1);
+    const said = h.logLines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.ok(
+      said.some((m) => m.startsWith('stopping: open windows dropped after an error')),
+      said.join('\n'),
+    );
+    assert.ok(!said.some((m) => m.startsWith('sink reset')), said.join('\n'));
   });
 
   test('shutdown past its grace period drops the open windows and commits nothing of them', async (t) => {
