@@ -15,13 +15,14 @@
  * producer's id, epoch and base sequence when the batch is sent (tweet-producer.ts).
  */
 
-import { compressionsAlgorithms, crc32c } from '@platformatic/kafka';
+import { compressionsAlgorithms } from '@platformatic/kafka';
 import type { TweetRecord } from '../types.ts';
 import {
   ATTRIBUTES_AT,
   BASE_SEQUENCE_AT,
   BASE_TIMESTAMP_AT,
   BATCH_LENGTH_AT,
+  batchCrc,
   CRC_AT,
   LAST_OFFSET_DELTA_AT,
   LEADER_EPOCH_AT,
@@ -292,5 +293,5 @@ function writeProducer(batch: Buffer, producerId: bigint, epoch: number, baseSeq
   batch.writeBigInt64BE(producerId, PRODUCER_ID_AT);
   batch.writeInt16BE(epoch, PRODUCER_EPOCH_AT);
   batch.writeInt32BE(baseSequence, BASE_SEQUENCE_AT);
-  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_AT)) >>> 0, CRC_AT);
+  batch.writeUInt32BE(batchCrc(batch), CRC_AT);
 }

@@ -7,6 +7,8 @@
  *   43 producerId int64 | 51 producerEpoch int16 | 53 baseSequence int32 | 57 recordCount int32 | 61 records
  * batchLength counts from partitionLeaderEpoch to the end; the CRC-32C covers attributes to the end.
  */
+import { crc32c, Reader } from '@platformatic/kafka';
+
 export const BATCH_LENGTH_AT = 8;
 export const LEADER_EPOCH_AT = 12;
 export const MAGIC_AT = 16;
@@ -29,3 +31,11 @@ export const MAGIC_V2 = 2;
 export const CODEC_BITS = 0x07;
 /** The attribute bit of control batches (transaction markers). */
 export const IS_CONTROL = 0x20;
+
+/**
+ * The CRC-32C a batch carries: of its bytes from attributes to the end. Through the client's DynamicBuffer: its
+ * `crc32c` copies a Buffer argument into a new Uint8Array before hashing (a new allocation of the batch's size for
+ * every batch sent or read), but hashes the bytes of its own DynamicBuffer in place.
+ */
+export const batchCrc = (batch: Buffer): number =>
+  crc32c(Reader.from(batch.subarray(ATTRIBUTES_AT)).buffer) >>> 0;

@@ -15,7 +15,6 @@
 import {
   compressionsAlgorithms,
   compressionsAlgorithmsByBitmask,
-  crc32c,
   Reader,
   type RecordsBatch,
   readRecord,
@@ -26,6 +25,7 @@ import {
   BASE_SEQUENCE_AT,
   BASE_TIMESTAMP_AT,
   BATCH_LENGTH_AT,
+  batchCrc,
   CODEC_BITS,
   CRC_AT,
   IS_CONTROL,
@@ -87,8 +87,7 @@ function readBatch(b: Buffer): RawRecordBatch {
       firstOffset,
     );
   const crc = b.readUInt32BE(CRC_AT);
-  // The client's crc32c copies a Buffer before hashing, but not the bytes of its own DynamicBuffer.
-  const computed = crc32c(Reader.from(b.subarray(ATTRIBUTES_AT)).buffer);
+  const computed = batchCrc(b);
   if (crc !== computed)
     throw corruptBatch(
       `CRC-32C is ${hex(computed)}, the batch says ${hex(crc)} (damaged in transit or on the broker's disk)`,

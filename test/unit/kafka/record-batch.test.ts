@@ -9,7 +9,7 @@ import {
 } from '@platformatic/kafka';
 import { TweetpipeError } from '../../../src/errors.ts';
 import { type RawRecordBatch, readRecordBatches } from '../../../src/kafka/record-batch.ts';
-import { ATTRIBUTES_AT, CRC_AT, IS_CONTROL } from '../../../src/kafka/record-batch-layout.ts';
+import { ATTRIBUTES_AT, batchCrc, CRC_AT, IS_CONTROL } from '../../../src/kafka/record-batch-layout.ts';
 import { decodeRecords } from '../../../src/kafka/record-batch-records.ts';
 import type { KafkaRecord } from '../../../src/types.ts';
 
@@ -198,5 +198,20 @@ describe('RecordBatch v2 decoding (record-batch.ts, record-batch-records.ts)', (
     bytes[62] = 0x7f;
     bytes.writeUInt32BE(crc32c(bytes.subarray(ATTRIBUTES_AT)), CRC_AT);
     assert.throws(() => decodeAll(readRecordBatches(bytes)), /record 0 of 1: runs past the end of the batch/);
+  });
+});
+
+describe('batchCrc (record-batch-layout.ts)', () => {
+  test('is the CRC-32C of the bytes from attributes to the end', () => {
+    const batch = Buffer.concat([Buffer.alloc(ATTRIBUTES_AT, 0xff), Buffer.from('123456789')]);
+    assert.equal(batchCrc(batch), 0xe3069283); // the standard check value of CRC-32C (Castagnoli)
+  });
+
+  test('hashes the batch in place: no copy of its bytes is allocated (one per batch sent or read)', () => {
+    const batch = Buffer.alloc(ATTRIBUTES_AT + 32 * 2 ** 20, 7);
+    const before = process.memoryUsage().arrayBuffers;
+    batchCrc(batch);
+    const grown = process.memoryUsage().arrayBuffers - before;
+    assert.ok(grown < 2 ** 20, `hashing a 32 MiB batch allocated ${grown} bytes of array buffers`);
   });
 });
