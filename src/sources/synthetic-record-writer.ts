@@ -97,13 +97,6 @@ export interface PackedBatch {
   bytes: Uint8Array;
 }
 
-/** Where an embedded post's bytes are in the buffer of batch number `batch`. */
-interface PostSpan {
-  batch: number;
-  start: number;
-  end: number;
-}
-
 /** Bytes a synthetic record takes on average (2.1 kB at seed 1), so a batch's buffer rarely grows. */
 const RECORD_BYTES_GUESS = 2600;
 
@@ -113,16 +106,10 @@ export class SyntheticRecordWriter {
   readonly #users = new WeakMap<V2User, Buffer>();
   readonly #places = new WeakMap<V2Place, Buffer>();
   /**
-   * Where a referenced tweet was last written as an embedded post (without its closing brace and author, looked up
-   * per payload) in the batch being written: a later record of the same batch that embeds it again copies those
-   * bytes (copyWithin). The generator references only its last ~80 tweets, so most repeats fall in one batch; a post
-   * last written in an earlier batch, whose buffer has left, is written again. (Keeping each post's bytes in a
-   * Buffer of its own cost an allocation and two copies per post, though three posts in four are embedded once.)
-   * Weak, like the others: an entry goes when the generator forgets its tweet.
+   * A referenced tweet as an embedded post, without its closing brace and author (looked up per payload). Weak,
+   * like the others: an entry goes when the generator forgets its tweet.
    */
-  readonly #posts = new WeakMap<V2Tweet, PostSpan>();
-  /** Counts begin() calls: a PostSpan is valid only in the batch it was written in. */
-  #batch = 0;
+  readonly #posts = new WeakMap<V2Tweet, Buffer>();
   readonly #rules: Buffer;
   #ingest: { source: string; ms: number; bytes: Buffer } | undefined;
   #ids: string[] = [];
@@ -144,7 +131,6 @@ export class SyntheticRecordWriter {
     const size = Math.max(1, n) * RECORD_BYTES_GUESS;
     this.#buf = spare && spare.byteLength >= size ? Buffer.from(spare) : Buffer.allocUnsafeSlow(size);
     this.#at = 0;
-    this.#batch++;
     this.#ids = [];
     this.#createdAtMs = [];
     this.#lengths = [];
@@ -298,7 +284,7 @@ export class SyntheticRecordWriter {
       const post = referenced?.find((p) => p.id === ref.id);
       if (post) {
         this.#bytes(POST);
-        this.#post(post);
+        this.#bytes(this.#postBytes(post));
         const author = findUser(users, post.author_id);
         if (author) {
           this.#bytes(AUTHOR);
@@ -435,29 +421,23 @@ export class SyntheticRecordWriter {
     return bytes;
   }
 
-  /** A referenced tweet as an embedded post: a copy of where this batch has it already, else written. */
-  #post(post: V2Tweet): void {
-    const span = this.#posts.get(post);
-    if (span?.batch === this.#batch) {
-      const n = span.end - span.start;
-      this.#reserve(n);
-      this.#buf.copyWithin(this.#at, span.start, span.end);
-      this.#at += n;
-      return;
+  /** Written once into the batch buffer, then kept as a copy of those bytes. */
+  #postBytes(post: V2Tweet): Buffer {
+    let bytes = this.#posts.get(post);
+    if (!bytes) {
+      const start = this.#at;
+      this.#bytes(ID_FIRST);
+      this.#plain(post.id);
+      this.#bytes(TEXT);
+      this.#string(post.text);
+      this.#bytes(CREATED_AT);
+      this.#plain(post.created_at);
+      this.#tweetFields(post, undefined, undefined);
+      bytes = Buffer.from(this.#buf.subarray(start, this.#at));
+      this.#at = start;
+      this.#posts.set(post, bytes);
     }
-    const start = this.#at;
-    this.#bytes(ID_FIRST);
-    this.#plain(post.id);
-    this.#bytes(TEXT);
-    this.#string(post.text);
-    this.#bytes(CREATED_AT);
-    this.#plain(post.created_at);
-    this.#tweetFields(post, undefined, undefined);
-    if (span) {
-      span.batch = this.#batch;
-      span.start = start;
-      span.end = this.#at;
-    } else this.#posts.set(post, { batch: this.#batch, start, end: this.#at });
+    return bytes;
   }
 
   /**
