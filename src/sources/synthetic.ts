@@ -28,9 +28,12 @@ export interface SyntheticSourceOptions {
 
 /**
  * Generator threads: generating tweets and writing their records is a large share of a synthetic tweet's CPU, so
- * up to two threads do it beside the main thread, which publishes (docs/benchmarks.md has the figures).
+ * it runs beside the main thread, which publishes: on one thread per core left beside the main thread, at most two.
+ * One thread makes ~110,000 tweets/s here, more than Kafka takes from the main thread; on a 2-core machine a second
+ * one only competed with the main thread and Kafka for the same cores, and cost its own JIT warm-up and heap: 1-3 us
+ * more CPU a tweet in `npm run bench` (docs/benchmarks.md, "Ninth round").
  */
-const THREADS = Math.max(1, Math.min(2, os.availableParallelism()));
+const THREADS = Math.max(1, Math.min(2, os.availableParallelism() - 1));
 
 interface GeneratorThread {
   worker: Worker;
