@@ -76,6 +76,13 @@ interface Workspace {
   output: Buffer;
 }
 
+/**
+ * A workspace buffer's size for `bytes`: an eighth more, in 64 KiB steps. Chunks are flushBytes plus the part of a
+ * line that crossed it, so sized exactly, a workspace grew again at nearly every larger chunk: 11 new 2 MiB buffers
+ * per workspace (input and output) in a 300,000-tweet run, each dead at once and freed only by a full collection.
+ */
+const roomFor = (bytes: number): number => Math.ceil((bytes * 1.125) / 65536) * 65536;
+
 /** Workspaces of one library at one level, shared by every file the process writes. */
 class WorkspacePool {
   private readonly free: Workspace[] = [];
@@ -147,7 +154,7 @@ async function compressInto(
 ): Promise<Buffer> {
   let input = blocks[0];
   if (blocks.length !== 1 || !input) {
-    if (ws.input.length < bytes) ws.input = Buffer.allocUnsafe(bytes);
+    if (ws.input.length < bytes) ws.input = Buffer.allocUnsafe(roomFor(bytes));
     input = ws.input;
     let at = 0;
     for (const block of blocks) {
@@ -156,7 +163,7 @@ async function compressInto(
     }
   }
   const bound = lib.bound(ws.compressor, bytes);
-  if (ws.output.length < bound) ws.output = Buffer.allocUnsafe(bound);
+  if (ws.output.length < bound) ws.output = Buffer.allocUnsafe(roomFor(bound));
   const n = await lib.compress(ws.compressor, input, bytes, ws.output, ws.output.length);
   if (n === 0)
     throw new Error(`libdeflate: no room for ${bytes} bytes compressed in its own bound (${bound})`);

@@ -113,6 +113,38 @@ describe('libdeflate gzip', () => {
   );
 
   test(
+    'a workspace grows in steps: chunks a little larger each time reuse its buffers instead of new ones each',
+    needsLibdeflate,
+    async () => {
+      // Level 2: no other test uses it, so its workspaces are new here; calls one at a time use one workspace.
+      const gzip = libdeflateGzip(2);
+      const size = 2 * 1024 * 1024;
+      const text = lines(0, 4000).text;
+      const chunks = Array.from({ length: 9 }, (_, n) => split(text.subarray(0, size + n * 997), [size / 2]));
+      await gzip(chunks[0]!, size, pool);
+      const before = process.memoryUsage().arrayBuffers;
+      const members: Buffer[] = [];
+      for (const blocks of chunks.slice(1))
+        members.push(
+          await gzip(
+            blocks,
+            blocks.reduce((n, b) => n + b.length, 0),
+            pool,
+          ),
+        );
+      // Each member is a new buffer (the pool keeps none, ~0.5 MiB each); the workspace's input and output are not.
+      const grown = process.memoryUsage().arrayBuffers - before;
+      assert.ok(
+        grown < size * 3,
+        `8 chunks of ~2 MiB grew array buffers by ${(grown / 2 ** 20).toFixed(1)} MiB`,
+      );
+      members.forEach((member, n) => {
+        assert.ok(gunzipSync(member).equals(Buffer.concat(chunks[n + 1]!)), `chunk ${n + 1}`);
+      });
+    },
+  );
+
+  test(
     'jsonl.gz uses it when it loads, says so once, and a member spanning several blocks is libdeflate of its lines whole',
     needsLibdeflate,
     async () => {
