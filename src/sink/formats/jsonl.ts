@@ -37,15 +37,11 @@ const BLOCK_BYTES = 1024 * 1024;
 const FIRST_BLOCK_BYTES = 64 * 1024;
 
 /**
- * Free blocks and compressed chunks jsonl.gz keeps for its files to reuse (buffer-pool.ts), per partition: the
- * chunks one file has in flight at once. A partition's poll can fill ~3 chunks (6 MiB) before the first is
- * compressed; with 4 MiB, what came back beyond it was dropped and allocated again at the next poll (~20% of the
- * blocks and ~40% of the members were new: ~200 MiB of dead buffers in 300,000 tweets), and the default sink
- * peaked at 236-265 MiB; with 8 MiB, 235-253. The cost: with 100 field-partition folders the peak rose from
- * 306-324 to 298-361 MiB (fewer, later full collections); 16 MiB let V8's heap grow by ~30 MiB there.
- * docs/benchmarks.md, "Ninth round".
+ * Free blocks and compressed chunks jsonl.gz keeps for its files to reuse (buffer-pool.ts): about the blocks a few
+ * files have in flight at once; 16 MiB let V8's heap grow by ~30 MiB with 100 field-partition folders (fewer full
+ * collections), docs/benchmarks.md.
  */
-const POOL_FREE_BYTES = 8 * 1024 * 1024;
+const POOL_FREE_BYTES = 4 * 1024 * 1024;
 
 /**
  * jsonl.gz's blocks, all of one size: they go back to the pool as soon as their chunk is compressed (libdeflate
