@@ -29,9 +29,9 @@ export interface SyntheticSourceOptions {
 /**
  * Generator threads: generating tweets and writing their records is a large share of a synthetic tweet's CPU, so
  * it runs beside the main thread, which publishes: on one thread per core left beside the main thread, at most two.
- * One thread makes ~110,000 tweets/s here, more than Kafka takes from the main thread; on a 2-core machine a second
- * one only competed with the main thread and Kafka for the same cores, and cost its own JIT warm-up and heap: 1-3 us
- * more CPU a tweet in `npm run bench` (docs/benchmarks.md, "Ninth round").
+ * One thread made 73,000-116,000 tweets/s alone in the bench, more than Kafka took from the main thread; on a 2-core
+ * machine a second one only competed with the main thread and Kafka for the same cores, and cost its own JIT warm-up
+ * and heap: ~2 us more CPU a tweet (median of 6 pairs of the bench's produce row; docs/benchmarks.md, "Ninth round").
  */
 const THREADS = Math.max(1, Math.min(2, os.availableParallelism() - 1));
 
