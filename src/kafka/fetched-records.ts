@@ -145,6 +145,12 @@ export class FetchedBuffer {
   #waitingBody: Buffer | undefined;
   /** Decompressed bodies every record of which was handed out: given back by the next take. */
   #handedOut: Buffer[] = [];
+  /**
+   * Per response copy (RawRecordBatch.inOwnCopy) of the batches held, how many are not decoded yet: freed when none
+   * is left rather than at V8's next major collection, which it starts only after ~64 MiB of new external memory
+   * (these copies were a third of what a jsonl.gz sink allocated; docs/benchmarks.md, "Tenth round").
+   */
+  readonly #undecodedInCopy = new WeakMap<ArrayBuffer, number>();
 
   constructor(topic: string) {
     this.#topic = topic;
@@ -162,6 +168,10 @@ export class FetchedBuffer {
     this.#records += batch.records;
     this.#bytes += batch.batch.body.length;
     this.#batches.push(batch);
+    if (batch.batch.inOwnCopy) {
+      const memory = batch.batch.body.buffer as ArrayBuffer;
+      this.#undecodedInCopy.set(memory, (this.#undecodedInCopy.get(memory) ?? 0) + 1);
+    }
   }
 
   /**
@@ -194,6 +204,7 @@ export class FetchedBuffer {
       this.#bytes -= b.batch.body.length;
       const records: KafkaRecord[] = [];
       const body = decodeFetchedBatch(b, this.#topic, records, this.#reused);
+      this.#batchDecoded(b.batch, body);
       const room = max - out.length;
       if (records.length <= room) this.#handedOut.push(body);
       else {
@@ -209,6 +220,23 @@ export class FetchedBuffer {
     }
     this.#batches.splice(0, taken);
     return out;
+  }
+
+  /**
+   * `batch` was decoded from `body`: its copy is freed once no batch of it is left to decode, unless records are
+   * views of it (an uncompressed batch), which leaves it to the collector. A batch dropped by keepOnly is never
+   * decoded, so its copy is left to the collector too.
+   */
+  #batchDecoded(batch: RawRecordBatch, body: Buffer): void {
+    const memory = batch.body.buffer as ArrayBuffer;
+    const undecoded = this.#undecodedInCopy.get(memory);
+    if (undecoded === undefined) return;
+    if (body.buffer === memory) this.#undecodedInCopy.delete(memory);
+    else if (undecoded > 1) this.#undecodedInCopy.set(memory, undecoded - 1);
+    else {
+      this.#undecodedInCopy.delete(memory);
+      memory.transfer(0);
+    }
   }
 
   /** The waiting records' body has no record left to hand out: given back by the next take. */

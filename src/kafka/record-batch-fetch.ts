@@ -34,6 +34,19 @@ import { readRecordBatches } from './record-batch.ts';
 type FetchResponse = ReturnType<typeof fetchV17.parseResponse>;
 type FetchPartition = FetchResponse['responses'][number]['partitions'][number];
 
+/**
+ * Whether `slice` of a response made of `chunks` (the socket's reads) is a copy in memory of its own: not a view of
+ * a chunk (which holds other bytes of the response, or of the next one) nor of Node's shared pool of small buffers.
+ */
+function isOwnCopy(slice: Buffer, chunks: readonly Buffer[]): boolean {
+  const memory = slice.buffer;
+  return (
+    slice.byteOffset === 0 &&
+    memory.byteLength === slice.length &&
+    !chunks.some((chunk) => chunk.buffer === memory)
+  );
+}
+
 /** The Fetch response parser of v13 to v17, with the records of each partition as raw batches. */
 export function parseFetchResponse(
   _correlationId: number,
@@ -77,7 +90,8 @@ export function parseFetchResponse(
           const size = r.readUnsignedVarInt() - 1;
           if (size < 0) partition.records = null;
           else if (size > 0) {
-            partition.records = readRecordBatches(r.buffer.slice(r.position, r.position + size));
+            const records = r.buffer.slice(r.position, r.position + size);
+            partition.records = readRecordBatches(records, isOwnCopy(records, r.buffer.buffers));
             r.skip(size);
           }
           readKnownTaggedFields(r, {

@@ -48,6 +48,11 @@ export interface RawRecordBatch extends RecordsBatch {
   /** The records section exactly as fetched: compressed when the attributes name a codec. */
   readonly body: Buffer;
   readonly recordCount: number;
+  /**
+   * The body's memory is a copy holding this partition's records of one response and nothing else (the records
+   * spanned two of the socket's reads): once its batches are decoded into other memory, it may be freed.
+   */
+  readonly inOwnCopy: boolean;
 }
 
 export const isRawRecordBatch = (batch: RecordsBatch): batch is RawRecordBatch => 'body' in batch;
@@ -62,8 +67,9 @@ export function corruptBatch(what: string, baseOffset: bigint | number): Tweetpi
 /**
  * The complete batches in `bytes` (the records of one partition of a Fetch response). A last batch the broker cut
  * short at the fetch's byte limit is left out, as Kafka's clients do: the next fetch starts at its offset.
+ * `inOwnCopy`: `bytes` is memory of its own, which nothing else references (RawRecordBatch.inOwnCopy).
  */
-export function readRecordBatches(bytes: Buffer): RawRecordBatch[] {
+export function readRecordBatches(bytes: Buffer, inOwnCopy = false): RawRecordBatch[] {
   const batches: RawRecordBatch[] = [];
   let at = 0;
   while (bytes.length - at >= LOG_OVERHEAD) {
@@ -72,13 +78,13 @@ export function readRecordBatches(bytes: Buffer): RawRecordBatch[] {
       throw corruptBatch(`its length ${length} is shorter than a batch header`, bytes.readBigInt64BE(at));
     const end = at + LOG_OVERHEAD + length;
     if (end > bytes.length) break;
-    batches.push(readBatch(bytes.subarray(at, end)));
+    batches.push(readBatch(bytes.subarray(at, end), inOwnCopy));
     at = end;
   }
   return batches;
 }
 
-function readBatch(b: Buffer): RawRecordBatch {
+function readBatch(b: Buffer, inOwnCopy: boolean): RawRecordBatch {
   const firstOffset = b.readBigInt64BE(0);
   const magic = b.readInt8(MAGIC_AT);
   if (magic !== MAGIC_V2)
@@ -110,6 +116,7 @@ function readBatch(b: Buffer): RawRecordBatch {
     records: [],
     recordCount: b.readInt32BE(RECORD_COUNT_AT),
     body: b.subarray(RECORDS_AT),
+    inOwnCopy,
   };
   if ((attributes & IS_CONTROL) !== 0) {
     const reader = Reader.from(decompressedBody(batch));

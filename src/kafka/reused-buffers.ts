@@ -27,7 +27,7 @@ export class ReusedBuffers {
   readonly #lent = new Set<ArrayBuffer>();
   readonly #maxFreeBytes: number;
 
-  /** `maxFreeBytes`: memory kept for reuse; what is given back beyond it is left to the garbage collector. */
+  /** `maxFreeBytes`: memory kept for reuse; what is given back beyond it is freed. */
   constructor(maxFreeBytes: number) {
     this.#maxFreeBytes = maxFreeBytes;
   }
@@ -54,8 +54,12 @@ export class ReusedBuffers {
   giveBack(buffer: Uint8Array): void {
     const memory = buffer.buffer as ArrayBuffer;
     if (!this.#lent.delete(memory)) return;
+    // Beyond the cap the memory is freed now (a transfer to length 0), not at the collector's next major collection.
+    if (this.#freeBytes + memory.byteLength > this.#maxFreeBytes) {
+      memory.transfer(0);
+      return;
+    }
     const moved = memory.transfer();
-    if (this.#freeBytes + moved.byteLength > this.#maxFreeBytes) return;
     const free = this.#free;
     let i = 0;
     while (i < free.length && free[i]!.byteLength < moved.byteLength) i++;

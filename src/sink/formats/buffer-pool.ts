@@ -7,7 +7,8 @@
  * Sizes are rounded up to a power of two, so that buffers of a size class serve every later request of it. A buffer
  * comes back only through `give`, and only once: the caller gives it when nothing reads its bytes any more (the
  * upload's socket took them, or they were copied). A buffer that is never given back (a failed upload) is simply
- * collected. Free buffers are kept up to a byte cap, beyond which a given buffer is dropped.
+ * collected. Free buffers are kept up to a byte cap; a buffer given beyond it is freed at once (its ArrayBuffer
+ * detached), not left for the next major collection (docs/benchmarks.md, "Tenth round").
  *
  * Not src/kafka/reused-buffers.ts, the consumer's pool: that one detaches every view of memory given back, because
  * the records it backs are read by code it cannot see (a record kept too long must read empty, not another's
@@ -45,7 +46,10 @@ export class BufferPool {
     const memory = chunk.buffer as ArrayBuffer;
     if (!this.lent.delete(memory)) return;
     const size = memory.byteLength;
-    if (this.freeBytes + size > this.maxFreeBytes) return;
+    if (this.freeBytes + size > this.maxFreeBytes) {
+      memory.transfer(0);
+      return;
+    }
     let list = this.free.get(size);
     if (!list) {
       list = [];

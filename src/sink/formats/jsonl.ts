@@ -170,9 +170,9 @@ class JsonlEncoder implements RecordEncoder {
 }
 
 export function jsonlFormat(flushBytes: number): Format {
-  // Keeps no free block: an uncompressed block leaves with the upload within moments and dies young, freed by V8's
-  // scavenges; pooled, blocks live long, and those dropped beyond the cap wait for full collections (measured with
-  // the consumer's reuse: ~15 MiB more at the peak, more full collections, no less CPU; docs/benchmarks.md).
+  // Keeps no free block: an uncompressed block leaves with the upload within moments, and is freed as the upload
+  // gives it back (pooled, blocks lived long: measured with the consumer's reuse, ~15 MiB more at the peak, more
+  // full collections, no less CPU; docs/benchmarks.md).
   const pool = new BufferPool(0);
   return { name: 'jsonl', extension: 'jsonl', open: () => new JsonlEncoder(flushBytes, null, pool) };
 }

@@ -23,9 +23,16 @@ const TOPIC_ID = 'topic-uuid';
  * producer), with their base offset set, then framed as record-batch-fetch.ts frames a Fetch response's records.
  */
 function fetchedBatches(
-  batches: { firstOffset: bigint; values: string[]; control?: boolean; headers?: boolean }[],
+  batches: {
+    firstOffset: bigint;
+    values: string[];
+    control?: boolean;
+    headers?: boolean;
+    compression?: 'zstd' | 'none';
+  }[],
+  inOwnCopy = false,
 ) {
-  const bytes = batches.map(({ firstOffset, values, control, headers }) => {
+  const bytes = batches.map(({ firstOffset, values, control, headers, compression = 'zstd' }) => {
     const encoded = createRecordsBatch(
       values.map((v, i) => ({
         key: Buffer.from(`k${i}`),
@@ -35,7 +42,7 @@ function fetchedBatches(
         topic: TOPIC,
         partition: 0,
       })),
-      { compression: 'zstd', partitionLeaderEpoch: 7 },
+      { compression, partitionLeaderEpoch: 7 },
     ).buffer;
     encoded.writeBigInt64BE(firstOffset, 0);
     // The CRC covers the attributes.
@@ -45,7 +52,11 @@ function fetchedBatches(
     }
     return encoded;
   });
-  return readRecordBatches(Buffer.concat(bytes));
+  if (!inOwnCopy) return readRecordBatches(Buffer.concat(bytes));
+  // Memory of its own, as record-batch-fetch.ts's copy of a partition's records: not Node's shared pool.
+  const copy = Buffer.allocUnsafeSlow(bytes.reduce((n, b) => n + b.length, 0));
+  Buffer.concat(bytes).copy(copy);
+  return readRecordBatches(copy, true);
 }
 
 function response(partitions: { index: number; batches: ReturnType<typeof fetchedBatches> }[]) {
@@ -266,5 +277,58 @@ describe('FetchedBuffer: decompressed batches reused', () => {
       held.every((r) => r.value?.length === 0),
       'every batch handed out whole was given back for reuse',
     );
+  });
+});
+
+describe('FetchedBuffer: copies of fetched records freed once decoded', () => {
+  const values = (first: number) => Array.from({ length: 3 }, (_, i) => `{"id":"${first + i}"}`);
+  const buffered = (compression: 'zstd' | 'none', inOwnCopy: boolean) => {
+    const [taken] = takeFetchedRecords(
+      response([
+        {
+          index: 0,
+          batches: fetchedBatches(
+            [
+              { firstOffset: 0n, values: values(0), compression },
+              { firstOffset: 3n, values: values(3), compression },
+            ],
+            inOwnCopy,
+          ),
+        },
+      ]),
+      requested({ 0: 0n }),
+    );
+    const buffer = new FetchedBuffer(TOPIC);
+    for (const b of taken!.batches) buffer.push(b);
+    return { buffer, memory: taken!.batches[0]!.batch.body.buffer };
+  };
+
+  test('a copy of zstd batches is freed when its last batch is decoded, not before', () => {
+    const { buffer, memory } = buffered('zstd', true);
+    const size = memory.byteLength;
+    assert.ok(size > 0);
+    assert.deepEqual(
+      buffer.take(3).map((r) => r.value?.toString()),
+      values(0),
+    );
+    assert.equal(memory.byteLength, size, 'a batch of it is still to be decoded');
+    assert.deepEqual(
+      buffer.take(3).map((r) => r.value?.toString()),
+      values(3),
+    );
+    assert.equal(memory.byteLength, 0, 'freed');
+  });
+
+  test('a copy whose records are views of it (uncompressed) is kept, and memory not copied is never freed', () => {
+    const uncompressed = buffered('none', true);
+    const kept = uncompressed.buffer.take(6);
+    assert.deepEqual(
+      kept.map((r) => r.value?.toString()),
+      [...values(0), ...values(3)],
+    );
+    assert.ok(uncompressed.memory.byteLength > 0);
+    const view = buffered('zstd', false);
+    view.buffer.take(6);
+    assert.ok(view.memory.byteLength > 0, 'a view of the response is never freed');
   });
 });

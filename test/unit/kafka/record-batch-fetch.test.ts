@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   Consumer,
@@ -11,7 +12,7 @@ import {
   ResponseError,
   Writer,
 } from '@platformatic/kafka';
-import { isRawRecordBatch } from '../../../src/kafka/record-batch.ts';
+import { isRawRecordBatch, type RawRecordBatch } from '../../../src/kafka/record-batch.ts';
 import { parseFetchResponse, useRawRecordBatches } from '../../../src/kafka/record-batch-fetch.ts';
 
 const TOPIC_ID = '0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9';
@@ -90,10 +91,12 @@ function comparable(response: ReturnType<typeof fetchV17.parseResponse>) {
             const {
               body: _b,
               recordCount: _c,
+              inOwnCopy: _o,
               ...header
             } = fields as typeof fields & {
               body?: Buffer;
               recordCount?: number;
+              inOwnCopy?: boolean;
             };
             return header;
           }) ?? null,
@@ -127,6 +130,62 @@ describe('Fetch v13-v17 responses parsed with raw record batches (record-batch-f
     assert.ok(batches.every((b) => b.records.length === 0));
     assert.equal(ours.responses[0]!.partitions[3]!.records!.length, 1);
     assert.deepEqual(ours.nodeEndpoints, [{ nodeId: 1, host: 'localhost', port: 9092, rack: 'rack-a' }]);
+  });
+
+  test("records that span two of the socket's reads are a copy of their own (freed once decoded); others are views", () => {
+    // Records of tens of KiB (random bytes do not compress), as the sink's: Buffer.allocUnsafe serves those under
+    // half of Buffer.poolSize (32 KiB in Node 24) from a shared pool, which the parser must never take for its own.
+    const large = (firstOffset: bigint) => {
+      const bytes = createRecordsBatch(
+        [0, 1, 2].map(() => ({ topic: 't', value: randomBytes(12_000) })),
+        { compression: 'zstd' } as Parameters<typeof createRecordsBatch>[1],
+      ).buffer;
+      bytes.writeBigInt64BE(firstOffset, 0);
+      return bytes;
+    };
+    const second = large(3n);
+    const bytes = fetchResponseBytes([
+      { index: 0, records: Buffer.concat([large(0n), second]) },
+      { index: 1, records: large(0n) },
+      { index: 2, records: batch(0n, 2) },
+    ]);
+    // Three reads: the first ends inside partition 0's records, the second inside partition 2's (small) ones;
+    // partition 1's lie within the second.
+    const cut = bytes.indexOf(second);
+    const small2 = bytes.indexOf(batch(0n, 2)) + 20;
+    const reads = [bytes.subarray(0, cut), bytes.subarray(cut, small2), bytes.subarray(small2)].map(
+      (read) => {
+        const memory = Buffer.allocUnsafeSlow(read.length);
+        read.copy(memory);
+        return memory;
+      },
+    );
+    const response = Reader.from(reads[0]!).buffer.append(reads[1]!).append(reads[2]!);
+    const [spanning, within, small] = parseFetchResponse(
+      0,
+      1,
+      17,
+      new Reader(response),
+    ).responses[0]!.partitions.map((p) => p.records as RawRecordBatch[]);
+    assert.deepEqual(
+      spanning!.map((b) => b.inOwnCopy),
+      [true, true],
+    );
+    assert.equal(
+      spanning![0]!.body.buffer.byteLength,
+      spanning!.reduce((bytes, b) => bytes + b.length + 12, 0),
+      'memory of just the records (each batch: its length plus the 12 bytes of offset and length)',
+    );
+    assert.deepEqual(
+      within!.map((b) => [b.inOwnCopy, b.body.buffer === reads[1]!.buffer]),
+      [[false, true]],
+    );
+    assert.deepEqual(
+      small!.map((b) => b.inOwnCopy),
+      [false],
+    );
+    const whole = parseFetchResponse(0, 1, 17, Reader.from(bytes)).responses[0]!.partitions;
+    assert.ok(whole.every((p) => (p.records as RawRecordBatch[]).every((b) => !b.inOwnCopy)));
   });
 
   test('a partition error throws the ResponseError the client throws, with the parsed response', () => {

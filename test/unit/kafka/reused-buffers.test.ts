@@ -32,10 +32,19 @@ describe('ReusedBuffers', () => {
     assert.equal(buffers.take(10).toString(), 'a'.repeat(10));
     assert.ok(
       buffers.take(10).every((x) => x === 0),
-      'the second was left to the garbage collector',
+      'the second was not kept',
     );
     const foreign = Buffer.from('foreign');
     buffers.giveBack(foreign);
     assert.equal(foreign.toString(), 'foreign');
+  });
+
+  test('memory given back beyond maxFreeBytes is freed at once, not at the next major collection', () => {
+    const buffers = new ReusedBuffers(0);
+    const lent = Array.from({ length: 64 }, () => buffers.take(1024 * 1024));
+    const before = process.memoryUsage().arrayBuffers;
+    for (const buffer of lent) buffers.giveBack(buffer);
+    const freed = before - process.memoryUsage().arrayBuffers;
+    assert.ok(freed >= 64 * 1024 * 1024, `${freed} bytes freed of the 64 MiB given back`);
   });
 });

@@ -37,4 +37,15 @@ describe('BufferPool', () => {
     assert.equal(pool.take(65_536).buffer, a.buffer, 'the first fitted under the cap');
     assert.notEqual(pool.take(65_536).buffer, b.buffer, 'the second did not: dropped');
   });
+
+  test('a buffer dropped beyond the cap is freed at once, not at the next major collection', () => {
+    const pool = new BufferPool(0);
+    const lent = Array.from({ length: 64 }, () => pool.take(1024 * 1024));
+    const before = process.memoryUsage().arrayBuffers;
+    for (const buffer of lent) pool.give(buffer);
+    const freed = before - process.memoryUsage().arrayBuffers;
+    // `lent` still references every buffer, so only freeing them in give() lowers the count.
+    assert.ok(freed >= 64 * 1024 * 1024, `${freed} bytes freed of the 64 MiB given back`);
+    assert.equal(lent[0]!.length, 0, 'a view of the freed memory reads empty');
+  });
 });
