@@ -1,6 +1,6 @@
 /**
  * bin/tweetpipe.js restarts itself with the memory settings that only take effect at process start (a small young
- * generation, glibc's mmap threshold), unless the user gave their own. A probe preloaded into the process reports,
+ * generation, a 1 GB heap limit, glibc's mmap threshold), unless the user gave their own. A probe preloaded into the process reports,
  * at exit, the node flags and the environment tweetpipe ended up running with.
  */
 import assert from 'node:assert/strict';
@@ -34,11 +34,13 @@ async function runWith(nodeFlags: string[], env: Record<string, string>): Promis
 }
 
 const semiSpaceFlags = (p: Probe) => p.flags.filter((f) => f.startsWith('--max-semi-space-size'));
+const oldSpaceFlags = (p: Probe) => p.flags.filter((f) => /^--max[-_]old[-_]space[-_]size/.test(f));
 
 describe('bin/tweetpipe.js memory settings', () => {
-  test('by default: 8 MiB semi-spaces and a 64 KiB mmap threshold', async () => {
+  test('by default: 8 MiB semi-spaces, a 1 GB heap limit and a 64 KiB mmap threshold', async () => {
     const p = await runWith([], {});
     assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=8']);
+    assert.deepEqual(oldSpaceFlags(p), ['--max-old-space-size=1024']);
     assert.equal(p.mmap, '65536');
   });
 
@@ -53,5 +55,14 @@ describe('bin/tweetpipe.js memory settings', () => {
     assert.deepEqual(semiSpaceFlags(p), []);
     assert.equal(p.node, '--max-semi-space-size=2');
     assert.equal(p.mmap, '65536');
+  });
+
+  test("the user's own heap limit is kept, however spelled, the other defaults still applied", async () => {
+    const p = await runWith(['--max_old_space_size=3000'], {});
+    assert.deepEqual(oldSpaceFlags(p), ['--max_old_space_size=3000']);
+    assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=8']);
+    const q = await runWith([], { NODE_OPTIONS: '--max-old-space-size=2048' });
+    assert.deepEqual(oldSpaceFlags(q), []);
+    assert.equal(q.node, '--max-old-space-size=2048');
   });
 });
