@@ -14,11 +14,12 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // - V8's young generation: 128 MiB by default on a machine with a 4 GB heap limit, though what tweetpipe allocates
 //   per record dies young or lives in Buffers; 8 MiB semi-spaces (16 MiB in all) cost no measurable CPU (4 MiB
 //   saved another 8 MiB for ~5-10% more CPU per tweet: not the default).
-// - V8's old generation: how far it may grow past what a full collection left before the next one scales with the
-//   heap limit, up to 4x at a limit of 2 GB or more (a 64-bit Node's default on a machine of 8 GB or more). A 1 GB
-//   limit allows less than 2x: a jsonl.gz sink writing 100 folders peaked at 267 instead of 338-351 MiB, for no
-//   more CPU. tweetpipe's live heap is tens of MiB (its data is in Buffers, outside this limit), so 1 GB is
-//   headroom, not a constraint.
+// - `tweetpipe sink`'s old generation: how far it may grow past what a full collection left before the next one
+//   scales with V8's heap limit, up to 4x at a limit of 2 GB or more (a 64-bit Node's default on a machine of 8 GB
+//   or more). A 1 GB limit allows less than 2x: a jsonl.gz sink writing 100 folders peaked at 267 instead of
+//   333-351 MiB. The sink's live heap is tens of MiB (its data is in Buffers, outside this limit), so 1 GB is
+//   headroom, not a constraint. Only the sink: replay's mapping thread paid ~5-8 us more CPU a tweet for the more
+//   frequent collections, and `run` takes what X streams, not a backlog.
 // - glibc's mmap threshold: by default it rises to the size of any large block freed (up to 32 MiB), after which
 //   the sink's buffers come from malloc's arenas and their freed space stays resident (~100-300 MiB in a sink);
 //   fixed at 64 KiB, buffers from 64 KiB up (zlib's 64 KiB windows and tables and the first encoder blocks, which
@@ -26,7 +27,10 @@ if (major < 22 || (major === 22 && minor < 18)) {
 //   measured ~10% more CPU per tweet for jsonl.gz; 128 KiB left zlib's blocks in the arenas.)
 // They are applied by replacing this process with one started with them (same pid, so signals and kill -9 reach
 // tweetpipe itself). A user's own flag (given to node or in NODE_OPTIONS) or MALLOC_MMAP_THRESHOLD_ wins.
-const DEFAULT_V8_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=1024'];
+const DEFAULT_V8_FLAGS = [
+  '--max-semi-space-size=8',
+  ...(process.argv[2] === 'sink' ? ['--max-old-space-size=1024'] : []),
+];
 /** A V8 flag's name as given: V8 reads `_` and `-` alike. */
 const flagName = (flag) => flag.split('=')[0].replaceAll('_', '-');
 const given = new Set([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map(flagName));

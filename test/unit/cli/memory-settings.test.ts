@@ -18,14 +18,18 @@ interface Probe {
   mmap?: string;
 }
 
-/** Runs `tweetpipe --help` with extra node flags and environment; returns what the final process ran with. */
-async function runWith(nodeFlags: string[], env: Record<string, string>): Promise<Probe> {
+/** Runs `tweetpipe <args>` with extra node flags and environment; returns what the final process ran with. */
+async function runWith(
+  nodeFlags: string[],
+  env: Record<string, string>,
+  args: string[] = ['--help'],
+): Promise<Probe> {
   const baseEnv = { ...process.env };
   delete baseEnv.NODE_OPTIONS;
   delete baseEnv.MALLOC_MMAP_THRESHOLD_;
   const { stderr } = await promisify(execFile)(
     process.execPath,
-    [...nodeFlags, '--import', PROBE, BIN, '--help'],
+    [...nodeFlags, '--import', PROBE, BIN, ...args],
     { env: { ...baseEnv, ...env } },
   );
   const line = stderr.split('\n').find((l) => l.startsWith(MARK));
@@ -37,10 +41,10 @@ const semiSpaceFlags = (p: Probe) => p.flags.filter((f) => f.startsWith('--max-s
 const oldSpaceFlags = (p: Probe) => p.flags.filter((f) => /^--max[-_]old[-_]space[-_]size/.test(f));
 
 describe('bin/tweetpipe.js memory settings', () => {
-  test('by default: 8 MiB semi-spaces, a 1 GB heap limit and a 64 KiB mmap threshold', async () => {
+  test('by default: 8 MiB semi-spaces and a 64 KiB mmap threshold; V8 sizes the heap itself', async () => {
     const p = await runWith([], {});
     assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=8']);
-    assert.deepEqual(oldSpaceFlags(p), ['--max-old-space-size=1024']);
+    assert.deepEqual(oldSpaceFlags(p), []);
     assert.equal(p.mmap, '65536');
   });
 
@@ -57,11 +61,17 @@ describe('bin/tweetpipe.js memory settings', () => {
     assert.equal(p.mmap, '65536');
   });
 
-  test("the user's own heap limit is kept, however spelled, the other defaults still applied", async () => {
-    const p = await runWith(['--max_old_space_size=3000'], {});
+  test('the sink: a 1 GB heap limit too', async () => {
+    const p = await runWith([], {}, ['sink', '--help']);
+    assert.deepEqual(oldSpaceFlags(p), ['--max-old-space-size=1024']);
+    assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=8']);
+  });
+
+  test("the sink: the user's own heap limit is kept, however spelled, the other defaults still applied", async () => {
+    const p = await runWith(['--max_old_space_size=3000'], {}, ['sink', '--help']);
     assert.deepEqual(oldSpaceFlags(p), ['--max_old_space_size=3000']);
     assert.deepEqual(semiSpaceFlags(p), ['--max-semi-space-size=8']);
-    const q = await runWith([], { NODE_OPTIONS: '--max-old-space-size=2048' });
+    const q = await runWith([], { NODE_OPTIONS: '--max-old-space-size=2048' }, ['sink', '--help']);
     assert.deepEqual(oldSpaceFlags(q), []);
     assert.equal(q.node, '--max-old-space-size=2048');
   });
