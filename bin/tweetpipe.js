@@ -17,8 +17,9 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // - `tweetpipe sink`'s old generation: how far it may grow past what a full collection left before the next one
 //   scales with V8's heap limit, up to 4x at a limit of 2 GB or more (a 64-bit Node's default on a machine of 8 GB
 //   or more). A 1 GB limit allows less than 2x: a jsonl.gz sink writing 100 folders peaked at 267 instead of
-//   333-351 MiB. The sink's live heap is tens of MiB (its data is in Buffers, outside this limit), so 1 GB is
-//   headroom, not a constraint. Only the sink: replay's mapping thread paid ~5-8 us more CPU a tweet for the more
+//   333-351 MiB, parquet ~60 MiB lower, for ~1-2 us a tweet less CPU in jsonl.gz and ~3-4 us more in parquet. The
+//   sink's live heap is tens of MiB (its data is in Buffers, outside this limit), so 1 GB is headroom, not a
+//   constraint. Only the sink: replay's mapping thread paid ~5-8 us more CPU a tweet for the more
 //   frequent collections, and `run` takes what X streams, not a backlog.
 // - glibc's mmap threshold: by default it rises to the size of any large block freed (up to 32 MiB), after which
 //   the sink's buffers come from malloc's arenas and their freed space stays resident (~100-300 MiB in a sink);
