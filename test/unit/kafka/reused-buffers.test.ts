@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ReusedBuffers } from '../../../src/kafka/reused-buffers.ts';
+import { assertFreedWhenGiven } from '../../helpers/freed-memory.ts';
 
 describe('ReusedBuffers', () => {
   test('a view held past giveBack reads empty, never the bytes of the buffer its memory is handed to next', () => {
@@ -41,10 +42,9 @@ describe('ReusedBuffers', () => {
 
   test('memory given back beyond maxFreeBytes is freed at once, not at the next major collection', () => {
     const buffers = new ReusedBuffers(0);
-    const lent = Array.from({ length: 64 }, () => buffers.take(1024 * 1024));
-    const before = process.memoryUsage().arrayBuffers;
-    for (const buffer of lent) buffers.giveBack(buffer);
-    const freed = before - process.memoryUsage().arrayBuffers;
-    assert.ok(freed >= 64 * 1024 * 1024, `${freed} bytes freed of the 64 MiB given back`);
+    assertFreedWhenGiven(
+      (bytes) => buffers.take(bytes),
+      (buffer) => buffers.giveBack(buffer),
+    );
   });
 });

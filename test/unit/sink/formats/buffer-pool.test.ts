@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BufferPool } from '../../../../src/sink/formats/buffer-pool.ts';
+import { assertFreedWhenGiven } from '../../../helpers/freed-memory.ts';
 
 describe('BufferPool', () => {
   test('a buffer is its size class (a power of two) and comes back for a later request of that class', () => {
@@ -40,12 +41,10 @@ describe('BufferPool', () => {
 
   test('a buffer dropped beyond the cap is freed at once, not at the next major collection', () => {
     const pool = new BufferPool(0);
-    const lent = Array.from({ length: 64 }, () => pool.take(1024 * 1024));
-    const before = process.memoryUsage().arrayBuffers;
-    for (const buffer of lent) pool.give(buffer);
-    const freed = before - process.memoryUsage().arrayBuffers;
-    // `lent` still references every buffer, so only freeing them in give() lowers the count.
-    assert.ok(freed >= 64 * 1024 * 1024, `${freed} bytes freed of the 64 MiB given back`);
+    const lent = assertFreedWhenGiven(
+      (bytes) => pool.take(bytes),
+      (buffer) => pool.give(buffer),
+    );
     assert.equal(lent[0]!.length, 0, 'a view of the freed memory reads empty');
   });
 });
