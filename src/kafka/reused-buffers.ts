@@ -12,8 +12,8 @@
  * every view made so far (`ArrayBuffer.prototype.transfer`, which moves the memory to a new ArrayBuffer without
  * copying it): a record still held reads as empty (length 0), never as another record's bytes. That turns a misuse
  * into a visible error (an empty value is a poison record, an empty Parquet row) instead of a wrong file in HDFS.
- * (The sink's output pool, src/sink/formats/buffer-pool.ts, need not detach: its one reader, the upload, says when
- * it is done.)
+ * (The sink's output pool, src/sink/formats/buffer-pool.ts, need not detach what it reuses: its one reader, the
+ * upload, says when it is done. Both detach what they give up beyond their cap, which frees it at once.)
  */
 
 /** Sizes are rounded up to this, so that batches of similar size fit each other's buffers. */
