@@ -45,17 +45,39 @@ const TWEETS = name('tweets');
 const ADDED = ['author', 'media', 'place', 'matching_rules', '_ingest'].map(name);
 const TOP_LEVEL = ['data', 'includes', 'matching_rules'].map(name);
 
-/** A rename as bytes to look for and the JSON text of the 2.167 name to write. */
+/**
+ * JSON text this mapping writes around copied values, encoded once: writing them from strings cost ~0.8 us a line
+ * (docs/benchmarks.md, "Eleventh round").
+ */
+const syntax = (text: string): Buffer => Buffer.from(text);
+const MATCHING_RULES_NAME = syntax(',"matching_rules":');
+const INGEST_NAME = syntax(',"_ingest":');
+const PUBLIC_METRICS_NAME = syntax('"public_metrics":');
+const REFERENCED_POSTS_NAME = syntax('"referenced_posts":');
+const AUTHOR_OPEN = syntax(',"author":{');
+const MEDIA_OPEN = syntax(',"media":[');
+const PLACE_NAME = syntax(',"place":');
+const POST_OPEN = syntax('"post":{');
+const COMMA_POST_OPEN = syntax(',"post":{');
+const CLOSE_TWO = syntax('}}');
+
+/** A rename as bytes to look for, and the 2.167 name to write: `"now":`, and `,"now":` after another member. */
 interface Rename {
   was: Name;
   now: Name;
-  nowText: string;
+  nowName: Buffer;
+  commaNowName: Buffer;
 }
 const renamesOf = (list: readonly { was: string; now: string }[]): Rename[] =>
-  list.map(({ was, now }) => ({ was: name(was), now: name(now), nowText: JSON.stringify(now) }));
+  list.map(({ was, now }) => ({
+    was: name(was),
+    now: name(now),
+    nowName: syntax(`${JSON.stringify(now)}:`),
+    commaNowName: syntax(`,${JSON.stringify(now)}:`),
+  }));
 const POST_FIELDS = renamesOf(POST_RENAMES.fields);
 /** referenced_posts, the 2.167 name of referenced_tweets: its value gains the posts it names. */
-const REFERENCED_POSTS = POST_FIELDS.find((r) => r.nowText === '"referenced_posts"')!.now;
+const REFERENCED_POSTS = POST_FIELDS.find((r) => Buffer.from(r.now).equals(name('referenced_posts')))!.now;
 const POST_METRICS = renamesOf(POST_RENAMES.publicMetrics);
 const USER_FIELDS = renamesOf(USER_RENAMES.fields);
 const USER_METRICS = renamesOf(USER_RENAMES.publicMetrics);
@@ -90,9 +112,11 @@ const MAX_LINE_BYTES = 1024 * 1024;
 const SEARCH_PAGE_START = Buffer.from('{"data":[');
 
 /** A search page as X writes it (`{"data":[`): no use checking its whole text first to learn that. */
-const startsAsSearchPage = (line: Buffer): boolean =>
-  line.length >= SEARCH_PAGE_START.length &&
-  line.subarray(0, SEARCH_PAGE_START.length).equals(SEARCH_PAGE_START);
+function startsAsSearchPage(line: Buffer): boolean {
+  if (line.length < SEARCH_PAGE_START.length) return false;
+  for (let k = 0; k < SEARCH_PAGE_START.length; k++) if (line[k] !== SEARCH_PAGE_START[k]) return false;
+  return true;
+}
 
 // Typed so that TypeScript knows nothing runs after a call.
 const fallBack: () => never = () => {
@@ -121,21 +145,15 @@ class Out {
   #start = Out.#used;
   #n = Out.#used;
 
-  /** JSON text made here (names, separators): mostly a few ASCII characters, copied without a native call. */
+  /** JSON text made here (the matching rules of the context, when the payload has none). */
   text(s: string): void {
-    this.#fit(s.length);
-    const slab = Out.#slab;
-    let n = this.#n;
-    for (let k = 0; k < s.length; k++) {
-      const c = s.charCodeAt(k);
-      if (c >= 0x80) {
-        this.#fit(Buffer.byteLength(s));
-        this.#n += Out.#slab.write(s, this.#n, 'utf8');
-        return;
-      }
-      slab[n++] = c;
-    }
-    this.#n = n;
+    this.#fit(Buffer.byteLength(s));
+    this.#n += Out.#slab.write(s, this.#n, 'utf8');
+  }
+
+  /** All of `b`: JSON syntax encoded once. */
+  all(b: Buffer): void {
+    this.bytes(b, 0, b.length);
   }
 
   /** One ASCII byte of JSON syntax (a comma, a bracket). */
@@ -230,13 +248,12 @@ class LineRecord {
     this.#author(tweet);
     this.#mediaOf(json.find(tweet, ATTACHMENTS));
     this.#placeOf(json.find(tweet, GEO));
-    out.text(',"matching_rules":');
+    out.all(MATCHING_RULES_NAME);
     const rules = json.find(top, TOP_LEVEL[2]!);
     if (rules && this.#line[rules.start] === OPEN_ARRAY) out.bytes(this.#line, rules.start, rules.end);
     else out.text(JSON.stringify(this.#ctx.matchingRules ?? []));
-    out.text(',"_ingest":');
-    const ingest = ingestBytes(this.#ctx.source, this.#ctx.ingestedAtMs);
-    out.bytes(ingest, 0, ingest.length);
+    out.all(INGEST_NAME);
+    out.all(ingestBytes(this.#ctx.source, this.#ctx.ingestedAtMs));
     out.byte(CLOSE_OBJECT);
     return { id, createdAtMs, value: out.done() };
   }
@@ -312,10 +329,10 @@ class LineRecord {
       if (!first) out.byte(COMMA);
       first = false;
       if (metricsMember) {
-        out.text('"public_metrics":');
+        out.all(PUBLIC_METRICS_NAME);
         this.#metrics(m, metrics);
       } else if (postsMember) {
-        out.text('"referenced_posts":');
+        out.all(REFERENCED_POSTS_NAME);
         this.#referencedPosts(m);
       } else {
         runStart = m.keyStart;
@@ -323,10 +340,10 @@ class LineRecord {
       }
     }
     if (runStart >= 0) out.bytes(line, runStart, runEnd);
-    for (const { was, now, nowText } of fields) {
+    for (const { was, now, nowName, commaNowName } of fields) {
       const old = json.find(members, was);
       if (!old || json.find(members, now)) continue;
-      out.text(`${first ? '' : ','}${nowText}:`);
+      out.all(first ? nowName : commaNowName);
       first = false;
       if (posts && now === REFERENCED_POSTS) this.#referencedPosts(old);
       else out.bytes(this.#line, old.start, old.end);
@@ -349,10 +366,10 @@ class LineRecord {
     // The members as they are (the payload's own spelling, without the closing brace), then the added names.
     const last = members[members.length - 1]!;
     this.#out.bytes(this.#line, m.start, last.end);
-    for (const { was, now, nowText } of renames) {
+    for (const { was, now, commaNowName } of renames) {
       const old = json.find(members, was);
       if (!old || json.find(members, now)) continue;
-      this.#out.text(`,${nowText}:`);
+      this.#out.all(commaNowName);
       this.#out.bytes(this.#line, old.start, old.end);
     }
     this.#out.byte(CLOSE_OBJECT);
@@ -367,7 +384,7 @@ class LineRecord {
     if (id === undefined) fallBack();
     const user = this.#users.get(id);
     if (!user) return;
-    this.#out.text(',"author":{');
+    this.#out.all(AUTHOR_OPEN);
     this.#renamed(user, USER_FIELDS, USER_METRICS, true);
     this.#out.byte(CLOSE_OBJECT);
   }
@@ -384,7 +401,7 @@ class LineRecord {
       if (media) found.push(media);
     }
     if (found.length === 0) return;
-    this.#out.text(',"media":[');
+    this.#out.all(MEDIA_OPEN);
     for (let i = 0; i < found.length; i++) {
       const [start, end] = found[i]!;
       if (i > 0) this.#out.byte(COMMA);
@@ -401,7 +418,7 @@ class LineRecord {
     if (id === undefined) fallBack();
     const place = this.#places.get(id);
     if (!place) return;
-    this.#out.text(',"place":');
+    this.#out.all(PLACE_NAME);
     this.#out.bytes(this.#line, place[0], place[1]);
   }
 
@@ -422,10 +439,10 @@ class LineRecord {
       }
       out.byte(OPEN_OBJECT);
       for (const [k, x] of post.ref.entries()) this.#member(x, k === 0);
-      out.text(`${post.ref.length > 0 ? ',' : ''}"post":{`);
+      out.all(post.ref.length > 0 ? COMMA_POST_OPEN : POST_OPEN);
       this.#renamed(post.members, POST_FIELDS, POST_METRICS, true);
       this.#author(post.members);
-      out.text('}}');
+      out.all(CLOSE_TWO);
     }
     out.byte(CLOSE_ARRAY);
   }
