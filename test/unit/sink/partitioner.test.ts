@@ -133,6 +133,32 @@ describe('TimePartitioner', () => {
     }
   });
 
+  test('the default zone (UTC) makes no Intl.DateTimeFormat: the first one reads ICU data into memory', async () => {
+    // A module instance of its own: this file's other tests have cached formatters in the shared one.
+    const { TimePartitioner: Fresh } = (await import(
+      `../../../src/sink/partitioner.ts?no-intl-${Date.now()}`
+    )) as typeof import('../../../src/sink/partitioner.ts');
+    const Original = Intl.DateTimeFormat;
+    let made = 0;
+    Intl.DateTimeFormat = new Proxy(Original, {
+      construct(target, args: ConstructorParameters<typeof Intl.DateTimeFormat>) {
+        made++;
+        return new target(...args);
+      },
+    });
+    try {
+      assert.equal(new Fresh('hour').path(at('2026-11-25T06:59:59.999Z')), 'dt=2026-11-25/hour=06');
+      assert.equal(new Fresh('day', 'UTC').path(at('2026-11-25T23:59:59Z')), 'dt=2026-11-25');
+      assert.equal(made, 0);
+      // Any other zone still goes through Intl (one formatter per zone, made once).
+      new Fresh('hour', 'Asia/Tbilisi');
+      new Fresh('day', 'Asia/Tbilisi');
+      assert.equal(made, 1);
+    } finally {
+      Intl.DateTimeFormat = Original;
+    }
+  });
+
   test('an unknown zone is a config error', () => {
     assert.throws(
       () => new TimePartitioner('hour', 'Mars/Olympus_Mons'),
