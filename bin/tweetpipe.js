@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point: the CLI is TypeScript run by Node's built-in type stripping (Node >= 22.18; npm scripts use the
-// Node 24 from the `node` devDependency), so there is no build step between the source and what runs.
+// Node 24 from the `node` devDependency), so there is no build step between the source and what runs; the
+// stripping done ahead of time is loaded where it is current (js-cache-hooks.js, below).
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   console.error(
@@ -26,16 +27,21 @@ if (major < 22 || (major === 22 && minor < 18)) {
 //   fixed at 64 KiB, buffers from 64 KiB up (zlib's 64 KiB windows and tables and the first encoder blocks, which
 //   field partitioning opens by the hundred) are mapped and unmapped, and RSS follows what is live. (32 KiB
 //   measured ~10% more CPU per tweet for jsonl.gz; 128 KiB left zlib's blocks in the arenas.)
+// - The JavaScript of tweetpipe's modules stripped of their types ahead of time (js-cache.js), preloaded by
+//   js-cache-hooks.js into the process and, through the inherited flags, its worker threads: Node's own type
+//   stripping costs each process ~17 MiB of memory.
 // They are applied by replacing this process with one started with them (same pid, so signals and kill -9 reach
 // tweetpipe itself). A user's own flag (given to node or in NODE_OPTIONS) or MALLOC_MMAP_THRESHOLD_ wins.
 const DEFAULT_V8_FLAGS = [
   '--max-semi-space-size=8',
   ...(process.argv[2] === 'sink' ? ['--max-old-space-size=1024'] : []),
 ];
+const JS_CACHE_HOOKS = new URL('./js-cache-hooks.js', import.meta.url).href;
 /** A V8 flag's name as given: V8 reads `_` and `-` alike. */
 const flagName = (flag) => flag.split('=')[0].replaceAll('_', '-');
 const given = new Set([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map(flagName));
 const missingFlags = DEFAULT_V8_FLAGS.filter((flag) => !given.has(flagName(flag)));
+if (!process.execArgv.includes(`--import=${JS_CACHE_HOOKS}`)) missingFlags.push(`--import=${JS_CACHE_HOOKS}`);
 const hasMmapThreshold = process.env.MALLOC_MMAP_THRESHOLD_ !== undefined;
 if (typeof process.execve === 'function' && (missingFlags.length > 0 || !hasMmapThreshold)) {
   process.execve(
