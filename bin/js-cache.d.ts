@@ -2,17 +2,6 @@
 // TypeScript can be.
 export declare const ROOT: string;
 export declare const CACHE_DIR: string;
-export declare function entryPath(sourcePath: string, root?: string, cacheDir?: string): string | undefined;
-export declare function cachedJs(
-  sourcePath: string,
-  source: Uint8Array,
-  root?: string,
-  cacheDir?: string,
-): string | undefined;
-export declare function writeEntry(
-  sourcePath: string,
-  source: Uint8Array,
-  js: string,
-  root?: string,
-  cacheDir?: string,
-): void;
+export declare function entryPath(sourcePath: string): string | undefined;
+export declare function cachedJs(sourcePath: string, source: Uint8Array): string | undefined;
+export declare function writeEntry(sourcePath: string, source: Uint8Array, js: string): void;

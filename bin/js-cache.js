@@ -21,17 +21,17 @@ export const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'tweetpipe-js');
 const SEAL = '\n//# tweetpipe-js-cache sha256=';
 
 /** The entry's path for a .ts file of the repository (outside node_modules), else undefined. */
-export function entryPath(sourcePath, root = ROOT, cacheDir = CACHE_DIR) {
-  const rel = relative(root, sourcePath);
+export function entryPath(sourcePath) {
+  const rel = relative(ROOT, sourcePath);
   if (!sourcePath.endsWith('.ts') || rel.startsWith('..') || rel.split(sep).includes('node_modules')) return;
-  return join(cacheDir, `${rel}.js`);
+  return join(CACHE_DIR, `${rel}.js`);
 }
 
 const hashOf = (source) => createHash('sha256').update(source).digest('hex');
 
 /** The cached JavaScript of `source` (the bytes of the file at `sourcePath`), when an entry was made from them. */
-export function cachedJs(sourcePath, source, root = ROOT, cacheDir = CACHE_DIR) {
-  const path = entryPath(sourcePath, root, cacheDir);
+export function cachedJs(sourcePath, source) {
+  const path = entryPath(sourcePath);
   if (!path) return;
   let entry;
   try {
@@ -45,9 +45,9 @@ export function cachedJs(sourcePath, source, root = ROOT, cacheDir = CACHE_DIR) 
 }
 
 /** Writes the entry of `source` (the file at `sourcePath`), `js` its stripping; atomically, for concurrent writers. */
-export function writeEntry(sourcePath, source, js, root = ROOT, cacheDir = CACHE_DIR) {
-  const path = entryPath(sourcePath, root, cacheDir);
-  if (!path) throw new Error(`${sourcePath} is not a .ts file of ${root} outside node_modules`);
+export function writeEntry(sourcePath, source, js) {
+  const path = entryPath(sourcePath);
+  if (!path) throw new Error(`${sourcePath} is not a .ts file of ${ROOT} outside node_modules`);
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
   writeFileSync(temp, `${js}${SEAL}${hashOf(source)}\n`);

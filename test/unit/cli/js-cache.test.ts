@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { cachedJs, entryPath, ROOT, writeEntry } from '../../../bin/js-cache.js';
+import { CACHE_DIR, cachedJs, entryPath, ROOT, writeEntry } from '../../../bin/js-cache.js';
 
 const HOOKS = new URL('../../../bin/js-cache-hooks.js', import.meta.url).href;
 const run = promisify(execFile);
@@ -20,20 +20,23 @@ describe('js-cache', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   test('an entry is given back only for the bytes it was made from', () => {
-    const cache = join(root, 'cache-a');
-    const path = join(root, 'src', 'a.ts');
+    const path = join(root, 'a.ts');
     const source = Buffer.from('export const a: number = 1;\n');
-    assert.equal(cachedJs(path, source, root, cache), undefined);
-    writeEntry(path, source, 'export const a         = 1;\n', root, cache);
-    assert.equal(cachedJs(path, source, root, cache), 'export const a         = 1;\n');
-    assert.equal(cachedJs(path, Buffer.from('export const a: number = 2;\n'), root, cache), undefined);
+    try {
+      assert.equal(cachedJs(path, source), undefined);
+      writeEntry(path, source, 'export const a         = 1;\n');
+      assert.equal(cachedJs(path, source), 'export const a         = 1;\n');
+      assert.equal(cachedJs(path, Buffer.from('export const a: number = 2;\n')), undefined);
+    } finally {
+      rmSync(entryPath(path)!, { force: true });
+    }
   });
 
   test('only .ts files of the repository outside node_modules have entries', () => {
-    assert.equal(entryPath(join(root, 'src', 'a.ts'), root, '/c'), '/c/src/a.ts.js');
-    assert.equal(entryPath(join(root, 'src', 'a.js'), root, '/c'), undefined);
-    assert.equal(entryPath(join(root, 'node_modules', 'x', 'a.ts'), root, '/c'), undefined);
-    assert.equal(entryPath('/elsewhere/a.ts', root, '/c'), undefined);
+    assert.equal(entryPath(join(ROOT, 'src', 'a.ts')), join(CACHE_DIR, 'src', 'a.ts.js'));
+    assert.equal(entryPath(join(ROOT, 'src', 'a.js')), undefined);
+    assert.equal(entryPath(join(ROOT, 'node_modules', 'x', 'a.ts')), undefined);
+    assert.equal(entryPath('/elsewhere/a.ts'), undefined);
   });
 
   test('the hook loads the current entry instead of the TypeScript, in worker threads too, and the TypeScript once it changed', async () => {
