@@ -101,7 +101,7 @@ export class TimePartitioner {
     this.granularity = granularity;
     this.timeZone = timeZone;
     this.unitMs = UNIT_MS[granularity];
-    // The default zone needs no Intl: a first Intl.DateTimeFormat reads ICU's data into memory (~10 MiB of the
+    // The default zone needs no Intl: a first Intl.DateTimeFormat reads ICU's data into memory (~4.5 MiB of the
     // sink's resident set, docs/benchmarks.md "Eleventh round").
     const formatter = timeZone === 'UTC' ? null : formatterFor(timeZone);
     const resolved = formatter?.resolvedOptions().timeZone;
