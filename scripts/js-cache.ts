@@ -12,7 +12,8 @@ import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 import { CACHE_DIR, cachedJs, ROOT, writeEntry } from '../bin/js-cache.js';
 
-const FOLDERS = ['src', 'harness', 'bench', 'scripts', 'test'];
+/** What tweetpipe's processes load: the CLI's modules, and bench/'s preloaded into them (memory-sampler.ts). */
+const FOLDERS = ['src', 'bench'];
 
 let written = 0;
 let current = 0;

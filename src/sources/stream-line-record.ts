@@ -77,7 +77,7 @@ const renamesOf = (list: readonly { was: string; now: string }[]): Rename[] =>
   }));
 const POST_FIELDS = renamesOf(POST_RENAMES.fields);
 /** referenced_posts, the 2.167 name of referenced_tweets: its value gains the posts it names. */
-const REFERENCED_POSTS = POST_FIELDS.find((r) => Buffer.from(r.now).equals(name('referenced_posts')))!.now;
+const REFERENCED_POSTS = POST_FIELDS.find((r) => r.nowName.equals(REFERENCED_POSTS_NAME))!.now;
 const POST_METRICS = renamesOf(POST_RENAMES.publicMetrics);
 const USER_FIELDS = renamesOf(USER_RENAMES.fields);
 const USER_METRICS = renamesOf(USER_RENAMES.publicMetrics);
